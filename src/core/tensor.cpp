@@ -1,0 +1,299 @@
+#include "attnn/tensor.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <sstream>
+
+#include "attnn/error.hpp"
+#include "core/buffer.hpp"
+#include "core/device_impl.hpp"
+#include "core/tensor_access.hpp"
+
+namespace attnn {
+
+using detail::MatrixView;
+
+Tensor::Tensor(std::shared_ptr<detail::Buffer> buffer, Shape shape, Shape padded_shape, DataType dtype, Layout layout,
+               MemoryConfig memory_config, std::shared_ptr<detail::DeviceImpl> device)
+    : buffer_(std::move(buffer)),
+      shape_(shape),
+      padded_shape_(padded_shape),
+      dtype_(dtype),
+      layout_(layout),
+      memory_config_(memory_config),
+      device_(std::move(device)) {}
+
+std::optional<Device> Tensor::device() const {
+    if (!device_) return std::nullopt;
+    return Device(device_);
+}
+
+bool Tensor::is_allocated() const {
+    return buffer_ && (buffer_->data || volume() == 0) && (!device_ || device_->open);
+}
+
+std::size_t Tensor::size_bytes() const { return buffer_ ? buffer_->size : 0; }
+
+namespace {
+
+// Runs fn(row_index) over all batch*rows rows, on the device's workers when there is one.
+template <class F>
+void for_each_row(const std::shared_ptr<detail::DeviceImpl>& device, int64_t rows, F&& fn) {
+    constexpr int64_t rows_per_task = 64;
+    int64_t tasks = (rows + rows_per_task - 1) / rows_per_task;
+    auto task = [&](int64_t t, int) {
+        int64_t end = std::min(rows, (t + 1) * rows_per_task);
+        for (int64_t r = t * rows_per_task; r < end; ++r) fn(r);
+    };
+    if (device && device->open && device->pool)
+        device->pool->parallel_for(tasks, task);
+    else
+        for (int64_t t = 0; t < tasks; ++t) task(t, 0);
+}
+
+bool is_integer(DataType d) { return d == DataType::INT32 || d == DataType::UINT32; }
+
+template <class T>
+constexpr DataType natural_dtype() {
+    if constexpr (std::is_same_v<T, bfloat16>) return DataType::BFLOAT16;
+    if constexpr (std::is_same_v<T, int32_t>) return DataType::INT32;
+    if constexpr (std::is_same_v<T, uint32_t>) return DataType::UINT32;
+    return DataType::FLOAT32;
+}
+
+template <class T>
+float to_f32(T v) {
+    if constexpr (std::is_same_v<T, bfloat16>) return v.to_float();
+    return float(v);
+}
+
+template <class T>
+Tensor from_host_impl(std::span<const T> data, const Shape& shape, const TensorOptions& options) {
+    const char* op = "from_host";
+    if (shape.rank() == 0) detail::fail(ErrorKind::InvalidArgument, op, "shape must have rank >= 1");
+    if (data.size() != shape.volume())
+        detail::fail(ErrorKind::InvalidArgument, op, "data holds ", data.size(), " values but shape ", shape,
+                     " needs ", shape.volume());
+    DataType dtype = options.dtype.value_or(natural_dtype<T>());
+    std::shared_ptr<detail::DeviceImpl> device;
+    if (options.device) {
+        device = options.device->impl();
+        if (!device || !device->open) detail::fail(ErrorKind::Runtime, op, "the target device is closed");
+    }
+    Tensor t = detail::allocate_tensor(shape, dtype, options.layout, options.memory_config, device, op);
+    if (options.layout == Layout::TILE) detail::fill_storage(t, options.pad_value);
+    MatrixView v = detail::matrix_view(t, op);
+    const bool raw_int = is_integer(dtype) && (std::is_same_v<T, int32_t> || std::is_same_v<T, uint32_t>);
+    for_each_row(device, v.batch * v.rows, [&](int64_t row) {
+        int64_t b = row / v.rows, r = row % v.rows;
+        const T* src = data.data() + row * v.cols;
+        if constexpr (std::is_integral_v<T>) {
+            if (raw_int) {
+                for (int64_t c = 0; c < v.cols; ++c) {
+                    // INT32 <-> UINT32 reinterpret the 32 bits, as a C cast would
+                    uint32_t bits = uint32_t(src[c]);
+                    std::memcpy(v.element(b, r, c), &bits, 4);
+                }
+                return;
+            }
+        }
+        std::vector<float> tmp(std::size_t(v.cols));
+        for (int64_t c = 0; c < v.cols; ++c) tmp[c] = to_f32(src[c]);
+        v.write(b, r, 0, v.cols, tmp.data());
+    });
+    return t;
+}
+
+}  // namespace
+
+Tensor from_host(std::span<const float> data, const Shape& shape, const TensorOptions& options) {
+    return from_host_impl(data, shape, options);
+}
+Tensor from_host(std::span<const bfloat16> data, const Shape& shape, const TensorOptions& options) {
+    return from_host_impl(data, shape, options);
+}
+Tensor from_host(std::span<const int32_t> data, const Shape& shape, const TensorOptions& options) {
+    return from_host_impl(data, shape, options);
+}
+Tensor from_host(std::span<const uint32_t> data, const Shape& shape, const TensorOptions& options) {
+    return from_host_impl(data, shape, options);
+}
+Tensor from_host(std::span<const double> data, const Shape& shape, const TensorOptions& options) {
+    std::vector<float> f(data.begin(), data.end());
+    return from_host_impl(std::span<const float>(f), shape, options);
+}
+Tensor from_vector(const std::vector<float>& data, const Shape& shape, const TensorOptions& options) {
+    return from_host(std::span<const float>(data), shape, options);
+}
+
+template <class T>
+std::vector<T> to_host(const Tensor& tensor) {
+    MatrixView v = detail::matrix_view(tensor, "to_host");
+    std::vector<T> out(tensor.volume());
+    const bool raw_int = is_integer(tensor.dtype()) && (std::is_same_v<T, int32_t> || std::is_same_v<T, uint32_t>);
+    for_each_row(tensor.device_impl(), v.batch * v.rows, [&](int64_t row) {
+        int64_t b = row / v.rows, r = row % v.rows;
+        T* dst = out.data() + row * v.cols;
+        if constexpr (std::is_integral_v<T>) {
+            if (raw_int) {
+                for (int64_t c = 0; c < v.cols; ++c) {
+                    uint32_t bits;
+                    std::memcpy(&bits, v.element(b, r, c), 4);
+                    dst[c] = T(bits);
+                }
+                return;
+            }
+        }
+        std::vector<float> tmp(std::size_t(v.cols));
+        v.read(b, r, 0, v.cols, tmp.data());
+        for (int64_t c = 0; c < v.cols; ++c) {
+            if constexpr (std::is_same_v<T, bfloat16>)
+                dst[c] = bfloat16(tmp[c]);
+            else if constexpr (std::is_integral_v<T>)
+                dst[c] = std::isfinite(tmp[c]) ? T(std::nearbyint(tmp[c])) : T(0);
+            else
+                dst[c] = T(tmp[c]);
+        }
+    });
+    return out;
+}
+template std::vector<float> to_host<float>(const Tensor&);
+template std::vector<double> to_host<double>(const Tensor&);
+template std::vector<int32_t> to_host<int32_t>(const Tensor&);
+template std::vector<uint32_t> to_host<uint32_t>(const Tensor&);
+template std::vector<bfloat16> to_host<bfloat16>(const Tensor&);
+
+namespace {
+
+// Copies the logical values of src into a new tensor with the given layout/dtype/placement.
+Tensor convert(const Tensor& src, DataType dtype, Layout layout, const MemoryConfig& memory_config,
+               const std::shared_ptr<detail::DeviceImpl>& device, const char* op) {
+    detail::require_allocated(src, op, "tensor");
+    Tensor dst = detail::allocate_tensor(src.shape(), dtype, layout, memory_config, device, op);
+    MatrixView in = detail::matrix_view(src, op), out = detail::matrix_view(dst, op);
+    // Same storage format: one copy of the bytes.
+    if (src.dtype() == dtype && src.layout() == layout) {
+        std::memcpy(dst.buffer()->data, src.buffer()->data, src.buffer()->size);
+        return dst;
+    }
+    const bool raw_int = is_integer(src.dtype()) && is_integer(dtype);
+    for_each_row(device ? device : src.device_impl(), in.batch * in.rows, [&](int64_t row) {
+        int64_t b = row / in.rows, r = row % in.rows;
+        if (raw_int) {
+            for (int64_t c = 0; c < in.cols; ++c) std::memcpy(out.element(b, r, c), in.element(b, r, c), 4);
+            return;
+        }
+        std::vector<float> tmp(std::size_t(in.cols));
+        in.read(b, r, 0, in.cols, tmp.data());
+        out.write(b, r, 0, in.cols, tmp.data());
+    });
+    return dst;
+}
+
+}  // namespace
+
+Tensor to_device(const Tensor& tensor, Device& device, const MemoryConfig& memory_config) {
+    auto impl = device.impl();
+    if (!impl || !impl->open) detail::fail(ErrorKind::Runtime, "to_device", "the target device is closed");
+    return convert(tensor, tensor.dtype(), tensor.layout(), memory_config, impl, "to_device");
+}
+
+Tensor from_device(const Tensor& tensor) {
+    return convert(tensor, tensor.dtype(), tensor.layout(), tensor.memory_config(), nullptr, "from_device");
+}
+
+Tensor cpu(const Tensor& tensor) { return from_device(tensor); }
+
+Tensor to_layout(const Tensor& tensor, Layout layout, const ToLayoutOptions& options) {
+    detail::require_allocated(tensor, "to_layout", "tensor");
+    DataType dtype = options.dtype.value_or(tensor.dtype());
+    if (is_block_float(dtype) && layout != Layout::TILE)
+        detail::fail(ErrorKind::TypeMismatch, "to_layout", to_string(dtype),
+                     " exists only in Layout::TILE; typecast to DataType::BFLOAT16 or FLOAT32 before "
+                     "converting to Layout::ROW_MAJOR");
+    if (layout == tensor.layout() && dtype == tensor.dtype() &&
+        (!options.memory_config || *options.memory_config == tensor.memory_config()))
+        return tensor;
+    return convert(tensor, dtype, layout, options.memory_config.value_or(tensor.memory_config()),
+                   tensor.device_impl(), "to_layout");
+}
+
+Tensor typecast(const Tensor& tensor, DataType dtype, std::optional<MemoryConfig> memory_config) {
+    detail::require_allocated(tensor, "typecast", "tensor");
+    if (is_block_float(dtype) && tensor.layout() != Layout::TILE)
+        detail::fail(ErrorKind::TypeMismatch, "typecast", to_string(dtype),
+                     " requires Layout::TILE, given a tensor in ", to_string(tensor.layout()));
+    return convert(tensor, dtype, tensor.layout(), memory_config.value_or(tensor.memory_config()),
+                   tensor.device_impl(), "typecast");
+}
+
+Tensor clone(const Tensor& tensor) {
+    return convert(tensor, tensor.dtype(), tensor.layout(), tensor.memory_config(), tensor.device_impl(), "clone");
+}
+
+void deallocate(Tensor& tensor) {
+    if (tensor.buffer()) tensor.buffer()->release();
+}
+
+Tensor full(const Shape& shape, float value, const TensorOptions& options) {
+    std::vector<float> data(shape.volume(), value);
+    return from_host(std::span<const float>(data), shape, options);
+}
+Tensor zeros(const Shape& shape, const TensorOptions& options) { return full(shape, 0.0f, options); }
+Tensor ones(const Shape& shape, const TensorOptions& options) { return full(shape, 1.0f, options); }
+
+// ---- printing ---------------------------------------------------------------------------
+
+namespace {
+// TT-NN prints the first and last two entries of every dim longer than four.
+constexpr uint32_t edge_items = 2;
+constexpr uint32_t summarize_above = 4;
+
+void print_dim(std::ostream& os, const std::vector<float>& values, const Shape& shape, int dim, uint64_t offset,
+               int indent, bool integer) {
+    uint32_t n = shape[dim];
+    uint64_t stride = 1;
+    for (int d = dim + 1; d < shape.rank(); ++d) stride *= shape[d];
+    bool summarize = n > summarize_above;
+    os << '[';
+    bool first = true;
+    for (uint32_t i = 0; i < n; ++i) {
+        if (summarize && i == edge_items) {
+            os << (dim + 1 == shape.rank() ? ",  ..." : ",\n" + std::string(indent + 1, ' ') + "...");
+            i = n - edge_items;
+        }
+        if (!first) os << (dim + 1 == shape.rank() ? ", " : ",\n" + std::string(indent + 1, ' '));
+        first = false;
+        if (dim + 1 == shape.rank()) {
+            char buf[32];
+            if (integer)
+                std::snprintf(buf, sizeof buf, "%d", int(values[offset + i]));
+            else
+                std::snprintf(buf, sizeof buf, "%8.5f", values[offset + i]);
+            os << buf;
+        } else {
+            print_dim(os, values, shape, dim + 1, offset + i * stride, indent + 1, integer);
+        }
+    }
+    os << ']';
+}
+}  // namespace
+
+std::string Tensor::to_string() const {
+    std::ostringstream os;
+    os << "ttnn.Tensor(";
+    if (!is_allocated()) {
+        os << "<deallocated>";
+    } else {
+        std::vector<float> values = to_host<float>(*this);
+        print_dim(os, values, shape_, 0, 0, 12, dtype_ == DataType::INT32 || dtype_ == DataType::UINT32);
+    }
+    os << ", shape=" << shape_ << ", dtype=" << attnn::to_string(dtype_) << ", layout=" << attnn::to_string(layout_)
+       << ")";
+    return os.str();
+}
+
+std::ostream& operator<<(std::ostream& os, const Tensor& tensor) { return os << tensor.to_string(); }
+
+}  // namespace attnn

@@ -1,0 +1,256 @@
+#include "core/tensor_access.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "attnn/error.hpp"
+#include "core/buffer.hpp"
+#include "core/device_impl.hpp"
+#include "kernels/kernels.hpp"
+
+namespace attnn::detail {
+
+namespace {
+
+constexpr int64_t face_values = FACE_HEIGHT * FACE_WIDTH;
+
+int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
+
+// Where face row `fi` of face `face` of a tile begins, per dtype.
+struct FaceRow {
+    std::byte* values;   // 16 values (FLOAT32/BFLOAT16/INT: element 0; block float: mantissas)
+    uint8_t* exponent;   // block floats only
+};
+
+FaceRow face_row(std::byte* tile, DataType dtype, int face, int fi) {
+    switch (dtype) {
+        case DataType::BFLOAT8_B:
+            return {tile + 64 + face * 256 + fi * 16, reinterpret_cast<uint8_t*>(tile) + face * 16 + fi};
+        case DataType::BFLOAT4_B:
+            return {tile + 64 + face * 128 + fi * 8, reinterpret_cast<uint8_t*>(tile) + face * 16 + fi};
+        case DataType::BFLOAT16: return {tile + (face * face_values + fi * 16) * 2, nullptr};
+        default: return {tile + (face * face_values + fi * 16) * 4, nullptr};
+    }
+}
+
+void decode_run(DataType dtype, const std::byte* src, const uint8_t* exponent, float* dst, int64_t n) {
+    const auto& k = kernels::table();
+    switch (dtype) {
+        case DataType::FLOAT32: std::memcpy(dst, src, n * 4); break;
+        case DataType::BFLOAT16: k.bf16_to_f32(reinterpret_cast<const uint16_t*>(src), dst, n); break;
+        case DataType::INT32:
+            for (int64_t i = 0; i < n; ++i) {
+                int32_t v;
+                std::memcpy(&v, src + 4 * i, 4);
+                dst[i] = float(v);
+            }
+            break;
+        case DataType::UINT32:
+            for (int64_t i = 0; i < n; ++i) {
+                uint32_t v;
+                std::memcpy(&v, src + 4 * i, 4);
+                dst[i] = float(v);
+            }
+            break;
+        case DataType::BFLOAT8_B: k.bfp8_decode16(*exponent, reinterpret_cast<const uint8_t*>(src), dst); break;
+        case DataType::BFLOAT4_B: k.bfp4_decode16(*exponent, reinterpret_cast<const uint8_t*>(src), dst); break;
+    }
+}
+
+// Float -> integer conversion for INT32 / UINT32 storage: round to nearest, saturate, NaN -> 0.
+template <class I>
+I to_integer(float v) {
+    if (!(v == v)) return 0;
+    double r = __builtin_nearbyint(double(v));
+    if (r <= double(std::numeric_limits<I>::min())) return std::numeric_limits<I>::min();
+    if (r >= double(std::numeric_limits<I>::max())) return std::numeric_limits<I>::max();
+    return I(r);
+}
+
+void encode_run(DataType dtype, const float* src, std::byte* dst, uint8_t* exponent, int64_t n) {
+    const auto& k = kernels::table();
+    switch (dtype) {
+        case DataType::FLOAT32: std::memcpy(dst, src, n * 4); break;
+        case DataType::BFLOAT16: k.f32_to_bf16(src, reinterpret_cast<uint16_t*>(dst), n); break;
+        case DataType::INT32:
+            for (int64_t i = 0; i < n; ++i) {
+                int32_t v = to_integer<int32_t>(src[i]);
+                std::memcpy(dst + 4 * i, &v, 4);
+            }
+            break;
+        case DataType::UINT32:
+            for (int64_t i = 0; i < n; ++i) {
+                uint32_t v = to_integer<uint32_t>(src[i]);
+                std::memcpy(dst + 4 * i, &v, 4);
+            }
+            break;
+        case DataType::BFLOAT8_B: k.bfp8_encode16(src, exponent, reinterpret_cast<uint8_t*>(dst)); break;
+        case DataType::BFLOAT4_B: k.bfp4_encode16(src, exponent, reinterpret_cast<uint8_t*>(dst)); break;
+    }
+}
+
+}  // namespace
+
+std::size_t MatrixView::element_bytes() const { return dtype == DataType::BFLOAT16 ? 2 : 4; }
+
+std::byte* MatrixView::element(int64_t b, int64_t r, int64_t c) const {
+    std::byte* m = data + b * matrix_bytes;
+    if (layout == Layout::ROW_MAJOR) return m + (r * cols + c) * int64_t(element_bytes());
+    int64_t tiles_per_row = padded_cols / TILE_WIDTH;
+    std::byte* tile = m + ((r / TILE_HEIGHT) * tiles_per_row + c / TILE_WIDTH) * int64_t(tile_size_bytes(dtype));
+    int i = int(r % TILE_HEIGHT), j = int(c % TILE_WIDTH);
+    int face = (i / FACE_HEIGHT) * 2 + j / FACE_WIDTH;
+    return face_row(tile, dtype, face, i % FACE_HEIGHT).values + (j % FACE_WIDTH) * int64_t(element_bytes());
+}
+
+void MatrixView::read(int64_t b, int64_t r, int64_t c0, int64_t n, float* dst) const {
+    if (n <= 0) return;
+    if (layout == Layout::ROW_MAJOR) {
+        decode_run(dtype, element(b, r, c0), nullptr, dst, n);
+        return;
+    }
+    std::byte* m = data + b * matrix_bytes;
+    const int64_t tbytes = int64_t(tile_size_bytes(dtype));
+    std::byte* tile_row = m + (r / TILE_HEIGHT) * (padded_cols / TILE_WIDTH) * tbytes;
+    const int i = int(r % TILE_HEIGHT);
+    const int fi = i % FACE_HEIGHT, face_base = (i / FACE_HEIGHT) * 2;
+    int64_t c = c0;
+    const int64_t end = c0 + n;
+    while (c < end) {
+        int64_t seg = c / FACE_WIDTH * FACE_WIDTH;  // start of this 16-value face row
+        int face = face_base + int((seg % TILE_WIDTH) / FACE_WIDTH);
+        FaceRow fr = face_row(tile_row + (seg / TILE_WIDTH) * tbytes, dtype, face, fi);
+        int64_t off = c - seg, take = std::min<int64_t>(FACE_WIDTH - off, end - c);
+        if (is_block_float(dtype)) {
+            if (off == 0 && take == FACE_WIDTH) {
+                decode_run(dtype, fr.values, fr.exponent, dst + (c - c0), FACE_WIDTH);
+            } else {
+                float tmp[FACE_WIDTH];
+                decode_run(dtype, fr.values, fr.exponent, tmp, FACE_WIDTH);
+                std::memcpy(dst + (c - c0), tmp + off, take * 4);
+            }
+        } else {
+            decode_run(dtype, fr.values + off * int64_t(element_bytes()), nullptr, dst + (c - c0), take);
+        }
+        c += take;
+    }
+}
+
+void MatrixView::write(int64_t b, int64_t r, int64_t c0, int64_t n, const float* src) const {
+    if (n <= 0) return;
+    if (layout == Layout::ROW_MAJOR) {
+        encode_run(dtype, src, element(b, r, c0), nullptr, n);
+        return;
+    }
+    std::byte* m = data + b * matrix_bytes;
+    const int64_t tbytes = int64_t(tile_size_bytes(dtype));
+    std::byte* tile_row = m + (r / TILE_HEIGHT) * (padded_cols / TILE_WIDTH) * tbytes;
+    const int i = int(r % TILE_HEIGHT);
+    const int fi = i % FACE_HEIGHT, face_base = (i / FACE_HEIGHT) * 2;
+    int64_t c = c0;
+    const int64_t end = c0 + n;
+    while (c < end) {
+        int64_t seg = c / FACE_WIDTH * FACE_WIDTH;
+        int face = face_base + int((seg % TILE_WIDTH) / FACE_WIDTH);
+        FaceRow fr = face_row(tile_row + (seg / TILE_WIDTH) * tbytes, dtype, face, fi);
+        int64_t off = c - seg, take = std::min<int64_t>(FACE_WIDTH - off, end - c);
+        if (is_block_float(dtype)) {
+            if (off == 0 && take == FACE_WIDTH) {
+                encode_run(dtype, src + (c - c0), fr.values, fr.exponent, FACE_WIDTH);
+            } else {  // the shared exponent covers all 16: patch the decoded row and re-encode
+                float tmp[FACE_WIDTH];
+                decode_run(dtype, fr.values, fr.exponent, tmp, FACE_WIDTH);
+                std::memcpy(tmp + off, src + (c - c0), take * 4);
+                encode_run(dtype, tmp, fr.values, fr.exponent, FACE_WIDTH);
+            }
+        } else {
+            encode_run(dtype, src + (c - c0), fr.values + off * int64_t(element_bytes()), nullptr, take);
+        }
+        c += take;
+    }
+}
+
+Shape padded_shape_for(const Shape& shape, Layout layout) {
+    Shape p = shape;
+    if (layout != Layout::TILE || shape.rank() == 0) return p;
+    p[-1] = uint32_t(round_up(shape[-1], TILE_WIDTH));
+    if (shape.rank() >= 2) p[-2] = uint32_t(round_up(shape[-2], TILE_HEIGHT));
+    return p;
+}
+
+std::size_t storage_bytes(const Shape& padded, DataType dtype, Layout layout) {
+    if (layout == Layout::ROW_MAJOR) return padded.volume() * element_size_bytes(dtype);
+    uint64_t rows = padded.rank() >= 2 ? padded[-2] : TILE_HEIGHT;
+    uint64_t tiles = padded.batch_volume() * (rows / TILE_HEIGHT) * (padded[-1] / TILE_WIDTH);
+    return tiles * tile_size_bytes(dtype);
+}
+
+MatrixView matrix_view(const Tensor& t, std::string_view op) {
+    require_allocated(t, op, "tensor");
+    MatrixView v;
+    v.data = t.buffer()->data;
+    v.dtype = t.dtype();
+    v.layout = t.layout();
+    const Shape& s = t.shape();
+    const Shape& p = t.padded_shape();
+    v.batch = int64_t(s.batch_volume());
+    v.cols = s[-1];
+    v.rows = s.rank() >= 2 ? s[-2] : 1;
+    v.padded_cols = p[-1];
+    v.padded_rows = s.rank() >= 2 ? p[-2] : (t.layout() == Layout::TILE ? TILE_HEIGHT : 1);
+    v.matrix_bytes = v.batch ? int64_t(t.buffer()->size / uint64_t(v.batch)) : 0;
+    return v;
+}
+
+void require_allocated(const Tensor& t, std::string_view op, std::string_view arg) {
+    if (!t.buffer()) fail(ErrorKind::InvalidArgument, op, arg, " is an empty tensor");
+    if (!t.buffer()->data && t.buffer()->size == 0 && t.volume() != 0)
+        fail(ErrorKind::Runtime, op, arg, " was deallocated");
+    if (t.device_impl() && !t.device_impl()->open)
+        fail(ErrorKind::Runtime, op, arg, " is on device ", t.device_impl()->id, ", which is closed");
+}
+
+DeviceImpl& require_device(std::string_view op, std::initializer_list<std::pair<const Tensor*, const char*>> tensors) {
+    DeviceImpl* device = nullptr;
+    const char* first = nullptr;
+    for (auto [t, name] : tensors) {
+        require_allocated(*t, op, name);
+        if (!t->device_impl())
+            fail(ErrorKind::InvalidArgument, op, name,
+                 " is a host tensor; move it to the device first (to_device, or from_host with a device)");
+        if (device && t->device_impl().get() != device)
+            fail(ErrorKind::InvalidArgument, op, name, " is on a different device than ", first);
+        device = t->device_impl().get();
+        first = name;
+    }
+    return *device;
+}
+
+Tensor allocate_tensor(const Shape& shape, DataType dtype, Layout layout, const MemoryConfig& memory_config,
+                       const std::shared_ptr<DeviceImpl>& device, std::string_view op) {
+    if (shape.rank() == 0) fail(ErrorKind::InvalidArgument, op, "a tensor needs rank >= 1, given a rank-0 shape");
+    for (int d = 0; d < shape.rank(); ++d)
+        if (shape[d] == 0) fail(ErrorKind::InvalidArgument, op, "shape ", shape, " has a zero-sized dim ", d);
+    if (is_block_float(dtype) && layout != Layout::TILE)
+        fail(ErrorKind::TypeMismatch, op, to_string(dtype), " requires Layout::TILE, given ", to_string(layout));
+    Shape padded = padded_shape_for(shape, layout);
+    auto buffer = std::make_shared<Buffer>(storage_bytes(padded, dtype, layout));
+    return Tensor(std::move(buffer), shape, padded, dtype, layout, memory_config, device);
+}
+
+void fill_storage(const Tensor& t, float value) {
+    MatrixView v = matrix_view(t);
+    if (value == 0.0f && !std::signbit(value)) return;  // buffers start zeroed, and 0 encodes as zero bytes
+    std::vector<float> row(std::size_t(v.padded_cols), value);
+    // Write every padded row at full padded width, padding included.
+    MatrixView full = v;
+    full.rows = v.padded_rows;
+    full.cols = v.padded_cols;
+    for (int64_t b = 0; b < v.batch; ++b)
+        for (int64_t r = 0; r < full.rows; ++r) full.write(b, r, 0, full.cols, row.data());
+}
+
+}  // namespace attnn::detail

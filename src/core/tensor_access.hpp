@@ -1,0 +1,54 @@
+// Row access to tensor storage in any layout and dtype: every op reads the logical values it
+// needs as fp32 rows and writes its results the same way, so one mechanism serves ROW_MAJOR and
+// TILE (32x32 tiles of four 16x16 faces) in FLOAT32, BFLOAT16, BFLOAT8_B, BFLOAT4_B and the
+// integer types. Block floats are decoded a 16-value face row at a time.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <string_view>
+
+#include "attnn/tensor.hpp"
+
+namespace attnn::detail {
+
+struct DeviceImpl;
+
+// A tensor seen as `batch` matrices of rows x cols logical values (rank 1: one row).
+struct MatrixView {
+    std::byte* data = nullptr;
+    DataType dtype = DataType::FLOAT32;
+    Layout layout = Layout::ROW_MAJOR;
+    int64_t batch = 1, rows = 1, cols = 1;
+    int64_t padded_rows = 1, padded_cols = 1;
+    int64_t matrix_bytes = 0;
+
+    // Decodes values [c0, c0 + n) of row r of matrix b into dst.
+    void read(int64_t b, int64_t r, int64_t c0, int64_t n, float* dst) const;
+    // Encodes src into values [c0, c0 + n) of row r of matrix b. Block-float face rows that are
+    // only partly written are decoded, patched and encoded again, so the rest of the tile stays.
+    void write(int64_t b, int64_t r, int64_t c0, int64_t n, const float* src) const;
+    // Address of one element for 4-byte and 2-byte dtypes (not block floats).
+    std::byte* element(int64_t b, int64_t r, int64_t c) const;
+    std::size_t element_bytes() const;
+};
+
+MatrixView matrix_view(const Tensor& tensor, std::string_view op = "tensor");
+
+// The stored shape for `layout`: TILE rounds the last two dims up to multiples of 32.
+Shape padded_shape_for(const Shape& shape, Layout layout);
+std::size_t storage_bytes(const Shape& padded_shape, DataType dtype, Layout layout);
+
+// Checks the tensor is allocated; names `arg` of `op` in the error.
+void require_allocated(const Tensor& t, std::string_view op, std::string_view arg);
+// Checks every tensor is allocated and on the same open device, and returns it.
+DeviceImpl& require_device(std::string_view op, std::initializer_list<std::pair<const Tensor*, const char*>> tensors);
+
+// A zero-filled tensor on `device` (nullptr: host).
+Tensor allocate_tensor(const Shape& shape, DataType dtype, Layout layout, const MemoryConfig& memory_config,
+                       const std::shared_ptr<DeviceImpl>& device, std::string_view op);
+// Fills every stored value (padding included) with `value`.
+void fill_storage(const Tensor& t, float value);
+
+}  // namespace attnn::detail

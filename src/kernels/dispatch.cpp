@@ -1,0 +1,92 @@
+#include <atomic>
+#include <cstdlib>
+#include <string>
+
+#include "attnn/error.hpp"
+#include "kernels/kernels.hpp"
+
+namespace attnn::kernels {
+namespace avx512 {
+extern const KernelTable table;
+}
+namespace avx2 {
+extern const KernelTable table;
+}
+namespace portable {
+extern const KernelTable table;
+}
+
+namespace {
+const KernelTable* table_for(Isa isa) {
+    switch (isa) {
+        case Isa::avx512: return &avx512::table;
+        case Isa::avx2: return &avx2::table;
+        case Isa::portable: return &portable::table;
+    }
+    return &portable::table;
+}
+
+bool cpu_supports(Isa isa) {
+    __builtin_cpu_init();
+    switch (isa) {
+        case Isa::avx512:
+            return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                   __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
+                   __builtin_cpu_supports("fma");
+        case Isa::avx2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        case Isa::portable: return true;
+    }
+    return false;
+}
+
+const KernelTable* initial_table() {
+    Isa isa = best_isa();
+    if (const char* env = std::getenv("ATTNN_ISA")) {
+        std::string want = env;
+        for (Isa candidate : {Isa::portable, Isa::avx2, Isa::avx512})
+            if (want == isa_name(candidate) && cpu_supports(candidate)) isa = candidate;
+    }
+    return table_for(isa);
+}
+
+std::atomic<const KernelTable*> active{nullptr};
+}  // namespace
+
+const KernelTable& table() {
+    const KernelTable* t = active.load(std::memory_order_acquire);
+    if (!t) {
+        t = initial_table();
+        active.store(t, std::memory_order_release);
+    }
+    return *t;
+}
+
+Isa best_isa() {
+    for (Isa isa : {Isa::avx512, Isa::avx2})
+        if (cpu_supports(isa)) return isa;
+    return Isa::portable;
+}
+
+std::vector<Isa> supported_isas() {
+    std::vector<Isa> out;
+    for (Isa isa : {Isa::portable, Isa::avx2, Isa::avx512})
+        if (cpu_supports(isa)) out.push_back(isa);
+    return out;
+}
+
+const char* isa_name(Isa isa) {
+    switch (isa) {
+        case Isa::avx512: return "avx512";
+        case Isa::avx2: return "avx2";
+        case Isa::portable: return "portable";
+    }
+    return "portable";
+}
+
+void set_isa(Isa isa) {
+    if (!cpu_supports(isa))
+        detail::fail(ErrorKind::Runtime, "set_isa", "this CPU does not support ", isa_name(isa));
+    active.store(table_for(isa), std::memory_order_release);
+}
+
+}  // namespace attnn::kernels

@@ -1,0 +1,358 @@
+// The kernels of one instruction set. This file is compiled once per ISA with
+// ATTNN_ISA_NS set to avx512, avx2 or portable and the matching -m flags; GCC's vector
+// extensions turn `vf` arithmetic into zmm, ymm or xmm code. Nothing here may use an inline
+// function of a shared header (std::max, std::vector...): the linker could pick a copy
+// compiled for a wider ISA than the CPU has. Builtins and plain loops only.
+#include <cstdint>
+#include <cstring>
+
+#include "kernels/kernels.hpp"
+
+#ifndef ATTNN_ISA_NS
+#error "ATTNN_ISA_NS must name the ISA this translation unit is compiled for"
+#endif
+
+namespace attnn::kernels::ATTNN_ISA_NS {
+namespace {
+
+#if defined(__AVX512F__)
+constexpr int W = 16;  // floats per vector
+constexpr int gemm_mr = 14;  // 14 x 2 zmm accumulators + 2 B vectors + 1 broadcast = 31 of 32 registers
+constexpr Isa this_isa = Isa::avx512;
+#elif defined(__AVX2__)
+constexpr int W = 8;
+constexpr int gemm_mr = 6;   // 6 x 2 ymm accumulators + 2 B + 1 broadcast = 15 of 16 registers
+constexpr Isa this_isa = Isa::avx2;
+#else
+constexpr int W = 4;
+constexpr int gemm_mr = 4;   // 4 x 2 xmm accumulators + 2 B + 1 broadcast = 11 of 16 registers
+constexpr Isa this_isa = Isa::portable;
+#endif
+constexpr int gemm_nv = 2;   // B vectors per k step
+constexpr int gemm_nr = gemm_nv * W;
+
+typedef float vf __attribute__((vector_size(W * 4)));
+typedef int32_t vi __attribute__((vector_size(W * 4)));
+typedef uint32_t vu __attribute__((vector_size(W * 4)));
+
+inline vf load(const float* p) {
+    vf v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+inline void store(float* p, vf v) { std::memcpy(p, &v, sizeof v); }
+inline vf splat(float x) { return vf{} + x; }
+inline float hsum(vf v) {
+    float s = 0;
+    for (int i = 0; i < W; ++i) s += v[i];
+    return s;
+}
+inline vf vmax(vf a, vf b) { return a > b ? a : b; }
+inline float fmax_scalar(float a, float b) { return a > b ? a : b; }
+inline float bits_to_float(uint32_t u) {
+    float f;
+    std::memcpy(&f, &u, 4);
+    return f;
+}
+inline uint32_t float_to_bits(float f) {
+    uint32_t u;
+    std::memcpy(&u, &f, 4);
+    return u;
+}
+
+// exp(x) to about 1 ulp (Cephes expf): x = n ln2 + r, |r| <= ln2/2, exp(r) by a degree-6
+// polynomial, 2^n by building the exponent bits. exp(-inf) = 0, exp(NaN) = NaN.
+inline vf vexp(vf x) {
+    const vf hi = splat(88.3762626647949f), lo = splat(-87.3365478515625f);
+    vf xc = x > hi ? hi : x;
+    xc = xc < lo ? lo : xc;
+    vf fx = xc * 1.44269504088896341f;
+    vi n = __builtin_convertvector(fx + (fx >= 0 ? splat(0.5f) : splat(-0.5f)), vi);  // round
+    vf nf = __builtin_convertvector(n, vf);
+    vf r = xc - nf * 0.693359375f;
+    r = r - nf * -2.12194440e-4f;
+    vf p = splat(1.9875691500e-4f);
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    vi e = (n + 127) << 23;
+    vf scale;
+    std::memcpy(&scale, &e, sizeof scale);
+    vf y = p * scale;
+    y = x < lo ? splat(0.0f) : y;
+    return x != x ? x : y;  // NaN in, NaN out
+}
+
+inline float exp_scalar(float x) {
+    vf v = splat(x);
+    return vexp(v)[0];
+}
+
+// erf(x) by Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7).
+inline vf verf(vf x) {
+    vf ax = x < 0 ? -x : x;
+    vf t = 1.0f / (1.0f + 0.3275911f * ax);
+    vf y = splat(1.061405429f);
+    y = y * t - 1.453152027f;
+    y = y * t + 1.421413741f;
+    y = y * t - 0.284496736f;
+    y = y * t + 0.254829592f;
+    y = 1.0f - y * t * vexp(-ax * ax);
+    return x < 0 ? -y : y;
+}
+
+// ---- codecs -------------------------------------------------------------------------------
+
+void bf16_to_f32(const uint16_t* src, float* dst, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) {
+        uint32_t u = uint32_t(src[i]) << 16;
+        std::memcpy(dst + i, &u, 4);
+    }
+}
+
+void f32_to_bf16(const float* src, uint16_t* dst, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) {
+        uint32_t u;
+        std::memcpy(&u, src + i, 4);
+        bool nan = (u & 0x7fffffffu) > 0x7f800000u;
+        uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+        dst[i] = uint16_t(nan ? ((u >> 16) | 0x40u) : rounded);
+    }
+}
+
+// 2^(e - 127 - mantissa_bits): the weight of magnitude 1 in a row with shared exponent e.
+inline float bfp_step(uint32_t e, int mantissa_bits) {
+    int p = int(e) - 127 - mantissa_bits;
+    if (p >= -126) return bits_to_float(uint32_t(p + 127) << 23);
+    return __builtin_ldexpf(1.0f, p);
+}
+
+void bfp8_decode16(uint8_t exponent, const uint8_t* m, float* dst) {
+    const float step = bfp_step(exponent, 6);
+    for (int i = 0; i < 16; ++i) {
+        float mag = float(m[i] & 0x7f) * step;
+        dst[i] = (m[i] & 0x80) ? -mag : mag;
+    }
+}
+
+void bfp4_decode16(uint8_t exponent, const uint8_t* m, float* dst) {
+    const float step = bfp_step(exponent, 2);
+    for (int i = 0; i < 16; ++i) {
+        uint32_t nib = (m[i >> 1] >> ((i & 1) * 4)) & 0xf;
+        float mag = float(nib & 0x7) * step;
+        dst[i] = (nib & 0x8) ? -mag : mag;
+    }
+}
+
+// tt-metal's convert_u32_to_bfp for one value: restore the hidden bit, shift right by the
+// distance to the shared exponent (the bits shifted out are dropped), then round the
+// remaining 24-bit mantissa to `width` bits to nearest, ties to even, and saturate. A value
+// that rounds to zero loses its sign.
+template <int width>
+inline uint32_t bfp_encode_one(uint32_t u, uint32_t shared_exp) {
+    constexpr uint32_t shift = 24 - width;
+    constexpr uint32_t max_val = (1u << width) - 1;
+    if ((u & 0x7fffffffu) == 0) return 0;
+    uint32_t mantissa = (u & 0x007fffffu) | (1u << 23);
+    uint32_t exp = (u >> 23) & 0xffu;
+    uint32_t sign = u >> 31;
+    uint32_t diff = shared_exp - exp;
+    mantissa = diff > 31 ? 0 : mantissa >> diff;
+    uint32_t round = mantissa & ((1u << shift) - 1);
+    mantissa >>= shift;
+    constexpr uint32_t tie = 1u << (shift - 1);
+    if (round > tie || (round == tie && (mantissa & 1u))) mantissa += 1;
+    if (mantissa > max_val) mantissa = max_val;
+    if (mantissa == 0) sign = 0;
+    return (sign << width) | mantissa;
+}
+
+inline uint32_t max_exponent16(const float* src, uint32_t* bits) {
+    uint32_t e = 0;
+    for (int i = 0; i < 16; ++i) {
+        bits[i] = float_to_bits(src[i]);
+        uint32_t ei = (bits[i] >> 23) & 0xffu;
+        e = ei > e ? ei : e;
+    }
+    return e;
+}
+
+void bfp8_encode16(const float* src, uint8_t* exponent, uint8_t* m) {
+    uint32_t bits[16];
+    uint32_t e = max_exponent16(src, bits);
+    *exponent = uint8_t(e);
+    for (int i = 0; i < 16; ++i) m[i] = uint8_t(bfp_encode_one<7>(bits[i], e));
+}
+
+void bfp4_encode16(const float* src, uint8_t* exponent, uint8_t* m) {
+    uint32_t bits[16];
+    uint32_t e = max_exponent16(src, bits);
+    *exponent = uint8_t(e);
+    for (int i = 0; i < 8; ++i)
+        m[i] = uint8_t(bfp_encode_one<3>(bits[2 * i], e) | (bfp_encode_one<3>(bits[2 * i + 1], e) << 4));
+}
+
+// ---- GEMM microkernel -------------------------------------------------------------------
+
+void gemm_kernel(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool accumulate) {
+    vf acc[gemm_mr][gemm_nv];
+#pragma GCC unroll 16
+    for (int i = 0; i < gemm_mr; ++i)
+#pragma GCC unroll 4
+        for (int j = 0; j < gemm_nv; ++j) acc[i][j] = vf{};
+    for (int64_t k = 0; k < kc; ++k) {
+        vf bv[gemm_nv];
+#pragma GCC unroll 4
+        for (int j = 0; j < gemm_nv; ++j) bv[j] = load(b + j * W);
+#pragma GCC unroll 16
+        for (int i = 0; i < gemm_mr; ++i) {
+            vf av = splat(a[i]);
+#pragma GCC unroll 4
+            for (int j = 0; j < gemm_nv; ++j) acc[i][j] += av * bv[j];
+        }
+        a += gemm_mr;
+        b += gemm_nr;
+    }
+#pragma GCC unroll 16
+    for (int i = 0; i < gemm_mr; ++i)
+#pragma GCC unroll 4
+        for (int j = 0; j < gemm_nv; ++j) {
+            float* p = c + i * ldc + j * W;
+            store(p, accumulate ? load(p) + acc[i][j] : acc[i][j]);
+        }
+}
+
+// ---- row math ---------------------------------------------------------------------------
+
+float row_max(const float* x, int64_t n) {
+    int64_t i = 0;
+    float m = -__builtin_inff();
+    if (n >= W) {
+        vf mv = load(x);
+        for (i = W; i + W <= n; i += W) mv = vmax(mv, load(x + i));
+        for (int l = 0; l < W; ++l) m = fmax_scalar(m, mv[l]);
+    }
+    for (; i < n; ++i) m = fmax_scalar(m, x[i]);
+    return m;
+}
+
+float exp_sub_sum(float* x, int64_t n, float sub) {
+    vf sv = vf{};
+    int64_t i = 0;
+    for (; i + W <= n; i += W) {
+        vf e = vexp(load(x + i) - sub);
+        store(x + i, e);
+        sv += e;
+    }
+    float s = hsum(sv);
+    for (; i < n; ++i) {
+        x[i] = exp_scalar(x[i] - sub);
+        s += x[i];
+    }
+    return s;
+}
+
+void scale(float* x, int64_t n, float s) {
+    for (int64_t i = 0; i < n; ++i) x[i] *= s;
+}
+
+void scale_add(float* x, int64_t n, float s, const float* add) {
+    for (int64_t i = 0; i < n; ++i) x[i] = x[i] * s + add[i];
+}
+
+void binary(BinaryOp op, const float* a, const float* b, float* out, int64_t n) {
+    switch (op) {
+        case BinaryOp::add:
+            for (int64_t i = 0; i < n; ++i) out[i] = a[i] + b[i];
+            break;
+        case BinaryOp::subtract:
+            for (int64_t i = 0; i < n; ++i) out[i] = a[i] - b[i];
+            break;
+        case BinaryOp::multiply:
+            for (int64_t i = 0; i < n; ++i) out[i] = a[i] * b[i];
+            break;
+    }
+}
+
+void binary_scalar(BinaryOp op, const float* a, float b, float* out, int64_t n) {
+    switch (op) {
+        case BinaryOp::add:
+            for (int64_t i = 0; i < n; ++i) out[i] = a[i] + b;
+            break;
+        case BinaryOp::subtract:
+            for (int64_t i = 0; i < n; ++i) out[i] = a[i] - b;
+            break;
+        case BinaryOp::multiply:
+            for (int64_t i = 0; i < n; ++i) out[i] = a[i] * b;
+            break;
+    }
+}
+
+template <Activation act>
+inline vf activate(vf v) {
+    if constexpr (act == Activation::relu) return v > 0 ? v : splat(0.0f);
+    if constexpr (act == Activation::gelu) return 0.5f * v * (1.0f + verf(v * 0.70710678118654752f));
+    if constexpr (act == Activation::silu) return v / (1.0f + vexp(-v));
+    return v;
+}
+
+template <Activation act>
+void bias_activation_impl(float* x, int64_t n, const float* bias) {
+    int64_t i = 0;
+    for (; i + W <= n; i += W) {
+        vf v = load(x + i);
+        if (bias) v += load(bias + i);
+        store(x + i, activate<act>(v));
+    }
+    if (i < n) {  // tail through a zero-padded vector
+        float tmp[W] = {};
+        float btmp[W] = {};
+        for (int64_t j = i; j < n; ++j) tmp[j - i] = x[j], btmp[j - i] = bias ? bias[j] : 0.0f;
+        vf v = activate<act>(load(tmp) + load(btmp));
+        for (int64_t j = i; j < n; ++j) x[j] = v[j - i];
+    }
+}
+
+void bias_activation(float* x, int64_t n, const float* bias, Activation act) {
+    switch (act) {
+        case Activation::none:
+            if (bias)
+                for (int64_t i = 0; i < n; ++i) x[i] += bias[i];
+            break;
+        case Activation::relu: bias_activation_impl<Activation::relu>(x, n, bias); break;
+        case Activation::gelu: bias_activation_impl<Activation::gelu>(x, n, bias); break;
+        case Activation::silu: bias_activation_impl<Activation::silu>(x, n, bias); break;
+    }
+}
+
+}  // namespace
+
+#define ATTNN_STR2(x) #x
+#define ATTNN_STR(x) ATTNN_STR2(x)
+
+extern const KernelTable table;
+const KernelTable table = {
+    this_isa,
+    ATTNN_STR(ATTNN_ISA_NS),
+    bf16_to_f32,
+    f32_to_bf16,
+    bfp8_decode16,
+    bfp8_encode16,
+    bfp4_decode16,
+    bfp4_encode16,
+    gemm_mr,
+    gemm_nr,
+    gemm_kernel,
+    row_max,
+    exp_sub_sum,
+    scale,
+    scale_add,
+    binary,
+    binary_scalar,
+    bias_activation,
+};
+
+}  // namespace attnn::kernels::ATTNN_ISA_NS

@@ -1,0 +1,56 @@
+// The SIMD kernels, one table per instruction set, chosen at run time.
+//
+// isa_kernels.cpp is compiled three times (AVX-512, AVX2+FMA, portable) into separate
+// namespaces; dispatch.cpp picks the widest table the CPU supports, or the one named by the
+// ATTNN_ISA environment variable (avx512, avx2, portable), or the one a test selects.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+namespace attnn::kernels {
+
+enum class Isa { portable, avx2, avx512 };
+
+enum class BinaryOp : int { add, subtract, multiply };
+enum class Activation : int { none, relu, gelu, silu };
+
+struct KernelTable {
+    Isa isa;
+    const char* name;
+
+    // Codecs. bf16 rounds to nearest even; NaN stays NaN.
+    void (*bf16_to_f32)(const uint16_t* src, float* dst, int64_t n);
+    void (*f32_to_bf16)(const float* src, uint16_t* dst, int64_t n);
+    // One 16-value face row of a block-float tile: shared exponent + 16 magnitudes.
+    // BFLOAT8_B: 16 bytes of sign+7-bit magnitude; BFLOAT4_B: 8 bytes of sign+3-bit nibbles,
+    // element 0 in the low nibble. Encoding follows tt-metal's pack_fp32_vec_as_bfp_tiles.
+    void (*bfp8_decode16)(uint8_t exponent, const uint8_t* mantissas, float* dst);
+    void (*bfp8_encode16)(const float* src, uint8_t* exponent, uint8_t* mantissas);
+    void (*bfp4_decode16)(uint8_t exponent, const uint8_t* mantissas, float* dst);
+    void (*bfp4_encode16)(const float* src, uint8_t* exponent, uint8_t* mantissas);
+
+    // GEMM microkernel: C[MR x NR] (+)= A[MR x kc] B[kc x NR], A and B packed k-major
+    // (a[k * MR + i], b[k * NR + j]); C row-major with row stride ldc.
+    int gemm_mr;
+    int gemm_nr;
+    void (*gemm_kernel)(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool accumulate);
+
+    // Row math.
+    float (*row_max)(const float* x, int64_t n);
+    // x[i] = exp(x[i] - sub); returns the sum of the new x.
+    float (*exp_sub_sum)(float* x, int64_t n, float sub);
+    void (*scale)(float* x, int64_t n, float s);                        // x *= s
+    void (*scale_add)(float* x, int64_t n, float s, const float* add);  // x = x * s + add
+    void (*binary)(BinaryOp op, const float* a, const float* b, float* out, int64_t n);
+    void (*binary_scalar)(BinaryOp op, const float* a, float b, float* out, int64_t n);
+    void (*bias_activation)(float* x, int64_t n, const float* bias, Activation act);  // bias may be null
+};
+
+const KernelTable& table();  // the active table
+Isa best_isa();              // the widest this CPU runs
+std::vector<Isa> supported_isas();
+const char* isa_name(Isa isa);
+// Selects the table used from now on; throws attnn::Error if the CPU lacks it.
+void set_isa(Isa isa);
+
+}  // namespace attnn::kernels

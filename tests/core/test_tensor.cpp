@@ -1,0 +1,126 @@
+#include <cmath>
+
+#include "core/buffer.hpp"
+#include "reference/reference.hpp"
+#include "test_util.hpp"
+
+namespace attnn {
+namespace {
+
+using testing::expect_error;
+using testing::random_values;
+using testing::test_device;
+
+struct LayoutCase {
+    DataType dtype;
+    Layout layout;
+};
+
+class TensorRoundTrip : public ::testing::TestWithParam<std::tuple<DataType, Layout, std::vector<uint32_t>>> {};
+
+// Values survive from_host -> to_host exactly in FLOAT32, and within the dtype's rounding otherwise.
+TEST_P(TensorRoundTrip, ValuesSurviveWithinDtypePrecision) {
+    auto [dtype, layout, dims] = GetParam();
+    Shape shape(dims);
+    auto data = random_values(shape.volume(), 7, -4.0f, 4.0f);
+    Tensor t = from_host(std::span<const float>(data), shape, {.dtype = dtype, .layout = layout, .device = test_device()});
+    EXPECT_EQ(t.shape(), shape);
+    EXPECT_EQ(t.dtype(), dtype);
+    EXPECT_EQ(t.layout(), layout);
+    auto back = to_host<float>(t);
+    ASSERT_EQ(back.size(), data.size());
+    // Tolerances: bf16 keeps 8 significant bits; bfp8 7 bits below the row's largest exponent
+    // (|x| < 8 here: step 2^-4), bfp4 3 bits (step 2^0).
+    double tol = dtype == DataType::FLOAT32 ? 0.0
+                 : dtype == DataType::BFLOAT16 ? 4.0 / 256
+                 : dtype == DataType::BFLOAT8_B ? 4.0 / 64 + 1e-6
+                                                : 4.0 / 4 + 1e-6;
+    for (std::size_t i = 0; i < data.size(); ++i) ASSERT_NEAR(back[i], data[i], tol) << "at " << i;
+}
+
+const auto awkward_shapes =
+    ::testing::Values(std::vector<uint32_t>{1}, std::vector<uint32_t>{31}, std::vector<uint32_t>{33, 1},
+                      std::vector<uint32_t>{2, 31, 33}, std::vector<uint32_t>{64, 32}, std::vector<uint32_t>{1, 2011},
+                      std::vector<uint32_t>{2, 3, 5, 40});
+INSTANTIATE_TEST_SUITE_P(FloatDtypesBothLayouts, TensorRoundTrip,
+                         ::testing::Combine(::testing::Values(DataType::FLOAT32, DataType::BFLOAT16),
+                                            ::testing::Values(Layout::ROW_MAJOR, Layout::TILE), awkward_shapes));
+INSTANTIATE_TEST_SUITE_P(
+    BlockFloatsInTile, TensorRoundTrip,
+    ::testing::Combine(::testing::Values(DataType::BFLOAT8_B, DataType::BFLOAT4_B), ::testing::Values(Layout::TILE),
+                       awkward_shapes));
+
+TEST(Tensor, TilePaddedShapeRoundsLastTwoDims) {
+    std::vector<float> data(2 * 31 * 33, 1.0f);
+    Tensor t = from_host(std::span<const float>(data), Shape{2, 31, 33}, {.layout = Layout::TILE});
+    EXPECT_EQ(t.padded_shape(), (Shape{2, 32, 64}));
+    EXPECT_EQ(t.size_bytes(), 2u * 2 * 4096);
+}
+
+TEST(Tensor, BlockFloatTileSizesMatchTtMetal) {
+    std::vector<float> data(32 * 32, 1.0f);
+    Tensor b8 = from_host(std::span<const float>(data), Shape{32, 32}, {.dtype = DataType::BFLOAT8_B, .layout = Layout::TILE});
+    Tensor b4 = from_host(std::span<const float>(data), Shape{32, 32}, {.dtype = DataType::BFLOAT4_B, .layout = Layout::TILE});
+    EXPECT_EQ(b8.size_bytes(), 1088u);
+    EXPECT_EQ(b4.size_bytes(), 576u);
+}
+
+TEST(Tensor, IntegerValuesRoundTripExactly) {
+    std::vector<int32_t> data = {-2147483647 - 1, -5, 0, 7, 2147483647, 16777217};
+    for (Layout layout : {Layout::ROW_MAJOR, Layout::TILE}) {
+        Tensor t = from_host(std::span<const int32_t>(data), Shape{2, 3}, {.layout = layout});
+        EXPECT_EQ(t.dtype(), DataType::INT32);
+        EXPECT_EQ(to_host<int32_t>(t), data);
+    }
+}
+
+TEST(Tensor, TilePaddingHoldsPadValue) {
+    std::vector<float> data(3 * 5, 2.0f);
+    Tensor t = from_host(std::span<const float>(data), Shape{3, 5},
+                         {.dtype = DataType::BFLOAT16, .layout = Layout::TILE, .pad_value = -INFINITY});
+    Tensor rm = to_layout(t, Layout::ROW_MAJOR);
+    EXPECT_EQ(to_host<float>(rm), data);
+    // The padding itself is -inf: reshaping the padded storage into view shows it.
+    auto raw = reinterpret_cast<const uint16_t*>(t.buffer()->data);
+    EXPECT_EQ(raw[5], 0xff80);  // face 0 row 0 col 5: bfloat16 -inf
+}
+
+TEST(Tensor, ToLayoutAndTypecastPreserveValues) {
+    auto data = random_values(40 * 70, 3);
+    Tensor t = from_host(std::span<const float>(data), Shape{40, 70}, {.device = test_device()});
+    Tensor tiled = to_layout(t, Layout::TILE);
+    EXPECT_EQ(to_host<float>(tiled), data);
+    Tensor bf = typecast(tiled, DataType::BFLOAT16);
+    auto bfv = to_host<float>(bf);
+    for (std::size_t i = 0; i < data.size(); ++i) EXPECT_EQ(bfv[i], bfloat16(data[i]).to_float());
+    expect_error([&] { to_layout(typecast(tiled, DataType::BFLOAT8_B), Layout::ROW_MAJOR); },
+                 {"to_layout", "BFLOAT8_B", "TILE"});
+}
+
+TEST(Tensor, FromHostRejectsWrongSizeAndZeroDims) {
+    std::vector<float> data(5);
+    expect_error([&] { from_host(std::span<const float>(data), Shape{2, 3}); }, {"from_host", "5", "6"});
+    expect_error([&] { from_host(std::span<const float>(data.data(), 0), Shape{0, 3}); }, {"zero-sized"});
+    expect_error([&] { from_host(std::span<const float>(data), Shape{5}, {.dtype = DataType::BFLOAT8_B}); },
+                 {"BFLOAT8_B", "TILE"});
+}
+
+TEST(Tensor, DeallocatedTensorIsRejected) {
+    std::vector<float> data(4, 1.0f);
+    Tensor t = from_host(std::span<const float>(data), Shape{2, 2}, {.device = test_device()});
+    Tensor alias = t;
+    deallocate(t);
+    EXPECT_FALSE(alias.is_allocated());
+    expect_error([&] { to_host<float>(alias); }, {"deallocated"});
+}
+
+TEST(Tensor, PrintsLikeTtnn) {
+    std::vector<float> data = {1.0f, -2.5f, 0.125f, 4.0f};
+    Tensor t = from_host(std::span<const float>(data), Shape{2, 2}, {.dtype = DataType::BFLOAT16, .layout = Layout::TILE});
+    EXPECT_EQ(t.to_string(),
+              "ttnn.Tensor([[ 1.00000, -2.50000],\n             [ 0.12500,  4.00000]], shape=Shape([2, 2]), "
+              "dtype=DataType::BFLOAT16, layout=Layout::TILE)");
+}
+
+}  // namespace
+}  // namespace attnn
