@@ -3,6 +3,8 @@
 // extensions turn `vf` arithmetic into zmm, ymm or xmm code. Nothing here may use an inline
 // function of a shared header (std::max, std::vector...): the linker could pick a copy
 // compiled for a wider ISA than the CPU has. Builtins and plain loops only.
+#include <immintrin.h>
+
 #include <cstdint>
 #include <cstring>
 
@@ -41,7 +43,16 @@ inline vf load(const float* p) {
     return v;
 }
 inline void store(float* p, vf v) { std::memcpy(p, &v, sizeof v); }
-inline vf splat(float x) { return vf{} + x; }
+// A broadcast that compiles to one vbroadcastss from memory (vf{} + x would add -0.0 first).
+inline vf splat(float x) {
+#if defined(__AVX512F__)
+    return (vf)_mm512_set1_ps(x);
+#elif defined(__AVX2__)
+    return (vf)_mm256_set1_ps(x);
+#else
+    return (vf)_mm_set1_ps(x);
+#endif
+}
 inline float hsum(vf v) {
     float s = 0;
     for (int i = 0; i < W; ++i) s += v[i];
