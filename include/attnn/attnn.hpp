@@ -1,5 +1,6 @@
 // The whole public API.
 #pragma once
+#include "attnn/accuracy.hpp"
 #include "attnn/device.hpp"
 #include "attnn/error.hpp"
 #include "attnn/npy.hpp"
