@@ -20,7 +20,8 @@ int run_seeds(const SeedsOptions& options);
 
 // Each program prints what its notebook printed and returns the same as JSON.
 nlohmann::json simple_attention(Device& device);
-nlohmann::json self_attention_v2(Device& device, bool full);
+nlohmann::json self_attention_v2(Device& device, bool full);  // the 6x3 example, then the benchmark
+nlohmann::json self_attention_v2_example(Device& device);
 nlohmann::json multi_head_attention(Device& device);
 
 }  // namespace attnn::examples
