@@ -7,6 +7,7 @@
 #include "attnn/ops/data_movement.hpp"
 #include "attnn/ops/eltwise.hpp"
 #include "attnn/ops/matmul.hpp"
+#include "attnn/ops/sdpa.hpp"
 #include "attnn/ops/softmax.hpp"
 #include "attnn/ops/transformer.hpp"
 #include "attnn/random.hpp"

@@ -145,13 +145,6 @@ void run_gemm(GemmProgram& p, DeviceImpl& device, const MatrixView& a, const Mat
               const MatrixView* bias) {
     const GemmProblem& prob = p.problem;
     const auto& kt = kernels::table();
-    if (kt.gemm_mr != p.mr || kt.gemm_nr != p.nr) {
-        // The ISA changed since the program was built (tests switch ISAs): rebuild in place.
-        auto rebuilt = build_gemm_program(prob);
-        p.mr = rebuilt->mr, p.nr = rebuilt->nr, p.mc = rebuilt->mc, p.m_blocks = rebuilt->m_blocks;
-        p.strip = rebuilt->strip, p.n_strips = rebuilt->n_strips, p.tasks = rebuilt->tasks;
-        p.scratch = std::move(rebuilt->scratch);
-    }
     const float* bias_values = nullptr;
     if (bias) {
         bias->read(0, 0, 0, prob.n, p.bias.data());
