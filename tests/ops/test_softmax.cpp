@@ -58,14 +58,16 @@ INSTANTIATE_TEST_SUITE_P(AllIsasFormatsDims, SoftmaxMatchesReference,
                                             ::testing::ValuesIn(all_formats()), ::testing::ValuesIn(softmax_cases)),
                          softmax_param_name);
 
-// Slices along `dim` of a [4, 40] tensor: slice 1 all -inf, slice 2 partly -inf, slice 3 with a NaN.
+// Slices along `dim` of a [5, 40] tensor: slice 1 all -inf, slice 2 partly -inf, slice 3 with a
+// NaN, slice 4 a NaN among -inf (the max alone cannot tell it from an all -inf slice).
 std::vector<float> special_values(int dim) {
-    auto values = random_values(4 * 40, 22, -3.0f, 3.0f);
+    auto values = random_values(5 * 40, 22, -3.0f, 3.0f);
     auto at = [&](int slice, int i) -> float& { return dim == 1 ? values[slice * 40 + i] : values[i * 40 + slice]; };
-    const int n = dim == 1 ? 40 : 4;
-    for (int i = 0; i < n; ++i) at(1, i) = -inf;
+    const int n = dim == 1 ? 40 : 5;
+    for (int i = 0; i < n; ++i) at(1, i) = at(4, i) = -inf;
     for (int i = 0; i < n; i += 2) at(2, i) = -inf;
     at(3, n / 2) = nan;
+    at(4, 0) = nan;
     return values;
 }
 
@@ -74,13 +76,14 @@ class SoftmaxSpecialValues : public ::testing::TestWithParam<std::tuple<kernels:
 TEST_P(SoftmaxSpecialValues, AllNegInfSliceIsZeroAndNanPropagatesWithinItsSlice) {
     auto [isa, format, dim] = GetParam();
     testing::ScopedIsa scoped(isa);
-    Tensor x = device_tensor(special_values(dim), {4, 40}, format);
+    Tensor x = device_tensor(special_values(dim), {5, 40}, format);
     const std::vector<float> y = to_host<float>(softmax(x, dim));
     auto at = [&](int slice, int i) { return dim == 1 ? y[slice * 40 + i] : y[i * 40 + slice]; };
-    const int n = dim == 1 ? 40 : 4;
+    const int n = dim == 1 ? 40 : 5;
     for (int i = 0; i < n; ++i) {
         EXPECT_EQ(at(1, i), 0.0f) << "all -inf slice, element " << i;
         EXPECT_TRUE(std::isnan(at(3, i))) << "NaN slice, element " << i;
+        EXPECT_TRUE(std::isnan(at(4, i))) << "NaN among -inf, element " << i;
         if (i % 2 == 0) {
             EXPECT_EQ(at(2, i), 0.0f) << "-inf element " << i << " of a partly masked slice";
         }
