@@ -57,7 +57,8 @@ TEST(Generator, UniformStaysInHalfOpenRange) {
     EXPECT_NEAR(sum / double(u.size()), 0.5, 0.02);
 }
 
-// nn.Linear(3, 2, bias=False) weights after torch.manual_seed(789), three layers in a row.
+// nn.Linear(3, 2, bias=False) weights after torch.manual_seed(789), three layers in a row. The
+// last bits show x * (to - from) + from is fused as torch computes it.
 TEST(Generator, LinearWeightInitMatchesTorchKaimingUniform) {
     Generator gen(789);
     std::vector<float> w;
@@ -66,11 +67,11 @@ TEST(Generator, LinearWeightInitMatchesTorchKaimingUniform) {
         ASSERT_EQ(l.size(), 6u);
         w.insert(w.end(), l.begin(), l.end());
     }
-    const float expected[] = {3.160590529e-01f,  4.568085670e-01f,  5.118348598e-01f,  -1.682853997e-01f,
-                              -3.378770351e-01f, -9.177386761e-02f, 4.058058262e-01f,  -4.704205394e-01f,
-                              2.368052006e-01f,  2.133607268e-01f,  -2.600506544e-01f, -5.105429888e-01f,
-                              2.525699139e-01f,  -1.414782703e-01f, -1.961813569e-01f, 5.191074610e-01f,
-                              -8.516758680e-02f, -2.043270469e-01f};
+    // torch 2.15: [w.weight for w in (nn.Linear(3, 2, bias=False) for _ in range(3))]
+    const float expected[] = {
+        0x1.43a4fep-2f, 0x1.d3c5a0p-2f,  0x1.060f38p-1f,  -0x1.58a604p-3f, -0x1.59fc70p-2f, -0x1.77e7e0p-4f,
+        0x1.9f8b90p-2f, -0x1.e1b5ecp-2f, 0x1.e4fa20p-3f,  0x1.b4f67ap-3f,  -0x1.0a4ab8p-2f, -0x1.0565e4p-1f,
+        0x1.02a1aep-2f, -0x1.21bf5cp-3f, -0x1.91c786p-3f, 0x1.09c872p-1f,  -0x1.5cd8aep-4f, -0x1.a27638p-3f};
     for (std::size_t i = 0; i < w.size(); ++i) EXPECT_EQ(w[i], expected[i]) << "at " << i;
 }
 
@@ -131,22 +132,40 @@ TEST(Generator, NormalAppliesMeanAndStd) {
     for (std::size_t i = 0; i < z.size(); ++i) EXPECT_NEAR(y[i], z[i] * 2.0f + 5.0f, 1e-5f);
 }
 
-// n >= 16 takes 16 float draws per 16 values (Box-Muller on pairs (j, j + 8)), and a ragged
-// tail redraws the last 16: n = 20 uses 20 + 16 draws.
+// Golden values printed by torch 2.15 (AVX-512 build) for torch.manual_seed(seed) and the call named.
+TEST(Generator, UniformMatchesTorchBitForBit) {
+    Generator gen(0);
+    const std::vector<float> expected = {
+        0x1.1af808p+1f, 0x1.443ebcp+2f, -0x1.09161ap+1f, -0x1.9d1a20p+0f,
+        0x1.d2d1fcp-3f, 0x1.d433a6p+1f, 0x1.12af80p+1f};  // torch.empty(7).uniform_(-3, 7.5)
+    EXPECT_EQ(gen.uniform(7, -3.0f, 7.5f), expected);
+}
+
+// 20 values: one Box-Muller block of 16, then the ragged tail redraws 16 uniforms for the last 16.
+TEST(Generator, RandnMatchesTorchBitForBit) {
+    Generator gen(789);
+    const std::vector<float> expected = {
+        -0x1.eba860p-2f, -0x1.b1aca0p-1f, -0x1.7c88e0p-2f, 0x1.bf8fc0p-1f,  -0x1.40b6f8p-1f, 0x1.83dd88p-1f,
+        0x1.5394ccp-1f,  -0x1.d832cep-4f, -0x1.1999fcp+0f, -0x1.d310e4p-2f, -0x1.e75320p-1f, 0x1.403536p-1f,
+        -0x1.475106p+0f, 0x1.0d5148p-1f,  -0x1.b5b9e2p-4f, -0x1.03c59ap-1f, 0x1.5518a4p-3f,  0x1.7e914ap+0f,
+        -0x1.06d610p-2f, 0x1.2d756cp-1f};  // torch.randn(20)
+    EXPECT_EQ(gen.normal(20), expected);
+}
+
+// Fewer than 16 values take the double-precision Box-Muller one value at a time.
+TEST(Generator, SmallRandnMatchesTorchBitForBit) {
+    Generator gen(789);
+    const std::vector<float> expected = {0x1.dbe23ep-2f, 0x1.2af526p+0f, -0x1.f98bc0p-1f, -0x1.897a16p+0f,
+                                         -0x1.afe4d2p-2f};  // torch.randn(5)
+    EXPECT_EQ(gen.normal(5), expected);
+}
+
+// n >= 16 takes one float draw per value, and a ragged tail 16 more: n = 20 uses 20 + 16 draws.
 TEST(Generator, NormalFillDrawCountsFollowTorch) {
     Generator gen(7), counter(7);
     gen.normal(20);
     for (int i = 0; i < 36; ++i) counter.random();
     EXPECT_EQ(gen.random(), counter.random());
-
-    // The first 16 values are one Box-Muller block over the first 16 uniforms.
-    Generator block(7), uniforms(7);
-    auto z = block.normal(32);
-    auto u = uniforms.uniform(16, 0.0f, 1.0f);
-    const float radius = std::sqrt(-2.0f * std::log(1.0f - u[0]));
-    const float theta = float(2.0f * 3.14159265358979323846 * double(u[8]));
-    EXPECT_FLOAT_EQ(z[0], radius * std::cos(theta));
-    EXPECT_FLOAT_EQ(z[8], radius * std::sin(theta));
 }
 
 // n < 16 goes through normal_distribution<double>: two 64-bit draws per pair of values, the
