@@ -40,7 +40,18 @@ void decode_run(DataType dtype, const std::byte* src, const uint8_t* exponent, f
     const auto& k = kernels::table();
     switch (dtype) {
         case DataType::FLOAT32: std::memcpy(dst, src, n * 4); break;
-        case DataType::BFLOAT16: k.bf16_to_f32(reinterpret_cast<const uint16_t*>(src), dst, n); break;
+        case DataType::BFLOAT16:
+            if (n <= 2 * FACE_WIDTH) {  // a face row or two (TILE): cheaper inline than through the table
+                for (int64_t i = 0; i < n; ++i) {
+                    uint16_t h;
+                    std::memcpy(&h, src + 2 * i, 2);
+                    uint32_t u = uint32_t(h) << 16;
+                    std::memcpy(dst + i, &u, 4);
+                }
+            } else {
+                k.bf16_to_f32(reinterpret_cast<const uint16_t*>(src), dst, n);
+            }
+            break;
         case DataType::INT32:
             for (int64_t i = 0; i < n; ++i) {
                 int32_t v;

@@ -264,6 +264,42 @@ void gemm_kernel_rows(int64_t kc, const float* a, int64_t lda, const float* b, f
         }
 }
 
+// ---- decode attention ------------------------------------------------------------------
+
+// Up to 8 query heads share each key vector load; one horizontal sum per (head, key).
+void attention_scores(const float* q, int64_t heads, int64_t dh, const float* keys, int64_t n, float* scores,
+                      int64_t lds) {
+    for (int64_t h0 = 0; h0 < heads; h0 += 8) {
+        const int64_t hn = heads - h0 < 8 ? heads - h0 : 8;
+        for (int64_t j = 0; j < n; ++j) {
+            const float* key = keys + j * dh;
+            vf acc[8] = {};
+            for (int64_t d = 0; d < dh; d += W) {
+                vf kv = load(key + d);
+                for (int64_t h = 0; h < hn; ++h) acc[h] += load(q + (h0 + h) * dh + d) * kv;
+            }
+            for (int64_t h = 0; h < hn; ++h) scores[(h0 + h) * lds + j] = hsum(acc[h]);
+        }
+    }
+}
+
+// The output rows stay in registers for one W-wide slice of dh while the keys stream past.
+void attention_accumulate(const float* p, int64_t ldp, int64_t heads, const float* values, int64_t n, int64_t dh,
+                          float* out) {
+    for (int64_t h0 = 0; h0 < heads; h0 += 8) {
+        const int64_t hn = heads - h0 < 8 ? heads - h0 : 8;
+        for (int64_t d = 0; d < dh; d += W) {
+            vf acc[8];
+            for (int64_t h = 0; h < hn; ++h) acc[h] = load(out + (h0 + h) * dh + d);
+            for (int64_t j = 0; j < n; ++j) {
+                vf vv = load(values + j * dh + d);
+                for (int64_t h = 0; h < hn; ++h) acc[h] += splat(p[(h0 + h) * ldp + j]) * vv;
+            }
+            for (int64_t h = 0; h < hn; ++h) store(out + (h0 + h) * dh + d, acc[h]);
+        }
+    }
+}
+
 // ---- row math ---------------------------------------------------------------------------
 
 float row_max(const float* x, int64_t n) {
@@ -426,6 +462,8 @@ const KernelTable table = {
     gemm_nr,
     gemm_kernel,
     gemm_kernel_rows,
+    attention_scores,
+    attention_accumulate,
     row_max,
     exp_sub_sum,
     exp_sub_sum_approx,

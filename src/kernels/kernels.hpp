@@ -38,6 +38,14 @@ struct KernelTable {
     void (*gemm_kernel_rows)(int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc,
                              bool accumulate);
 
+    // Decode attention on a block of keys, `heads` query rows at a time; dh a multiple of 16.
+    // scores[h * lds + j] = dot(q[h * dh ..], keys[j * dh ..])
+    void (*attention_scores)(const float* q, int64_t heads, int64_t dh, const float* keys, int64_t n, float* scores,
+                             int64_t lds);
+    // out[h * dh + d] += sum_j p[h * ldp + j] * values[j * dh + d]
+    void (*attention_accumulate)(const float* p, int64_t ldp, int64_t heads, const float* values, int64_t n,
+                                 int64_t dh, float* out);
+
     // Row math.
     float (*row_max)(const float* x, int64_t n);
     // x[i] = exp(x[i] - sub); returns the sum of the new x.

@@ -1,0 +1,123 @@
+// fill_cache, update_cache and the paged variants. Every write is whole cache rows (one
+// position of one head), which in TILE layout are whole face rows: re-encoding a BFLOAT8_B row
+// never disturbs its neighbours, and rows written by different users never share storage.
+// All checks run before the first write, so a rejected call leaves the cache untouched.
+#include <vector>
+
+#include "attnn/error.hpp"
+#include "attnn/ops/kv_cache.hpp"
+#include "core/device_impl.hpp"
+#include "core/tensor_access.hpp"
+#include "ops/kv_cache/kv_layout.hpp"
+
+namespace attnn {
+
+namespace {
+
+using detail::KvLayout;
+using detail::MatrixView;
+
+void check_cache_and_input(const char* op, const Tensor& cache, const Tensor& input) {
+    ATTNN_CHECK(cache.shape().rank() == 4, op, "cache must be 4-d, given cache.shape=", cache.shape());
+    ATTNN_CHECK(input.shape().rank() == 4, op, "input must be 4-d, given input.shape=", input.shape());
+    ATTNN_CHECK_TYPE(is_floating_point(cache.dtype()) && is_floating_point(input.dtype()), op,
+                     "cache and input must be floating-point, given ", to_string(cache.dtype()), " and ",
+                     to_string(input.dtype()));
+    ATTNN_CHECK(cache.shape()[3] == input.shape()[3], op, "head dim differs: cache.shape[3]=", cache.shape()[3],
+                " but input.shape[3]=", input.shape()[3]);
+}
+
+// Copies row (in_matrix, in_row) of input to (matrix, row) of the cache through fp32.
+struct RowCopier {
+    MatrixView in, cache;
+    int64_t dh;
+    void operator()(int64_t in_matrix, int64_t in_row, std::pair<int64_t, int64_t> to, float* tmp) const {
+        in.read(in_matrix, in_row, 0, dh, tmp);
+        cache.write(to.first, to.second, 0, dh, tmp);
+    }
+};
+
+// Writes input [1, nkv, s, dh] as positions 0..s-1 of `user`.
+void fill(const char* op, Tensor& cache, const Tensor& input, const KvLayout& layout, uint32_t user) {
+    detail::DeviceImpl& device = detail::require_device(op, {{&cache, "cache"}, {&input, "input"}});
+    const int64_t heads = input.shape()[1], s = input.shape()[2], dh = input.shape()[3];
+    ATTNN_CHECK(input.shape()[0] == 1, op, "input must be [1, nkv, s, dh], given input.shape=", input.shape());
+    ATTNN_CHECK(heads == layout.heads(), op, "input.shape[1]=", heads, " must equal the cache's KV heads ",
+                layout.heads());
+    ATTNN_CHECK(user < layout.users(), op, "batch_idx=", user, " is out of range for ", layout.users(), " users");
+    layout.check_positions(op, user, s - 1);
+    std::lock_guard lock(device.op_mutex);
+    RowCopier copy{detail::matrix_view(input, op), detail::matrix_view(cache, op), dh};
+    std::vector<std::vector<float>> rows(std::size_t(device.pool->size()), std::vector<float>(std::size_t(dh)));
+    device.pool->parallel_for(heads, [&](int64_t h, int worker) {
+        for (int64_t pos = 0; pos < s; ++pos) copy(h, pos, layout.locate(user, h, pos), rows[std::size_t(worker)].data());
+    });
+}
+
+// Writes input [1, b, nkv, dh] row (user, head) at positions[user] (-1: skipped).
+void update(const char* op, Tensor& cache, const Tensor& input, const KvLayout& layout,
+            const std::vector<int32_t>& positions) {
+    detail::DeviceImpl& device = detail::require_device(op, {{&cache, "cache"}, {&input, "input"}});
+    const int64_t users = input.shape()[1], heads = input.shape()[2], dh = input.shape()[3];
+    ATTNN_CHECK(input.shape()[0] == 1, op, "input must be [1, b, nkv, dh], given input.shape=", input.shape());
+    ATTNN_CHECK(heads == layout.heads(), op, "input.shape[2]=", heads, " must equal the cache's KV heads ",
+                layout.heads());
+    ATTNN_CHECK(users <= layout.users(), op, "input has b=", users, " users but the cache addresses ",
+                layout.users());
+    ATTNN_CHECK(int64_t(positions.size()) == users, op, "one position per user is needed: given ",
+                positions.size(), " for b=", users);
+    for (int64_t i = 0; i < users; ++i) {
+        int32_t pos = positions[std::size_t(i)];
+        ATTNN_CHECK(pos >= -1, op, "position of user ", i, " is ", pos, "; expected >= 0, or -1 to skip");
+        if (pos >= 0) layout.check_positions(op, i, pos);
+    }
+    std::lock_guard lock(device.op_mutex);
+    RowCopier copy{detail::matrix_view(input, op), detail::matrix_view(cache, op), dh};
+    // Any batch size: one task per user, each writing only its own rows (TT-NN #52671).
+    std::vector<std::vector<float>> rows(std::size_t(device.pool->size()), std::vector<float>(std::size_t(dh)));
+    device.pool->parallel_for(users, [&](int64_t i, int worker) {
+        const int32_t pos = positions[std::size_t(i)];
+        if (pos < 0) return;
+        for (int64_t h = 0; h < heads; ++h) copy(i, h, layout.locate(i, h, pos), rows[std::size_t(worker)].data());
+    });
+}
+
+}  // namespace
+
+void fill_cache(Tensor& cache, const Tensor& input, uint32_t batch_idx) {
+    const char* op = "fill_cache";
+    check_cache_and_input(op, cache, input);
+    fill(op, cache, input, KvLayout::contiguous(cache), batch_idx);
+}
+
+void update_cache(Tensor& cache, const Tensor& input, uint32_t update_idx) {
+    const char* op = "update_cache";
+    check_cache_and_input(op, cache, input);
+    const int64_t users = input.shape().rank() == 4 ? input.shape()[1] : 0;
+    update(op, cache, input, KvLayout::contiguous(cache), std::vector<int32_t>(std::size_t(users), int32_t(update_idx)));
+}
+
+namespace experimental {
+
+void paged_fill_cache(Tensor& cache, const Tensor& input, const Tensor& page_table, uint32_t batch_idx) {
+    const char* op = "paged_fill_cache";
+    check_cache_and_input(op, cache, input);
+    detail::require_allocated(page_table, op, "page_table");
+    fill(op, cache, input, KvLayout::paged(cache, page_table, op), batch_idx);
+}
+
+void paged_update_cache(Tensor& cache, const Tensor& input, const PagedUpdateOptions& options) {
+    const char* op = "paged_update_cache";
+    check_cache_and_input(op, cache, input);
+    std::vector<int32_t> positions = options.update_idxs;
+    if (options.update_idxs_tensor) {
+        ATTNN_CHECK(options.update_idxs.empty(), op, "give update_idxs or update_idxs_tensor, not both");
+        positions = detail::read_index_tensor(*options.update_idxs_tensor, op, "update_idxs_tensor");
+    }
+    if (options.page_table) detail::require_allocated(*options.page_table, op, "page_table");
+    KvLayout layout = options.page_table ? KvLayout::paged(cache, *options.page_table, op) : KvLayout::contiguous(cache);
+    update(op, cache, input, layout, positions);
+}
+
+}  // namespace experimental
+}  // namespace attnn

@@ -1,0 +1,50 @@
+#include "ops/kv_cache/kv_layout.hpp"
+
+#include "attnn/error.hpp"
+#include "core/tensor_access.hpp"
+
+namespace attnn::detail {
+
+KvLayout KvLayout::contiguous(const Tensor& cache) {
+    KvLayout l;
+    l.users_ = cache.shape()[0];
+    l.heads_ = cache.shape()[1];
+    l.capacity_ = cache.shape()[2];
+    return l;
+}
+
+KvLayout KvLayout::paged(const Tensor& cache, const Tensor& page_table, std::string_view op) {
+    ATTNN_CHECK(page_table.shape().rank() == 2, op, "page_table must be 2-d [b, blocks_per_user], given ",
+                page_table.shape());
+    ATTNN_CHECK_TYPE(page_table.dtype() == DataType::INT32 || page_table.dtype() == DataType::UINT32, op,
+                     "page_table.dtype must be INT32, given ", to_string(page_table.dtype()));
+    KvLayout l;
+    l.max_blocks_ = cache.shape()[0];
+    l.heads_ = cache.shape()[1];
+    l.block_size_ = cache.shape()[2];
+    l.users_ = page_table.shape()[0];
+    l.blocks_per_user_ = page_table.shape()[1];
+    l.capacity_ = l.blocks_per_user_ * l.block_size_;
+    l.table_ = to_host<int32_t>(page_table);
+    return l;
+}
+
+void KvLayout::check_positions(std::string_view op, int64_t user, int64_t last) const {
+    ATTNN_CHECK(last < capacity_, op, "position ", last, " of user ", user, " is beyond the cache (", capacity_,
+                " positions per user)");
+    if (block_size_ == 0) return;
+    for (int64_t j = 0; j <= last / block_size_; ++j) {
+        int32_t block = table_[std::size_t(user * blocks_per_user_ + j)];
+        ATTNN_CHECK(block >= 0 && block < max_blocks_, op, "page_table[", user, "][", j, "]=", block,
+                    " is out of range: the cache has ", max_blocks_, " blocks");
+    }
+}
+
+std::vector<int32_t> read_index_tensor(const Tensor& t, std::string_view op, std::string_view arg) {
+    require_allocated(t, op, arg);
+    ATTNN_CHECK_TYPE(t.dtype() == DataType::INT32 || t.dtype() == DataType::UINT32, op, arg,
+                     ".dtype must be INT32, given ", to_string(t.dtype()));
+    return to_host<int32_t>(t);
+}
+
+}  // namespace attnn::detail

@@ -1,0 +1,44 @@
+// Where a cached position lives: a contiguous cache [b, nkv, S, dh], or a paged cache
+// [max_blocks, nkv, block_size, dh] whose page table maps user i's j-th block to a cache block
+// (vLLM's block-table indirection).
+#pragma once
+#include <cstdint>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "attnn/tensor.hpp"
+
+namespace attnn::detail {
+
+class KvLayout {
+public:
+    // A contiguous cache: user i is cache[i].
+    static KvLayout contiguous(const Tensor& cache);
+    // A paged cache; `op` names the caller in errors.
+    static KvLayout paged(const Tensor& cache, const Tensor& page_table, std::string_view op);
+
+    int64_t users() const { return users_; }        // users the layout addresses
+    int64_t capacity() const { return capacity_; }  // positions per user
+    int64_t heads() const { return heads_; }
+    bool is_paged() const { return block_size_ > 0; }
+    int64_t block_size() const { return block_size_; }
+
+    // (matrix, row) of the cache's MatrixView holding (user, KV head, position).
+    std::pair<int64_t, int64_t> locate(int64_t user, int64_t head, int64_t position) const {
+        if (block_size_ == 0) return {user * heads_ + head, position};
+        int64_t block = table_[std::size_t(user * blocks_per_user_ + position / block_size_)];
+        return {block * heads_ + head, position % block_size_};
+    }
+    // Checks that positions [0, last] of `user` map to existing blocks.
+    void check_positions(std::string_view op, int64_t user, int64_t last) const;
+
+private:
+    int64_t users_ = 0, capacity_ = 0, heads_ = 0, block_size_ = 0, blocks_per_user_ = 0, max_blocks_ = 0;
+    std::vector<int32_t> table_;
+};
+
+// Host copy of an INT32 index tensor [b] (cur_pos_tensor, update_idxs_tensor).
+std::vector<int32_t> read_index_tensor(const Tensor& t, std::string_view op, std::string_view arg);
+
+}  // namespace attnn::detail

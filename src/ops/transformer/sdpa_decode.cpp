@@ -1,0 +1,260 @@
+// Flash decode (tt-metal tech_reports/FlashAttention/FlashDecode.md): one new query per user.
+//
+// A unit of work is one user's KV head with every query head that shares it (so each K/V byte
+// is read once). When users x KV heads leave workers idle, each unit's positions are split
+// into up to max_cores_per_head_batch parts; a part returns (m, l, O) over its keys and the
+// parts merge exactly: m = max(m1, m2), l = e^(m1-m) l1 + e^(m2-m) l2, O likewise, out = O / l.
+// Keys are processed in chunks: decode the K chunk to fp32, score all heads against it, update
+// the online softmax, decode the V chunk, accumulate.
+#include <algorithm>
+#include <cmath>
+
+#include "attnn/error.hpp"
+#include "attnn/ops/sdpa_decode.hpp"
+#include "core/device_impl.hpp"
+#include "core/tensor_access.hpp"
+#include "kernels/kernels.hpp"
+#include "ops/kv_cache/kv_layout.hpp"
+
+namespace attnn::transformer {
+
+namespace {
+
+using detail::KvLayout;
+using detail::MatrixView;
+
+constexpr int64_t default_k_chunk = 128;  // 128 keys x dh fp32 of K and of V stay in L1/L2
+constexpr int64_t min_keys_per_part = 256;  // below this, splitting a sequence costs more than it saves
+constexpr int64_t lane_align = 16;          // dh padded for the widest vector
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
+
+struct DecodeProgram : detail::Program {
+    int64_t users = 0, nqh = 0, nkv = 0, group = 0, dh = 0, dh_pad = 0, kc = 0, max_parts = 1;
+    int workers = 1;
+    bool approx = false;
+    struct Scratch {
+        std::vector<float> q, s, kbuf, vbuf, row;
+    };
+    std::vector<Scratch> scratch;
+    // Partial results per (user, KV head, part): group x (dh_pad outputs, m, l).
+    std::vector<float> partial_o, partial_m, partial_l;
+};
+
+struct Job {
+    MatrixView q, k, v, out, mask;
+    KvLayout layout;
+    bool causal = true, has_mask = false;
+    float scale = 1.0f;
+    std::vector<int64_t> length;  // keys per user (0: skipped)
+    int64_t parts = 1;
+};
+
+// Keys [k_begin, k_end) of (user, kvh): writes the part's (O, m, l) for the group's heads.
+void attend_part(const DecodeProgram& p, DecodeProgram::Scratch& s, const Job& job, int64_t user, int64_t kvh,
+                 int64_t k_begin, int64_t k_end, float* o, float* m, float* l) {
+    const auto& kt = kernels::table();
+    const int64_t g = p.group, dh = p.dh, dhp = p.dh_pad;
+    float* q = s.q.data();
+    for (int64_t h = 0; h < g; ++h) {
+        job.q.read(user, kvh * g + h, 0, dh, q + h * dhp);  // q [1, b, nqh, dh]: matrix `user`
+        std::fill(q + h * dhp + dh, q + (h + 1) * dhp, 0.0f);
+        kt.scale(q + h * dhp, dh, job.scale);
+    }
+    std::fill(o, o + g * dhp, 0.0f);
+    std::fill(m, m + g, -INFINITY);
+    std::fill(l, l + g, 0.0f);
+    for (int64_t k0 = k_begin; k0 < k_end; k0 += p.kc) {
+        const int64_t kn = std::min(p.kc, k_end - k0);
+        for (int64_t j = 0; j < kn; ++j) {
+            auto [matrix, row] = job.layout.locate(user, kvh, k0 + j);
+            float* dst = s.kbuf.data() + j * dhp;
+            job.k.read(matrix, row, 0, dh, dst);
+            std::fill(dst + dh, dst + dhp, 0.0f);
+        }
+        float* sc = s.s.data();
+        kt.attention_scores(q, g, dhp, s.kbuf.data(), kn, sc, p.kc);
+        for (int64_t h = 0; h < g; ++h) {
+            float* srow = sc + h * p.kc;
+            if (job.has_mask) {
+                job.mask.read(user, kvh * g + h, k0, kn, s.row.data());  // mask [1, b, nqh, s]
+                for (int64_t j = 0; j < kn; ++j) srow[j] += s.row[std::size_t(j)];
+            }
+            float m_new = std::max(m[h], kt.row_max(srow, kn));
+            if (m_new == -INFINITY) {
+                std::fill(srow, srow + kn, 0.0f);
+                continue;
+            }
+            float sum = p.approx ? kt.exp_sub_sum_approx(srow, kn, m_new) : kt.exp_sub_sum(srow, kn, m_new);
+            float alpha = m[h] == -INFINITY ? 0.0f : std::exp(m[h] - m_new);
+            l[h] = l[h] * alpha + sum;
+            m[h] = m_new;
+            if (alpha != 1.0f) kt.scale(o + h * dhp, dhp, alpha);
+        }
+        for (int64_t j = 0; j < kn; ++j) {
+            auto [matrix, row] = job.layout.locate(user, kvh, k0 + j);
+            float* dst = s.vbuf.data() + j * dhp;
+            job.v.read(matrix, row, 0, dh, dst);
+            std::fill(dst + dh, dst + dhp, 0.0f);
+        }
+        kt.attention_accumulate(sc, p.kc, g, s.vbuf.data(), kn, dhp, o);
+    }
+}
+
+Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor* page_table,
+                  const SDPADecodeOptions& options) {
+    std::vector<std::pair<const Tensor*, const char*>> args = {{&q, "q"}, {&k, "k"}, {&v, "v"}};
+    detail::DeviceImpl& device = page_table ? detail::require_device(op, {{&q, "q"}, {&k, "k"}, {&v, "v"}, {page_table, "page_table"}})
+                                            : detail::require_device(op, {{&q, "q"}, {&k, "k"}, {&v, "v"}});
+    for (auto [t, name] : args) {
+        ATTNN_CHECK(t->shape().rank() == 4, op, name, " must be 4-d, given ", name, ".shape=", t->shape());
+        ATTNN_CHECK_TYPE(is_floating_point(t->dtype()), op, name, ".dtype must be a floating-point type, given ",
+                         to_string(t->dtype()));
+    }
+    ATTNN_CHECK(q.shape()[0] == 1, op, "q must be [1, b, nqh, dh], given q.shape=", q.shape());
+    ATTNN_CHECK(k.shape() == v.shape(), op, "k and v must have the same shape, given k.shape=", k.shape(),
+                ", v.shape=", v.shape());
+    const int64_t b = q.shape()[1], nqh = q.shape()[2], dh = q.shape()[3], nkv = k.shape()[1];
+    ATTNN_CHECK(k.shape()[3] == uint32_t(dh), op, "head dim differs: q.shape[3]=", dh, " but k.shape[3]=",
+                k.shape()[3]);
+    ATTNN_CHECK(nqh % nkv == 0, op, "q.shape[2]=", nqh, " (query heads) must be a multiple of k.shape[1]=", nkv,
+                " (KV heads)");
+    KvLayout layout = page_table ? KvLayout::paged(k, *page_table, op) : KvLayout::contiguous(k);
+    ATTNN_CHECK(layout.users() >= b, op, page_table ? "page_table.shape[0]=" : "k.shape[0]=", layout.users(),
+                " must cover the b=", b, " users of q");
+
+    Job job;
+    job.causal = options.is_causal;
+    job.has_mask = bool(options.attn_mask);
+    ATTNN_CHECK(!(job.causal && job.has_mask), op,
+                "is_causal=true and attn_mask exclude each other; pass is_causal=false with a mask");
+    std::vector<int32_t> positions = options.cur_pos;
+    if (options.cur_pos_tensor) {
+        ATTNN_CHECK(options.cur_pos.empty(), op, "give cur_pos or cur_pos_tensor, not both");
+        positions = detail::read_index_tensor(*options.cur_pos_tensor, op, "cur_pos_tensor");
+    }
+    job.length.assign(std::size_t(b), layout.capacity());
+    if (job.causal) {
+        ATTNN_CHECK(int64_t(positions.size()) == b, op, "causal decode needs one position per user: cur_pos has ",
+                    positions.size(), " entries, q has b=", b);
+        for (int64_t i = 0; i < b; ++i) {
+            int32_t pos = positions[std::size_t(i)];
+            ATTNN_CHECK(pos >= -1, op, "cur_pos[", i, "]=", pos, " must be >= -1 (-1 skips the user)");
+            if (pos >= 0) layout.check_positions(op, i, pos);
+            job.length[std::size_t(i)] = pos + 1;
+        }
+    } else {
+        ATTNN_CHECK(job.has_mask, op, "non-causal decode needs attn_mask [1, b, nqh, s]");
+        const Shape& ms = options.attn_mask->shape();
+        ATTNN_CHECK(ms.rank() == 4 && ms[0] == 1 && ms[1] == uint32_t(b) && ms[2] == uint32_t(nqh) &&
+                        ms[3] == uint32_t(layout.capacity()),
+                    op, "attn_mask must be [1, ", b, ", ", nqh, ", ", layout.capacity(), "], given ", ms);
+        for (int64_t i = 0; i < b; ++i) layout.check_positions(op, i, layout.capacity() - 1);
+        job.mask = detail::matrix_view(*options.attn_mask, op);
+    }
+    if (options.scale) ATTNN_CHECK(std::isfinite(*options.scale), op, "scale must be finite, given ", *options.scale);
+    job.scale = options.scale.value_or(1.0f / std::sqrt(float(dh)));
+
+    std::lock_guard lock(device.op_mutex);
+    const SDPAProgramConfig config = options.program_config.value_or(SDPAProgramConfig{});
+    int workers = device.pool->size();
+    if (config.compute_with_storage_grid_size)
+        workers = std::clamp<int>(int(config.compute_with_storage_grid_size->num_cores()), 1, workers);
+    detail::ProgramKey key(op);
+    key.add(q).add(k).add(v).add(job.causal).add(job.has_mask).add(config.k_chunk_size);
+    key.add(config.max_cores_per_head_batch).add(config.exp_approx_mode).add(workers);
+    auto program = device.program<DecodeProgram>(key, [&] {
+        auto p = std::make_shared<DecodeProgram>();
+        p->users = b, p->nqh = nqh, p->nkv = nkv, p->group = nqh / nkv, p->dh = dh;
+        p->dh_pad = round_up(dh, lane_align);
+        p->kc = config.k_chunk_size ? config.k_chunk_size : default_k_chunk;
+        p->max_parts = std::max<int64_t>(1, std::min<int64_t>(config.max_cores_per_head_batch, workers));
+        p->workers = workers;
+        p->approx = config.exp_approx_mode;
+        p->scratch.resize(std::size_t(workers));
+        for (auto& s : p->scratch) {
+            s.q.assign(std::size_t(p->group * p->dh_pad), 0.0f);
+            s.s.assign(std::size_t(p->group * p->kc), 0.0f);
+            s.kbuf.assign(std::size_t(p->kc * p->dh_pad), 0.0f);
+            s.vbuf.assign(std::size_t(p->kc * p->dh_pad), 0.0f);
+            s.row.assign(std::size_t(p->kc + 64), 0.0f);
+        }
+        const std::size_t slots = std::size_t(b * nkv * p->max_parts * p->group);
+        p->partial_o.assign(slots * std::size_t(p->dh_pad), 0.0f);
+        p->partial_m.assign(slots, 0.0f);
+        p->partial_l.assign(slots, 0.0f);
+        return p;
+    });
+    DecodeProgram& p = *program;
+    job.layout = std::move(layout);
+    job.q = detail::matrix_view(q, op);
+    job.k = detail::matrix_view(k, op);
+    job.v = detail::matrix_view(v, op);
+    Tensor out = detail::allocate_tensor(q.shape(), q.dtype(), q.layout(), options.memory_config.value_or(q.memory_config()),
+                                         q.device_impl(), op);
+    job.out = detail::matrix_view(out, op);
+
+    // Split sequences only while workers would otherwise idle, and never below min_keys_per_part.
+    int64_t active = 0, longest = 0;
+    for (int64_t len : job.length) active += len > 0, longest = std::max(longest, len);
+    const int64_t units = active * nkv;
+    job.parts = units == 0 ? 1
+                           : std::clamp<int64_t>(ceil_div(workers, units), 1,
+                                                 std::min(p.max_parts, std::max<int64_t>(1, longest / min_keys_per_part)));
+    const int64_t g = p.group, dhp = p.dh_pad;
+    auto slot = [&](int64_t user, int64_t kvh, int64_t part) { return ((user * nkv + kvh) * p.max_parts + part) * g; };
+    device.pool->parallel_for(
+        b * nkv * job.parts,
+        [&](int64_t t, int worker) {
+            const int64_t part = t % job.parts, kvh = (t / job.parts) % nkv, user = t / (job.parts * nkv);
+            const int64_t len = job.length[std::size_t(user)];
+            // Parts cover whole chunks so chunk boundaries do not depend on the split.
+            const int64_t chunks = ceil_div(len, p.kc);
+            const int64_t begin = std::min(len, chunks * part / job.parts * p.kc);
+            const int64_t end = std::min(len, chunks * (part + 1) / job.parts * p.kc);
+            const int64_t sl = slot(user, kvh, part);
+            attend_part(p, p.scratch[std::size_t(worker)], job, user, kvh, begin, end, p.partial_o.data() + sl * dhp,
+                        p.partial_m.data() + sl, p.partial_l.data() + sl);
+        },
+        workers);
+    // Merge the parts of each (user, head) and write the output rows.
+    const auto& kt = kernels::table();
+    std::vector<float> merged(static_cast<std::size_t>(dhp));
+    for (int64_t user = 0; user < b; ++user)
+        for (int64_t kvh = 0; kvh < nkv; ++kvh)
+            for (int64_t h = 0; h < g; ++h) {
+                float m = -INFINITY;
+                for (int64_t part = 0; part < job.parts; ++part) m = std::max(m, p.partial_m[std::size_t(slot(user, kvh, part) + h)]);
+                std::fill(merged.begin(), merged.end(), 0.0f);
+                float l = 0;
+                if (m != -INFINITY) {
+                    for (int64_t part = 0; part < job.parts; ++part) {
+                        const int64_t sl = slot(user, kvh, part) + h;
+                        float mp = p.partial_m[std::size_t(sl)];
+                        if (mp == -INFINITY) continue;
+                        float w = std::exp(mp - m);
+                        l += w * p.partial_l[std::size_t(sl)];
+                        const float* op_ = p.partial_o.data() + sl * dhp;
+                        for (int64_t d = 0; d < dh; ++d) merged[std::size_t(d)] += w * op_[d];
+                    }
+                }
+                kt.scale(merged.data(), dh, l > 0 ? 1.0f / l : 0.0f);  // skipped or fully masked: zeros
+                job.out.write(user, kvh * g + h, 0, dh, merged.data());
+            }
+    return out;
+}
+
+}  // namespace
+
+Tensor scaled_dot_product_attention_decode(const Tensor& q, const Tensor& k, const Tensor& v,
+                                           const SDPADecodeOptions& options) {
+    return run_decode("scaled_dot_product_attention_decode", q, k, v, nullptr, options);
+}
+
+Tensor paged_scaled_dot_product_attention_decode(const Tensor& q, const Tensor& k, const Tensor& v,
+                                                 const Tensor& page_table, const SDPADecodeOptions& options) {
+    return run_decode("paged_scaled_dot_product_attention_decode", q, k, v, &page_table, options);
+}
+
+}  // namespace attnn::transformer

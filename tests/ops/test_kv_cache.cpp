@@ -1,0 +1,122 @@
+#include <cmath>
+
+#include "core/buffer.hpp"
+#include "test_util.hpp"
+
+namespace attnn {
+namespace {
+
+using testing::expect_error;
+using testing::random_values;
+using testing::test_device;
+
+Tensor make(const std::vector<uint32_t>& dims, DataType dtype, uint32_t seed) {
+    Shape shape(dims);
+    auto v = random_values(shape.volume(), seed, -2.0f, 2.0f);
+    return from_host(std::span<const float>(v), shape, {.dtype = dtype, .layout = Layout::TILE, .device = test_device()});
+}
+
+std::vector<uint8_t> bytes(const Tensor& t) {
+    auto* p = reinterpret_cast<const uint8_t*>(t.buffer()->data);
+    return {p, p + t.buffer()->size};
+}
+
+class CacheDtypes : public ::testing::TestWithParam<DataType> {};
+
+TEST_P(CacheDtypes, FillCacheWritesOneUserAndLeavesTheRest) {
+    const DataType dtype = GetParam();
+    const uint32_t B = 3, nkv = 2, S = 70, dh = 48, s = 37;
+    Tensor cache = make({B, nkv, S, dh}, dtype, 1);
+    auto before = to_host<float>(cache);
+    Tensor input = make({1, nkv, s, dh}, DataType::FLOAT32, 2);
+    fill_cache(cache, input, 1);
+    auto after = to_host<float>(cache);
+    // What the cache holds for the input is the input encoded in the cache's dtype.
+    auto encoded = to_host<float>(typecast(input, dtype));
+    for (uint32_t i = 0; i < B; ++i)
+        for (uint32_t h = 0; h < nkv; ++h)
+            for (uint32_t p = 0; p < S; ++p)
+                for (uint32_t d = 0; d < dh; ++d) {
+                    std::size_t at = ((std::size_t(i) * nkv + h) * S + p) * dh + d;
+                    float want = (i == 1 && p < s) ? encoded[(std::size_t(h) * s + p) * dh + d] : before[at];
+                    ASSERT_EQ(after[at], want) << i << " " << h << " " << p << " " << d;
+                }
+}
+
+TEST_P(CacheDtypes, UpdateCacheWritesOneRowPerUser) {
+    const DataType dtype = GetParam();
+    const uint32_t B = 33, nkv = 2, S = 40, dh = 32, pos = 17;  // batch over 32, not a multiple
+    Tensor cache = make({B, nkv, S, dh}, dtype, 3);
+    auto before = to_host<float>(cache);
+    Tensor input = make({1, B, nkv, dh}, DataType::BFLOAT16, 4);
+    update_cache(cache, input, pos);
+    auto after = to_host<float>(cache);
+    auto encoded = to_host<float>(typecast(typecast(input, DataType::FLOAT32), dtype));
+    for (uint32_t i = 0; i < B; ++i)
+        for (uint32_t h = 0; h < nkv; ++h)
+            for (uint32_t p = 0; p < S; ++p)
+                for (uint32_t d = 0; d < dh; ++d) {
+                    std::size_t at = ((std::size_t(i) * nkv + h) * S + p) * dh + d;
+                    float want = p == pos ? encoded[(std::size_t(i) * nkv + h) * dh + d] : before[at];
+                    ASSERT_EQ(after[at], want) << i << " " << h << " " << p << " " << d;
+                }
+}
+
+INSTANTIATE_TEST_SUITE_P(Dtypes, CacheDtypes,
+                         ::testing::Values(DataType::FLOAT32, DataType::BFLOAT16, DataType::BFLOAT8_B));
+
+TEST(PagedCache, UpdateAndFillFollowThePageTable) {
+    const uint32_t blocks = 6, nkv = 1, bs = 16, dh = 32, users = 2;
+    Tensor cache = make({blocks, nkv, bs, dh}, DataType::BFLOAT16, 5);
+    std::vector<int32_t> table = {4, 1, 0, 5};  // user 0: blocks 4, 1; user 1: blocks 0, 5
+    Tensor pt = from_host(std::span<const int32_t>(table), Shape{users, 2}, {.device = test_device()});
+    Tensor row = make({1, users, nkv, dh}, DataType::FLOAT32, 6);
+    std::vector<int32_t> idx = {17, -1};  // user 0 position 17 -> block 1 row 1; user 1 skipped
+    auto before = to_host<float>(cache);
+    experimental::paged_update_cache(cache, row, {.update_idxs = idx, .page_table = pt});
+    auto after = to_host<float>(cache);
+    auto rv = to_host<float>(typecast(row, DataType::BFLOAT16));
+    for (std::size_t e = 0; e < after.size(); ++e) {
+        std::size_t block = e / (bs * dh), r = (e / dh) % bs, d = e % dh;
+        float want = (block == 1 && r == 1) ? rv[d] : before[e];
+        ASSERT_EQ(after[e], want) << e;
+    }
+    // The tensor form of the indices writes the same.
+    Tensor cache2 = make({blocks, nkv, bs, dh}, DataType::BFLOAT16, 5);
+    Tensor idx_t = from_host(std::span<const int32_t>(idx), Shape{users}, {.device = test_device()});
+    experimental::paged_update_cache(cache2, row, {.update_idxs_tensor = idx_t, .page_table = pt});
+    EXPECT_EQ(to_host<float>(cache2), after);
+    // Fill user 1's first 20 positions: block 0 rows 0..15, block 5 rows 0..3.
+    Tensor seq = make({1, nkv, 20, dh}, DataType::BFLOAT16, 7);
+    experimental::paged_fill_cache(cache, seq, pt, 1);
+    auto filled = to_host<float>(cache), sv = to_host<float>(seq);
+    for (uint32_t p = 0; p < 20; ++p)
+        for (uint32_t d = 0; d < dh; ++d) {
+            std::size_t block = p < 16 ? 0 : 5, r = p % 16;
+            ASSERT_EQ(filled[(block * bs + r) * dh + d], sv[p * dh + d]);
+        }
+}
+
+TEST(PagedCache, RejectedCallsLeaveTheCacheUntouched) {
+    Tensor cache = make({4, 2, 16, 32}, DataType::BFLOAT8_B, 8);
+    auto before = bytes(cache);
+    std::vector<int32_t> table = {0, 9};
+    Tensor pt = from_host(std::span<const int32_t>(table), Shape{1, 2}, {.device = test_device()});
+    Tensor row = make({1, 1, 2, 32}, DataType::FLOAT32, 9);
+    expect_error([&] { experimental::paged_update_cache(cache, row, {.update_idxs = {20}, .page_table = pt}); },
+                 {"paged_update_cache", "page_table[0][1]=9", "out of range"});
+    expect_error([&] { experimental::paged_update_cache(cache, row, {.update_idxs = {40}, .page_table = pt}); },
+                 {"position 40", "beyond"});
+    Tensor wrong_heads = make({1, 1, 3, 32}, DataType::FLOAT32, 10);
+    expect_error([&] { experimental::paged_update_cache(cache, wrong_heads, {.update_idxs = {1}, .page_table = pt}); },
+                 {"KV heads"});
+    Tensor long_seq = make({1, 2, 40, 32}, DataType::FLOAT32, 11);
+    expect_error([&] { experimental::paged_fill_cache(cache, long_seq, pt, 0); }, {"paged_fill_cache", "beyond"});
+    Tensor contiguous = make({2, 2, 16, 32}, DataType::BFLOAT16, 12);
+    expect_error([&] { fill_cache(contiguous, long_seq, 0); }, {"fill_cache", "beyond"});
+    expect_error([&] { fill_cache(contiguous, make({1, 2, 4, 32}, DataType::FLOAT32, 13), 2); }, {"batch_idx=2"});
+    EXPECT_EQ(bytes(cache), before);
+}
+
+}  // namespace
+}  // namespace attnn
