@@ -1,5 +1,6 @@
 #include <cmath>
 
+#include "paged_cache.hpp"
 #include "reference/attention.hpp"
 #include "test_util.hpp"
 
@@ -142,6 +143,36 @@ TEST(Sdpa, BadInputsAreRejected) {
     Tensor q3 = make({4, 8, 16}, DataType::FLOAT32, 9);
     expect_error([&] { scaled_dot_product_attention(q3, k2, k2); }, {op, "4-d"});
     expect_error([&] { scaled_dot_product_attention(q, k2, k2, {.scale = NAN}); }, {op, "scale"});
+}
+
+}  // namespace
+}  // namespace attnn
+
+namespace attnn {
+namespace {
+
+// A chunk of each user's sequence against a paged cache equals causal SDPA over the logical
+// cache with the chunk's queries as the last positions.
+TEST(ChunkedSdpa, MatchesCausalAttentionOverTheLogicalCache) {
+    const uint32_t b = 2, nqh = 8, nkv = 2, S = 192, dh = 64, block = 32, chunk = 50, start = 96;
+    Tensor lk = make({b, nkv, S, dh}, DataType::BFLOAT16, 21), lv = make({b, nkv, S, dh}, DataType::BFLOAT16, 22);
+    Array ak = reference::from_tensor(lk), av = reference::from_tensor(lv);
+    testing::PagedCache paged = testing::page(ak, av, block, DataType::BFLOAT16, 23);
+    Tensor q = make({b, nqh, chunk, dh}, DataType::FLOAT32, 24);
+    Tensor out = transformer::chunked_scaled_dot_product_attention(q, paged.k, paged.v, paged.page_table, start);
+    // Reference: keys 0 .. start + chunk - 1 of the logical cache, queries as the last `chunk` positions.
+    const uint32_t sk = start + chunk;
+    Array kk{{b, nkv, sk, dh}, {}}, vv{{b, nkv, sk, dh}, {}};
+    for (uint32_t m = 0; m < b * nkv; ++m) {
+        auto base = std::size_t(m) * S * dh;
+        kk.values.insert(kk.values.end(), ak.values.begin() + base, ak.values.begin() + base + sk * dh);
+        vv.values.insert(vv.values.end(), av.values.begin() + base, av.values.begin() + base + sk * dh);
+    }
+    Array expect = reference::sdpa(reference::from_tensor(q), kk, vv, nullptr, true, 1.0 / std::sqrt(double(dh)));
+    auto got = to_host<double>(out);
+    EXPECT_LE(reference::max_abs_diff(expect.values, got), 2e-5);
+    expect_error([&] { transformer::chunked_scaled_dot_product_attention(q, paged.k, paged.v, paged.page_table, 150); },
+                 {"chunked_scaled_dot_product_attention", "beyond the cache"});
 }
 
 }  // namespace

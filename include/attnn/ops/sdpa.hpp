@@ -29,4 +29,18 @@ struct SDPAOptions {
 // decoded a chunk at a time; fp32 accumulation. A query row whose keys are all masked gives zeros.
 Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const SDPAOptions& options = {});
 
+struct ChunkedSDPAOptions {
+    std::optional<float> scale;
+    std::optional<SDPAProgramConfig> program_config;
+    std::optional<MemoryConfig> memory_config;
+};
+
+// Causal prefill of one chunk of each user's sequence against a paged cache that already holds
+// the chunk's own keys: queries are positions chunk_start_idx .. chunk_start_idx + chunk - 1
+// and see keys 0 .. their own position. q [b, nqh, chunk, dh], k/v [max_blocks, nkv,
+// block_size, dh], page_table INT32 [b, blocks_per_user] -> [b, nqh, chunk, dh].
+Tensor chunked_scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                                            const Tensor& page_table, uint32_t chunk_start_idx,
+                                            const ChunkedSDPAOptions& options = {});
+
 }  // namespace attnn::transformer

@@ -20,6 +20,7 @@
 #include "core/device_impl.hpp"
 #include "core/tensor_access.hpp"
 #include "kernels/kernels.hpp"
+#include "ops/kv_cache/kv_layout.hpp"
 
 namespace attnn::transformer {
 
@@ -50,6 +51,7 @@ struct Inputs {
     MatrixView q, k, v, out, mask;
     bool has_mask;
     float scale;
+    detail::KvLayout layout;  // contiguous k/v, or a paged cache (chunked prefill)
 };
 
 // One Q chunk `chunk` of KV head `kvh` of batch `bi`, all `group` query heads stacked.
@@ -78,13 +80,13 @@ void attend_chunk(const SdpaProgram& p, SdpaProgram::Scratch& s, const Inputs& i
     const int64_t k_end = p.causal ? std::min(p.sk, q0 + qn + offset) : p.sk;
     for (int64_t k0 = 0; k0 < k_end; k0 += p.kc) {
         const int64_t kn = std::min(p.kc, k_end - k0), kn_pad = round_up(kn, nr);
-        const int64_t kv_matrix = bi * p.nkv + kvh;
         // K^T as panels of nr keys: kpack[(j / nr)][d][j % nr].
         float* kpack = s.kpack.data();
         for (int64_t j = 0; j < kn_pad; ++j) {
             float* dst = kpack + (j / nr) * dh * nr + j % nr;
             if (j < kn) {
-                in.k.read(kv_matrix, k0 + j, 0, dh, s.row.data());
+                auto [matrix, row] = in.layout.locate(bi, kvh, k0 + j);
+                in.k.read(matrix, row, 0, dh, s.row.data());
                 for (int64_t d = 0; d < dh; ++d) dst[d * nr] = s.row[std::size_t(d)];
             } else {
                 for (int64_t d = 0; d < dh; ++d) dst[d * nr] = 0.0f;
@@ -126,7 +128,8 @@ void attend_chunk(const SdpaProgram& p, SdpaProgram::Scratch& s, const Inputs& i
         // V as panels of nr head-dim columns: vpack[(d / nr)][j][d % nr].
         float* vpack = s.vpack.data();
         for (int64_t j = 0; j < kn; ++j) {
-            in.v.read(kv_matrix, k0 + j, 0, dh, s.row.data());
+            auto [matrix, row] = in.layout.locate(bi, kvh, k0 + j);
+            in.v.read(matrix, row, 0, dh, s.row.data());
             std::fill(s.row.begin() + dh, s.row.begin() + p.dh_pad, 0.0f);
             for (int64_t c = 0; c < p.dh_pad / nr; ++c)
                 std::memcpy(vpack + c * p.kc * nr + j * nr, s.row.data() + c * nr, std::size_t(nr) * 4);
@@ -177,14 +180,10 @@ void validate(const Tensor& q, const Tensor& k, const Tensor& v, const SDPAOptio
     if (o.scale) ATTNN_CHECK(std::isfinite(*o.scale), op, "scale must be finite, given ", *o.scale);
 }
 
-}  // namespace
 
-Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const SDPAOptions& options) {
-    const char* op = "scaled_dot_product_attention";
-    detail::DeviceImpl& device =
-        options.attn_mask ? detail::require_device(op, {{&q, "q"}, {&k, "k"}, {&v, "v"}, {&*options.attn_mask, "attn_mask"}})
-                          : detail::require_device(op, {{&q, "q"}, {&k, "k"}, {&v, "v"}});
-    validate(q, k, v, options);
+// The shared body: `sk` keys per user, found through `layout`.
+Tensor run_sdpa(const char* op, detail::DeviceImpl& device, const Tensor& q, const Tensor& k, const Tensor& v,
+                const SDPAOptions& options, int64_t sk, detail::KvLayout layout) {
     std::lock_guard lock(device.op_mutex);
     const SDPAProgramConfig config = options.program_config.value_or(SDPAProgramConfig{});
     int workers = device.pool->size();
@@ -192,14 +191,14 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
         workers = std::clamp<int>(int(config.compute_with_storage_grid_size->num_cores()), 1, workers);
 
     detail::ProgramKey key(op);
-    key.add(q).add(k).add(v).add(options.is_causal).add(bool(options.attn_mask));
+    key.add(q).add(k).add(v).add(sk).add(options.is_causal).add(bool(options.attn_mask));
     if (options.attn_mask) key.add(*options.attn_mask);
     key.add(config.q_chunk_size).add(config.k_chunk_size).add(config.exp_approx_mode).add(workers);
     auto program = device.program<SdpaProgram>(key, [&] {
         auto p = std::make_shared<SdpaProgram>();
         const auto& kt = kernels::table();
         p->batch = q.shape()[0], p->nqh = q.shape()[1], p->nkv = k.shape()[1], p->sq = q.shape()[2];
-        p->sk = k.shape()[2], p->dh = q.shape()[3], p->group = p->nqh / p->nkv;
+        p->sk = sk, p->dh = q.shape()[3], p->group = p->nqh / p->nkv;
         p->causal = options.is_causal, p->approx = config.exp_approx_mode;
         if (options.attn_mask) p->mask_b = options.attn_mask->shape()[0], p->mask_h = options.attn_mask->shape()[1];
         p->mr = kt.gemm_mr, p->nr = kt.gemm_nr, p->workers = workers;
@@ -226,11 +225,12 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
         }
         return p;
     });
+
     Tensor out = detail::allocate_tensor(q.shape(), q.dtype(), q.layout(), options.memory_config.value_or(q.memory_config()),
                                          q.device_impl(), op);
     Inputs in{detail::matrix_view(q, op), detail::matrix_view(k, op), detail::matrix_view(v, op),
               detail::matrix_view(out, op), {}, bool(options.attn_mask),
-              options.scale.value_or(1.0f / std::sqrt(float(q.shape()[3])))};
+              options.scale.value_or(1.0f / std::sqrt(float(q.shape()[3]))), std::move(layout)};
     if (options.attn_mask) in.mask = detail::matrix_view(*options.attn_mask, op);
     const SdpaProgram& p = *program;
     device.pool->parallel_for(
@@ -243,6 +243,44 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
         },
         workers);
     return out;
+}
+
+}  // namespace
+
+Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const SDPAOptions& options) {
+    const char* op = "scaled_dot_product_attention";
+    detail::DeviceImpl& device =
+        options.attn_mask ? detail::require_device(op, {{&q, "q"}, {&k, "k"}, {&v, "v"}, {&*options.attn_mask, "attn_mask"}})
+                          : detail::require_device(op, {{&q, "q"}, {&k, "k"}, {&v, "v"}});
+    validate(q, k, v, options);
+    return run_sdpa(op, device, q, k, v, options, k.shape()[2], detail::KvLayout::contiguous(k));
+}
+
+Tensor chunked_scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                                            const Tensor& page_table, uint32_t chunk_start_idx,
+                                            const ChunkedSDPAOptions& options) {
+    const char* op = "chunked_scaled_dot_product_attention";
+    detail::DeviceImpl& device =
+        detail::require_device(op, {{&q, "q"}, {&k, "k"}, {&v, "v"}, {&page_table, "page_table"}});
+    for (auto [t, name] : {std::pair{&q, "q"}, {&k, "k"}, {&v, "v"}}) {
+        ATTNN_CHECK(t->shape().rank() == 4, op, name, " must be 4-d, given ", name, ".shape=", t->shape());
+        ATTNN_CHECK_TYPE(is_floating_point(t->dtype()), op, name, ".dtype must be a floating-point type, given ",
+                         to_string(t->dtype()));
+    }
+    ATTNN_CHECK(k.shape() == v.shape(), op, "k and v must have the same shape, given k.shape=", k.shape(),
+                ", v.shape=", v.shape());
+    ATTNN_CHECK(q.shape()[3] == k.shape()[3], op, "head dim differs: q.shape[3]=", q.shape()[3],
+                " but k.shape[3]=", k.shape()[3]);
+    ATTNN_CHECK(q.shape()[1] % k.shape()[1] == 0, op, "q.shape[1]=", q.shape()[1],
+                " must be a multiple of k.shape[1]=", k.shape()[1]);
+    detail::KvLayout layout = detail::KvLayout::paged(k, page_table, op);
+    ATTNN_CHECK(layout.users() >= q.shape()[0], op, "page_table.shape[0]=", layout.users(),
+                " must cover q.shape[0]=", q.shape()[0], " users");
+    const int64_t sk = int64_t(chunk_start_idx) + q.shape()[2];
+    for (int64_t user = 0; user < q.shape()[0]; ++user) layout.check_positions(op, user, sk - 1);
+    SDPAOptions o{.is_causal = true, .scale = options.scale, .program_config = options.program_config,
+                  .memory_config = options.memory_config};
+    return run_sdpa(op, device, q, k, v, o, sk, std::move(layout));
 }
 
 }  // namespace attnn::transformer
