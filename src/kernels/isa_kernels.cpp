@@ -264,6 +264,35 @@ void gemm_kernel_rows(int64_t kc, const float* a, int64_t lda, const float* b, f
         }
 }
 
+void gemm_kernel_cols(int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc,
+                      bool accumulate) {
+    vf acc[gemm_mr][gemm_nv];
+#pragma GCC unroll 16
+    for (int i = 0; i < gemm_mr; ++i)
+#pragma GCC unroll 4
+        for (int j = 0; j < gemm_nv; ++j) acc[i][j] = vf{};
+    for (int64_t k = 0; k < kc; ++k) {
+        vf bv[gemm_nv];
+#pragma GCC unroll 4
+        for (int j = 0; j < gemm_nv; ++j) bv[j] = load(b + j * W);
+#pragma GCC unroll 16
+        for (int i = 0; i < gemm_mr; ++i) {
+            vf av = splat(a[i]);
+#pragma GCC unroll 4
+            for (int j = 0; j < gemm_nv; ++j) acc[i][j] += av * bv[j];
+        }
+        a += lda;
+        b += gemm_nr;
+    }
+#pragma GCC unroll 16
+    for (int i = 0; i < gemm_mr; ++i)
+#pragma GCC unroll 4
+        for (int j = 0; j < gemm_nv; ++j) {
+            float* p = c + i * ldc + j * W;
+            store(p, accumulate ? load(p) + acc[i][j] : acc[i][j]);
+        }
+}
+
 // ---- decode attention ------------------------------------------------------------------
 
 // Up to 8 query heads share each key vector load; one horizontal sum per (head, key).
@@ -370,6 +399,28 @@ float exp_sub_sum_approx(float* x, int64_t n, float sub) {
     return s;
 }
 
+void softmax_panel(float* s, int64_t kn, float* m, float* l, float* alpha, bool approx) {
+    for (int j = 0; j < gemm_nv; ++j) {
+        float* col = s + j * W;
+        vf mx = splat(-__builtin_inff());
+        for (int64_t k = 0; k < kn; ++k) mx = vmax(mx, load(col + k * gemm_nr));
+        vf m_old = load(m + j * W);
+        vf m_new = vmax(m_old, mx);
+        // An all -inf query so far: subtract 0 instead, so exp gives 0 rather than NaN.
+        vf m_safe = m_new == -__builtin_inff() ? splat(0.0f) : m_new;
+        vf sum = vf{};
+        for (int64_t k = 0; k < kn; ++k) {
+            vf p = approx ? vexp_approx(load(col + k * gemm_nr) - m_safe) : vexp(load(col + k * gemm_nr) - m_safe);
+            store(col + k * gemm_nr, p);
+            sum += p;
+        }
+        vf a = approx ? vexp_approx(m_old - m_safe) : vexp(m_old - m_safe);
+        store(alpha + j * W, a);
+        store(l + j * W, load(l + j * W) * a + sum);
+        store(m + j * W, m_new);
+    }
+}
+
 void scale(float* x, int64_t n, float s) {
     for (int64_t i = 0; i < n; ++i) x[i] *= s;
 }
@@ -462,6 +513,8 @@ const KernelTable table = {
     gemm_nr,
     gemm_kernel,
     gemm_kernel_rows,
+    gemm_kernel_cols,
+    softmax_panel,
     attention_scores,
     attention_accumulate,
     row_max,

@@ -34,9 +34,17 @@ struct KernelTable {
     int gemm_mr;
     int gemm_nr;
     void (*gemm_kernel)(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool accumulate);
-    // The same with A row-major (a[i * lda + k]): attention feeds its Q and P blocks unpacked.
+    // The same with A row-major (a[i * lda + k]) or column-major (a[k * lda + i]): flash
+    // attention feeds its K and V chunks to the microkernel as they are, without packing.
     void (*gemm_kernel_rows)(int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc,
                              bool accumulate);
+    void (*gemm_kernel_cols)(int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc,
+                             bool accumulate);
+    // Online-softmax step for gemm_nr queries held as the columns of s[kn][gemm_nr] (scores
+    // transposed: one key per row): m, l hold the queries' running max and sum; on return s
+    // holds exp(s - m_new), alpha = e^(m_old - m_new) rescales what was accumulated before.
+    // Queries whose keys are all -inf so far keep m = -inf, l = 0 and get p = 0.
+    void (*softmax_panel)(float* s, int64_t kn, float* m, float* l, float* alpha, bool approx);
 
     // Decode attention on a block of keys, `heads` query rows at a time; dh a multiple of 16.
     // scores[h * lds + j] = dot(q[h * dh ..], keys[j * dh ..])

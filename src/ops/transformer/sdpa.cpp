@@ -28,7 +28,8 @@ namespace {
 
 using detail::MatrixView;
 
-constexpr int64_t target_rows = 128;   // stacked query rows per task: S and O blocks stay in L2
+constexpr int64_t target_rows = 256;   // stacked query rows per task: each K/V chunk decoded serves them all,
+                                       // and S^T (256 x 256) and O^T (dh x 256) still fit L2
 constexpr int64_t default_k_chunk = 256;  // K and V chunks (256 x dh fp32) fit L2 beside S and O
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -40,9 +41,11 @@ struct SdpaProgram : detail::Program {
     int64_t mask_b = 0, mask_h = 0;  // mask dims (0: no mask)
     int64_t qc = 0, kc = 0, q_chunks = 0, units = 0, tasks = 0;
     int mr = 0, nr = 0, workers = 1;
-    int64_t rows_max = 0, dh_pad = 0, kc_pad = 0;
+    int64_t rows_pad = 0;  // stacked query rows per task, padded to whole nr-query panels
+    int64_t dh_ld = 0;     // V chunk row stride: dh padded to whole mr-row tiles of O^T
+    int64_t kc_mr = 0;     // keys per chunk padded to whole mr-row tiles of S^T
     struct Scratch {
-        std::vector<float> q, s, o, kpack, vpack, m, l, row;
+        std::vector<float> qt, kbuf, vbuf, st, ot, m, l, alpha, row;
     };
     std::vector<Scratch> scratch;
 };
@@ -55,95 +58,85 @@ struct Inputs {
 };
 
 // One Q chunk `chunk` of KV head `kvh` of batch `bi`, all `group` query heads stacked.
+//
+// The scores are computed transposed, S^T = K (scale Q)^T, one key per row: then K and V
+// enter the microkernel exactly as decoded (row-major chunks, no packing or transposing),
+// only Q^T is packed, once per chunk, and the softmax runs down the columns of S^T with plain
+// vertical vector ops. S^T is stored as panels of nr queries, which is the packed-B layout the
+// second product O^T += V^T P^T reads directly.
 void attend_chunk(const SdpaProgram& p, SdpaProgram::Scratch& s, const Inputs& in, int64_t bi, int64_t kvh,
                   int64_t chunk) {
     const auto& kt = kernels::table();
     const int mr = p.mr, nr = p.nr;
     const int64_t dh = p.dh, q0 = chunk * p.qc, qn = std::min(p.qc, p.sq - q0);
-    const int64_t rows = p.group * qn, rows_pad = round_up(rows, mr);
-    const int64_t s_ld = p.kc_pad, o_ld = p.dh_pad;
+    const int64_t rows = p.group * qn, rows_pad = round_up(rows, nr), panels = rows_pad / nr;
+    const int64_t dh_ld = p.dh_ld, kc_mr = p.kc_mr;
     const int64_t offset = p.sk - p.sq;  // causal: query i sits at key position i + offset
     auto row_head = [&](int64_t r) { return kvh * p.group + r / qn; };
     auto row_pos = [&](int64_t r) { return q0 + r % qn; };
 
-    float* q = s.q.data();
+    // Q^T in panels of nr queries: qt[panel][d][query % nr], scaled.
+    float* qt = s.qt.data();
+    std::fill(qt, qt + panels * dh * nr, 0.0f);
     for (int64_t r = 0; r < rows; ++r) {
-        in.q.read(bi * p.nqh + row_head(r), row_pos(r), 0, dh, q + r * dh);
-        kt.scale(q + r * dh, dh, in.scale);
+        in.q.read(bi * p.nqh + row_head(r), row_pos(r), 0, dh, s.row.data());
+        float* dst = qt + (r / nr) * dh * nr + r % nr;
+        for (int64_t d = 0; d < dh; ++d) dst[d * nr] = s.row[std::size_t(d)] * in.scale;
     }
-    std::fill(q + rows * dh, q + rows_pad * dh, 0.0f);
-    std::fill(s.o.begin(), s.o.begin() + rows_pad * o_ld, 0.0f);
-    std::fill(s.m.begin(), s.m.begin() + rows, -INFINITY);
-    std::fill(s.l.begin(), s.l.begin() + rows, 0.0f);
+    std::fill(s.ot.begin(), s.ot.begin() + dh_ld * rows_pad, 0.0f);
+    std::fill(s.m.begin(), s.m.begin() + rows_pad, -INFINITY);
+    std::fill(s.l.begin(), s.l.begin() + rows_pad, 0.0f);
 
     // Causal: the last row of the chunk sees keys up to q0 + qn - 1 + offset.
     const int64_t k_end = p.causal ? std::min(p.sk, q0 + qn + offset) : p.sk;
     for (int64_t k0 = 0; k0 < k_end; k0 += p.kc) {
-        const int64_t kn = std::min(p.kc, k_end - k0), kn_pad = round_up(kn, nr);
-        // K^T as panels of nr keys: kpack[(j / nr)][d][j % nr].
-        float* kpack = s.kpack.data();
-        for (int64_t j = 0; j < kn_pad; ++j) {
-            float* dst = kpack + (j / nr) * dh * nr + j % nr;
-            if (j < kn) {
-                auto [matrix, row] = in.layout.locate(bi, kvh, k0 + j);
-                in.k.read(matrix, row, 0, dh, s.row.data());
-                for (int64_t d = 0; d < dh; ++d) dst[d * nr] = s.row[std::size_t(d)];
-            } else {
-                for (int64_t d = 0; d < dh; ++d) dst[d * nr] = 0.0f;
-            }
-        }
-        float* sb = s.s.data();
-        for (int64_t ir = 0; ir < rows_pad; ir += mr)
-            for (int64_t jr = 0; jr < kn_pad; jr += nr)
-                kt.gemm_kernel_rows(dh, q + ir * dh, dh, kpack + (jr / nr) * dh * nr, sb + ir * s_ld + jr, s_ld, false);
-
-        const bool crosses_diagonal = p.causal && k0 + kn - 1 > q0 + offset;
-        for (int64_t r = 0; r < rows; ++r) {
-            float* srow = sb + r * s_ld;
-            if (in.has_mask) {
-                int64_t head = row_head(r);
-                int64_t mm = (p.mask_b == 1 ? 0 : bi) * p.mask_h + (p.mask_h == 1 ? 0 : head);
-                in.mask.read(mm, row_pos(r), k0, kn, s.row.data());
-                for (int64_t j = 0; j < kn; ++j) srow[j] += s.row[std::size_t(j)];
-            }
-            if (crosses_diagonal) {
-                int64_t last = row_pos(r) + offset - k0;  // last visible key in this chunk
-                for (int64_t j = std::max<int64_t>(last + 1, 0); j < kn; ++j) srow[j] = -INFINITY;
-            }
-            float m_old = s.m[std::size_t(r)];
-            float m_new = std::max(m_old, kt.row_max(srow, kn));
-            if (m_new == -INFINITY) {  // every key so far masked: nothing to add
-                std::fill(srow, srow + kn_pad, 0.0f);
-                continue;
-            }
-            float sum = p.approx ? kt.exp_sub_sum_approx(srow, kn, m_new) : kt.exp_sub_sum(srow, kn, m_new);
-            std::fill(srow + kn, srow + kn_pad, 0.0f);
-            float alpha = m_old == -INFINITY ? 0.0f : std::exp(m_old - m_new);
-            s.l[std::size_t(r)] = s.l[std::size_t(r)] * alpha + sum;
-            s.m[std::size_t(r)] = m_new;
-            if (alpha != 1.0f) kt.scale(s.o.data() + r * o_ld, dh, alpha);
-        }
-        for (int64_t r = rows; r < rows_pad; ++r) std::fill(sb + r * s_ld, sb + r * s_ld + kn_pad, 0.0f);
-
-        // V as panels of nr head-dim columns: vpack[(d / nr)][j][d % nr].
-        float* vpack = s.vpack.data();
+        const int64_t kn = std::min(p.kc, k_end - k0), kn_mr = round_up(kn, mr);
+        float* kbuf = s.kbuf.data();
+        float* vbuf = s.vbuf.data();
         for (int64_t j = 0; j < kn; ++j) {
             auto [matrix, row] = in.layout.locate(bi, kvh, k0 + j);
-            in.v.read(matrix, row, 0, dh, s.row.data());
-            std::fill(s.row.begin() + dh, s.row.begin() + p.dh_pad, 0.0f);
-            for (int64_t c = 0; c < p.dh_pad / nr; ++c)
-                std::memcpy(vpack + c * p.kc * nr + j * nr, s.row.data() + c * nr, std::size_t(nr) * 4);
+            in.k.read(matrix, row, 0, dh, kbuf + j * dh);
+            in.v.read(matrix, row, 0, dh, vbuf + j * dh_ld);
         }
-        for (int64_t ir = 0; ir < rows_pad; ir += mr)
-            for (int64_t c = 0; c < p.dh_pad / nr; ++c)
-                kt.gemm_kernel_rows(kn, sb + ir * s_ld, s_ld, vpack + c * p.kc * nr, s.o.data() + ir * o_ld + c * nr,
-                                    o_ld, true);
+        std::fill(kbuf + kn * dh, kbuf + kn_mr * dh, 0.0f);
+
+        float* st = s.st.data();
+        for (int64_t pnl = 0; pnl < panels; ++pnl)
+            for (int64_t ir = 0; ir < kn_mr; ir += mr)
+                kt.gemm_kernel_rows(dh, kbuf + ir * dh, dh, qt + pnl * dh * nr, st + (pnl * kc_mr + ir) * nr, nr, false);
+
+        if (in.has_mask) {
+            for (int64_t r = 0; r < rows; ++r) {
+                int64_t mm = (p.mask_b == 1 ? 0 : bi) * p.mask_h + (p.mask_h == 1 ? 0 : row_head(r));
+                in.mask.read(mm, row_pos(r), k0, kn, s.row.data());
+                float* col = st + ((r / nr) * kc_mr) * nr + r % nr;
+                for (int64_t j = 0; j < kn; ++j) col[j * nr] += s.row[std::size_t(j)];
+            }
+        }
+        if (p.causal && k0 + kn - 1 > q0 + offset) {  // the chunk crosses the diagonal
+            for (int64_t r = 0; r < rows; ++r) {
+                float* col = st + ((r / nr) * kc_mr) * nr + r % nr;
+                for (int64_t j = std::max<int64_t>(row_pos(r) + offset - k0 + 1, 0); j < kn; ++j) col[j * nr] = -INFINITY;
+            }
+        }
+        for (int64_t pnl = 0; pnl < panels; ++pnl) {
+            float* a = s.alpha.data() + pnl * nr;
+            kt.softmax_panel(st + pnl * kc_mr * nr, kn, s.m.data() + pnl * nr, s.l.data() + pnl * nr, a, p.approx);
+        }
+        // Rescale what O^T holds by alpha, then O^T += V^T P^T.
+        for (int64_t d = 0; d < dh; ++d)
+            kt.binary(kernels::BinaryOp::multiply, s.ot.data() + d * rows_pad, s.alpha.data(), s.ot.data() + d * rows_pad,
+                      rows_pad);
+        for (int64_t pnl = 0; pnl < panels; ++pnl)
+            for (int64_t id = 0; id < dh_ld; id += mr)
+                kt.gemm_kernel_cols(kn, vbuf + id, dh_ld, st + pnl * kc_mr * nr, s.ot.data() + id * rows_pad + pnl * nr,
+                                    rows_pad, true);
     }
+    // O = (O^T)^T / l; a query whose keys were all masked has l = 0 and gets zeros.
     for (int64_t r = 0; r < rows; ++r) {
-        float* orow = s.o.data() + r * o_ld;
-        float l = s.l[std::size_t(r)];
-        kt.scale(orow, dh, l > 0 ? 1.0f / l : 0.0f);  // l == 0: every key masked -> zeros
-        in.out.write(bi * p.nqh + row_head(r), row_pos(r), 0, dh, orow);
+        const float l = s.l[std::size_t(r)], inv = l > 0 ? 1.0f / l : 0.0f;
+        for (int64_t d = 0; d < dh; ++d) s.row[std::size_t(d)] = s.ot[std::size_t(d * rows_pad + r)] * inv;
+        in.out.write(bi * p.nqh + row_head(r), row_pos(r), 0, dh, s.row.data());
     }
 }
 
@@ -209,19 +202,20 @@ Tensor run_sdpa(const char* op, detail::DeviceImpl& device, const Tensor& q, con
         p->q_chunks = ceil_div(p->sq, p->qc);
         p->units = p->causal ? ceil_div(p->q_chunks, 2) : p->q_chunks;  // causal: chunk i with chunk n-1-i
         p->tasks = p->batch * p->nkv * p->units;
-        p->rows_max = round_up(p->group * p->qc, p->mr);
-        p->dh_pad = round_up(p->dh, p->nr);
-        p->kc_pad = round_up(p->kc, p->nr);
+        p->rows_pad = round_up(p->group * p->qc, p->nr);
+        p->dh_ld = round_up(p->dh, p->mr);
+        p->kc_mr = round_up(p->kc, p->mr);
         p->scratch.resize(std::size_t(workers));
         for (auto& s : p->scratch) {
-            s.q.assign(std::size_t(p->rows_max * p->dh), 0.0f);
-            s.s.assign(std::size_t(p->rows_max * p->kc_pad), 0.0f);
-            s.o.assign(std::size_t(p->rows_max * p->dh_pad), 0.0f);
-            s.kpack.assign(std::size_t(p->kc_pad * p->dh), 0.0f);
-            s.vpack.assign(std::size_t(p->dh_pad * p->kc), 0.0f);
-            s.m.assign(std::size_t(p->rows_max), 0.0f);
-            s.l.assign(std::size_t(p->rows_max), 0.0f);
-            s.row.assign(std::size_t(std::max(p->dh_pad, p->kc_pad) + 64), 0.0f);
+            s.qt.assign(std::size_t(p->rows_pad * p->dh), 0.0f);
+            s.kbuf.assign(std::size_t(p->kc_mr * p->dh), 0.0f);
+            s.vbuf.assign(std::size_t(p->kc * p->dh_ld), 0.0f);  // columns dh..dh_ld stay zero
+            s.st.assign(std::size_t(p->rows_pad * p->kc_mr), 0.0f);
+            s.ot.assign(std::size_t(p->dh_ld * p->rows_pad), 0.0f);
+            s.m.assign(std::size_t(p->rows_pad), 0.0f);
+            s.l.assign(std::size_t(p->rows_pad), 0.0f);
+            s.alpha.assign(std::size_t(p->rows_pad), 0.0f);
+            s.row.assign(std::size_t(std::max(p->dh_ld, p->kc) + 64), 0.0f);
         }
         return p;
     });
