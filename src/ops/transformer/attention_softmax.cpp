@@ -35,7 +35,7 @@ void validate(const char* name, const Tensor& x, const AttentionSoftmaxOptions& 
                 " must be > 0");
     if (const auto& mask = options.attention_mask) {
         detail::check_floating_point(name, "attention_mask", mask->dtype());
-        ATTNN_CHECK(mask->shape().rank() <= x.shape().rank() && detail::broadcastable(mask->shape(), x.shape()) &&
+        ATTNN_CHECK(detail::broadcastable(mask->shape(), x.shape()) &&
                         detail::broadcast_shape(name, "x", x.shape(), "attention_mask", mask->shape()) == x.shape(),
                     name, "attention_mask.shape=", mask->shape(), " does not broadcast to x.shape=", x.shape());
     }
