@@ -64,7 +64,8 @@ Tensor reshape(const Tensor& input, const Shape& shape, std::optional<MemoryConf
         return Tensor(input.buffer(), shape, detail::padded_shape_for(shape, input.layout()), input.dtype(),
                       input.layout(), config, input.device_impl());
 
-    Tensor out = detail::allocate_tensor(shape, input.dtype(), input.layout(), config, input.device_impl(), name);
+    Tensor out =
+        detail::allocate_tensor(shape, input.dtype(), input.layout(), config, input.device_impl(), name);
     const MatrixView in = detail::matrix_view(input, name), ov = detail::matrix_view(out, name);
     const int64_t num_rows = ov.batch * ov.rows;
     if (!input.device_impl()) {  // a host tensor: no workers, no program cache
