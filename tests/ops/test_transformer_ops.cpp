@@ -89,6 +89,35 @@ TEST(SplitHeads, InvalidArgumentsAreRejected) {
                  {op, "host tensor"});
 }
 
+Tensor integer_tensor(const Shape& shape) {
+    std::vector<int32_t> values(shape.volume(), 1);
+    return from_host(std::span<const int32_t>(values), shape, {.device = test_device()});
+}
+
+TEST(TransformerOps, IntegerTensorsAreRejected) {
+    expect_error(
+        [&] {
+            transformer::split_query_key_value_and_split_heads(integer_tensor(Shape{1, 2, 6}), 1);
+        },
+        {"split_query_key_value_and_split_heads", "x.dtype=DataType::INT32", "floating-point"});
+    expect_error(
+        [&] {
+            transformer::concatenate_heads(integer_tensor(Shape{1, 2, 3, 4}));
+        },
+        {"concatenate_heads", "x.dtype=DataType::INT32"});
+    expect_error(
+        [&] {
+            transformer::attention_softmax(integer_tensor(Shape{1, 1, 2, 4}));
+        },
+        {"attention_softmax", "x.dtype=DataType::INT32"});
+    Tensor x = random_tensor({1, 1, 2, 4}, {DataType::FLOAT32, Layout::ROW_MAJOR}, 68);
+    expect_error(
+        [&] {
+            transformer::attention_softmax(x, {.attention_mask = integer_tensor(Shape{1, 1, 1, 4})});
+        },
+        {"attention_softmax", "attention_mask.dtype=DataType::INT32"});
+}
+
 TEST(SplitHeads, SecondIdenticalCallHitsProgramCache) {
     Tensor x = random_tensor({1, 7, 5 * 12}, {DataType::BFLOAT16, Layout::TILE}, 55);
     testing::expect_second_call_hits_cache(
@@ -131,6 +160,12 @@ TEST(ConcatenateHeads, UndoesSplitHeads) {
 
 TEST(ConcatenateHeads, InvalidArgumentsAreRejected) {
     Tensor x = random_tensor({2, 3, 4}, {DataType::FLOAT32, Layout::ROW_MAJOR}, 58);
+    expect_error(
+        [&] {
+            transformer::concatenate_heads(
+                from_device(random_tensor({1, 2, 3, 4}, {DataType::FLOAT32, Layout::TILE}, 69)));
+        },
+        {"concatenate_heads", "x is a host tensor"});
     expect_error([&] { transformer::concatenate_heads(x); },
                  {"concatenate_heads", "x.shape=Shape([2, 3, 4])", "rank 4"});
 }
