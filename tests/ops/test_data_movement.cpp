@@ -137,6 +137,14 @@ INSTANTIATE_TEST_SUITE_P(
                                          std::vector<uint32_t>{2046, 3, 1})),
     [](const auto& info) { return format_name(std::get<0>(info.param)) + "_" + std::to_string(info.index); });
 
+TEST(Reshape, IntegerValuesRetileExactly) {
+    std::vector<int32_t> values(3 * 40);
+    for (std::size_t i = 0; i < values.size(); ++i) values[i] = int32_t(16777217 + 7 * i) * (i % 3 ? 1 : -1);
+    Tensor x = from_host(std::span<const int32_t>(values), Shape{3, 40},
+                         {.layout = Layout::TILE, .device = test_device()});
+    EXPECT_EQ(to_host<int32_t>(reshape(x, Shape{8, 15})), values);
+}
+
 TEST(Reshape, RowMajorSharesStorage) {
     Tensor x = random_tensor({4, 6}, {DataType::BFLOAT16, Layout::ROW_MAJOR}, 37);
     Tensor y = reshape(x, Shape{2, 12});
