@@ -22,8 +22,9 @@ using detail::MatrixView;
 // Per-worker scratch for a strided slice block: dim_size x column_block floats plus one row
 // segment. 64K floats (256 KiB) per worker stays inside the L2 of one core.
 constexpr int64_t strided_block_floats = 64 * 1024;
-constexpr int64_t face_width =
-    FACE_WIDTH;  // column blocks start on face rows so block floats re-encode whole rows
+// Column blocks start on face rows, so block floats re-encode whole face rows and no two work
+// units write the same one.
+constexpr int64_t face_width = FACE_WIDTH;
 
 struct SoftmaxProgram : detail::Program {
     SoftmaxProgram(int workers, int64_t per_worker) : scratch(workers, per_worker) {}
