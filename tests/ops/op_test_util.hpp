@@ -27,6 +27,15 @@ inline std::vector<Format> all_formats() {
             {DataType::BFLOAT8_B, Layout::TILE},     {DataType::BFLOAT4_B, Layout::TILE}};
 }
 
+// Test names for parameters that start with (Isa, Format): "avx512_BFLOAT8_B_TILE_3".
+struct IsaFormatName {
+    template <class Param>
+    std::string operator()(const ::testing::TestParamInfo<Param>& info) const {
+        return std::string(kernels::isa_name(std::get<0>(info.param))) + "_" +
+               format_name(std::get<1>(info.param)) + "_" + std::to_string(info.index);
+    }
+};
+
 inline Tensor device_tensor(const std::vector<float>& values, const std::vector<uint32_t>& shape, Format f,
                             float pad_value = 0.0f) {
     return from_host(std::span<const float>(values), Shape(shape),

@@ -55,10 +55,7 @@ INSTANTIATE_TEST_SUITE_P(AllIsasFormats, PermuteMatchesReference,
                          ::testing::Combine(::testing::ValuesIn(kernels::supported_isas()),
                                             ::testing::ValuesIn(all_formats()),
                                             ::testing::ValuesIn(permute_cases)),
-                         [](const auto& info) {
-                             return std::string(kernels::isa_name(std::get<0>(info.param))) + "_" +
-                                    format_name(std::get<1>(info.param)) + "_" + std::to_string(info.index);
-                         });
+                         testing::IsaFormatName());
 
 TEST(Permute, IntegerValuesMoveExactly) {
     std::vector<int32_t> values(2 * 3 * 33);
@@ -103,10 +100,7 @@ TEST_P(TransposeMatchesReference, SwapsTwoDims) {
 INSTANTIATE_TEST_SUITE_P(AllIsasFormats, TransposeMatchesReference,
                          ::testing::Combine(::testing::ValuesIn(kernels::supported_isas()),
                                             ::testing::ValuesIn(all_formats())),
-                         [](const auto& info) {
-                             return std::string(kernels::isa_name(std::get<0>(info.param))) + "_" +
-                                    format_name(std::get<1>(info.param));
-                         });
+                         testing::IsaFormatName());
 
 TEST(Transpose, DimsOutOfRangeAreRejected) {
     Tensor x = random_tensor({2, 3, 4}, {DataType::FLOAT32, Layout::ROW_MAJOR}, 35);

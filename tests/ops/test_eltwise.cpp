@@ -48,16 +48,11 @@ TEST_P(BinaryMatchesReference, AddSubtractMultiplyWithBroadcasting) {
     expect_matches(multiply(a, b), reference::multiply(ra, rb));
 }
 
-std::string binary_param_name(const ::testing::TestParamInfo<BinaryParam>& info) {
-    return std::string(kernels::isa_name(std::get<0>(info.param))) + "_" +
-           format_name(std::get<1>(info.param)) + "_" + std::to_string(info.index);
-}
-
 INSTANTIATE_TEST_SUITE_P(AllIsasFormatsBroadcasts, BinaryMatchesReference,
                          ::testing::Combine(::testing::ValuesIn(kernels::supported_isas()),
                                             ::testing::ValuesIn(all_formats()),
                                             ::testing::ValuesIn(broadcast_cases)),
-                         binary_param_name);
+                         testing::IsaFormatName());
 
 using ScalarParam = std::tuple<kernels::Isa, Format, std::vector<uint32_t>>;
 class BinaryScalarMatchesReference : public ::testing::TestWithParam<ScalarParam> {};
@@ -72,18 +67,13 @@ TEST_P(BinaryScalarMatchesReference, AddSubtractMultiplyByScalar) {
     expect_matches(multiply(a, 3.0f), reference::multiply(ra, 3.0));
 }
 
-std::string scalar_param_name(const ::testing::TestParamInfo<ScalarParam>& info) {
-    return std::string(kernels::isa_name(std::get<0>(info.param))) + "_" +
-           format_name(std::get<1>(info.param)) + "_" + std::to_string(info.index);
-}
-
 INSTANTIATE_TEST_SUITE_P(AllIsasFormats, BinaryScalarMatchesReference,
                          ::testing::Combine(::testing::ValuesIn(kernels::supported_isas()),
                                             ::testing::ValuesIn(all_formats()),
                                             ::testing::Values(std::vector<uint32_t>{2011},
                                                               std::vector<uint32_t>{2, 31, 33},
                                                               std::vector<uint32_t>{1, 64, 32})),
-                         scalar_param_name);
+                         testing::IsaFormatName());
 
 TEST(Binary, OutputTakesDtypeOfAAndLayoutOfA) {
     Tensor a = random_tensor({31, 33}, {DataType::BFLOAT16, Layout::TILE}, 4);

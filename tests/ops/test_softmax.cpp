@@ -47,16 +47,11 @@ TEST_P(SoftmaxMatchesReference, AlongDim) {
     expect_matches(y, reference::softmax(reference::from_tensor(x), c.dim), softmax_rel, softmax_abs);
 }
 
-std::string softmax_param_name(const ::testing::TestParamInfo<SoftmaxParam>& info) {
-    return std::string(kernels::isa_name(std::get<0>(info.param))) + "_" +
-           format_name(std::get<1>(info.param)) + "_" + std::to_string(info.index);
-}
-
 INSTANTIATE_TEST_SUITE_P(AllIsasFormatsDims, SoftmaxMatchesReference,
                          ::testing::Combine(::testing::ValuesIn(kernels::supported_isas()),
                                             ::testing::ValuesIn(all_formats()),
                                             ::testing::ValuesIn(softmax_cases)),
-                         softmax_param_name);
+                         testing::IsaFormatName());
 
 // Slices along `dim` of a [5, 40] tensor: slice 1 all -inf, slice 2 partly -inf, slice 3 with a
 // NaN, slice 4 a NaN among -inf (the max alone cannot tell it from an all -inf slice).

@@ -22,10 +22,6 @@ using testing::test_device;
 constexpr float inf = std::numeric_limits<float>::infinity();
 constexpr double softmax_rel = 2e-5, softmax_abs = 1e-9;
 
-std::string isa_format_name(kernels::Isa isa, const Format& format, std::size_t index) {
-    return std::string(kernels::isa_name(isa)) + "_" + format_name(format) + "_" + std::to_string(index);
-}
-
 struct SplitCase {
     uint32_t batch, tokens, num_heads, num_kv_heads, head_size;
     bool transpose_key;
@@ -62,10 +58,7 @@ INSTANTIATE_TEST_SUITE_P(AllIsasFormats, SplitHeadsMatchesReference,
                          ::testing::Combine(::testing::ValuesIn(kernels::supported_isas()),
                                             ::testing::ValuesIn(all_formats()),
                                             ::testing::ValuesIn(split_cases)),
-                         [](const auto& info) {
-                             return isa_format_name(std::get<0>(info.param), std::get<1>(info.param),
-                                                    info.index);
-                         });
+                         testing::IsaFormatName());
 
 TEST(SplitHeads, DefaultsToAsManyKvHeadsAndTransposedKey) {
     Tensor x = random_tensor({1, 5, 3 * 2 * 8}, {DataType::FLOAT32, Layout::ROW_MAJOR}, 52);
@@ -144,10 +137,7 @@ INSTANTIATE_TEST_SUITE_P(AllIsasFormats, ConcatenateHeadsMatchesReference,
                                                               std::vector<uint32_t>{2, 4, 33, 24},
                                                               std::vector<uint32_t>{1, 3, 2011, 8},
                                                               std::vector<uint32_t>{2, 2, 64, 64})),
-                         [](const auto& info) {
-                             return isa_format_name(std::get<0>(info.param), std::get<1>(info.param),
-                                                    info.index);
-                         });
+                         testing::IsaFormatName());
 
 TEST(ConcatenateHeads, UndoesSplitHeads) {
     Tensor x = random_tensor({2, 9, 3 * 4 * 16}, {DataType::BFLOAT16, Layout::TILE}, 57);
@@ -225,10 +215,7 @@ INSTANTIATE_TEST_SUITE_P(AllIsasFormats, AttentionSoftmaxMatchesReference,
                          ::testing::Combine(::testing::ValuesIn(kernels::supported_isas()),
                                             ::testing::ValuesIn(all_formats()),
                                             ::testing::ValuesIn(attention_softmax_cases)),
-                         [](const auto& info) {
-                             return isa_format_name(std::get<0>(info.param), std::get<1>(info.param),
-                                                    info.index);
-                         });
+                         testing::IsaFormatName());
 
 TEST(AttentionSoftmax, FullyMaskedRowGivesZeros) {
     std::vector<float> mask_values(2 * 8, 0.0f);
