@@ -57,6 +57,15 @@ INSTANTIATE_TEST_SUITE_P(AllIsasFormats, PermuteMatchesReference,
                                             ::testing::ValuesIn(permute_cases)),
                          testing::IsaFormatName());
 
+// Large enough that every worker runs several tasks with its own scratch.
+TEST(Permute, LargeTensorsSplitAcrossWorkers) {
+    Tensor x = random_tensor({4, 96, 130}, {DataType::BFLOAT8_B, Layout::TILE}, 74);
+    auto rx = reference::from_tensor(x);
+    expect_exact(permute(x, {0, 2, 1}), reference::permute(rx, {0, 2, 1}));
+    expect_exact(permute(x, {1, 0, 2}), reference::permute(rx, {1, 0, 2}));
+    expect_exact(permute(x, {2, 0, 1}), reference::permute(rx, {2, 0, 1}));
+}
+
 TEST(Permute, IntegerValuesMoveExactly) {
     std::vector<int32_t> values(2 * 3 * 33);
     for (std::size_t i = 0; i < values.size(); ++i) values[i] = int32_t(16777217 + 3 * i) * (i % 2 ? -1 : 1);

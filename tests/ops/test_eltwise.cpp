@@ -75,6 +75,17 @@ INSTANTIATE_TEST_SUITE_P(AllIsasFormats, BinaryScalarMatchesReference,
                                                               std::vector<uint32_t>{1, 64, 32})),
                          testing::IsaFormatName());
 
+// Large enough that every worker runs several tasks with its own scratch.
+TEST(Binary, LargeTensorsSplitAcrossWorkers) {
+    for (Format format :
+         {Format{DataType::BFLOAT8_B, Layout::TILE}, Format{DataType::FLOAT32, Layout::ROW_MAJOR}}) {
+        Tensor a = random_tensor({3, 96, 300}, format, 70);
+        Tensor b = random_tensor({96, 1}, format, 71);
+        expect_matches(add(a, b), reference::add(reference::from_tensor(a), reference::from_tensor(b)));
+        expect_matches(multiply(a, 1.5f), reference::multiply(reference::from_tensor(a), 1.5));
+    }
+}
+
 TEST(Binary, OutputTakesDtypeOfAAndLayoutOfA) {
     Tensor a = random_tensor({31, 33}, {DataType::BFLOAT16, Layout::TILE}, 4);
     Tensor b = random_tensor({31, 33}, {DataType::FLOAT32, Layout::ROW_MAJOR}, 5);

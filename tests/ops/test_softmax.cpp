@@ -101,6 +101,15 @@ INSTANTIATE_TEST_SUITE_P(FloatFormatsBothPaths, SoftmaxSpecialValues,
                                     std::to_string(std::get<2>(info.param));
                          });
 
+// Large enough that every worker runs several tasks with its own scratch.
+TEST(Softmax, LargeTensorsSplitAcrossWorkers) {
+    Tensor x = random_tensor({96, 900}, {DataType::BFLOAT8_B, Layout::TILE}, 72, -8.0f, 8.0f);
+    expect_matches(softmax(x, -1), reference::softmax(reference::from_tensor(x), -1), softmax_rel,
+                   softmax_abs);
+    Tensor y = random_tensor({6, 64, 300}, {DataType::BFLOAT16, Layout::TILE}, 73, -8.0f, 8.0f);
+    expect_matches(softmax(y, 1), reference::softmax(reference::from_tensor(y), 1), softmax_rel, softmax_abs);
+}
+
 TEST(Softmax, RowsSumToOneForLargeInputs) {
     // exp(x) overflows fp32 for x > 88; subtracting the row max must keep these finite.
     Tensor x = random_tensor({3, 100}, {DataType::FLOAT32, Layout::TILE}, 23, 500.0f, 1000.0f);

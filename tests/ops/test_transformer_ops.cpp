@@ -60,6 +60,18 @@ INSTANTIATE_TEST_SUITE_P(AllIsasFormats, SplitHeadsMatchesReference,
                                             ::testing::ValuesIn(split_cases)),
                          testing::IsaFormatName());
 
+// Large enough that every worker runs several tasks with its own scratch.
+TEST(SplitHeads, LargeTensorsSplitAcrossWorkers) {
+    Tensor x = random_tensor({2, 130, 8 * 40}, {DataType::BFLOAT8_B, Layout::TILE}, 75);
+    auto [q, k, v] = transformer::split_query_key_value_and_split_heads(x, 4, {.num_kv_heads = 2});
+    auto [rq, rk, rv] =
+        reference::split_query_key_value_and_split_heads(reference::from_tensor(x), 4, 2, true);
+    expect_exact(q, rq);
+    expect_exact(k, rk);
+    expect_exact(v, rv);
+    expect_exact(transformer::concatenate_heads(q), reference::concatenate_heads(reference::from_tensor(q)));
+}
+
 TEST(SplitHeads, DefaultsToAsManyKvHeadsAndTransposedKey) {
     Tensor x = random_tensor({1, 5, 3 * 2 * 8}, {DataType::FLOAT32, Layout::ROW_MAJOR}, 52);
     auto [q, k, v] = transformer::split_query_key_value_and_split_heads(x, 2);
@@ -216,6 +228,18 @@ INSTANTIATE_TEST_SUITE_P(AllIsasFormats, AttentionSoftmaxMatchesReference,
                                             ::testing::ValuesIn(all_formats()),
                                             ::testing::ValuesIn(attention_softmax_cases)),
                          testing::IsaFormatName());
+
+// Large enough that every worker runs several tasks with its own scratch.
+TEST(AttentionSoftmax, LargeTensorsSplitAcrossWorkers) {
+    Tensor x = random_tensor({2, 4, 64, 200}, {DataType::BFLOAT8_B, Layout::TILE}, 76, -6.0f, 6.0f);
+    Tensor mask = causal_mask({2, 1, 64, 200}, 77);
+    auto rmask = reference::from_tensor(mask);
+    const auto expected = reference::attention_softmax(reference::from_tensor(x), 64u, &rmask);
+    expect_matches(transformer::attention_softmax(x, {.head_size = 64u, .attention_mask = mask}), expected,
+                   softmax_rel, softmax_abs);
+    transformer::attention_softmax_(x, {.head_size = 64u, .attention_mask = mask});
+    expect_matches(x, expected, softmax_rel, softmax_abs);
+}
 
 TEST(AttentionSoftmax, FullyMaskedRowGivesZeros) {
     std::vector<float> mask_values(2 * 8, 0.0f);
