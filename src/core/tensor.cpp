@@ -76,6 +76,13 @@ Tensor from_host_impl(std::span<const T> data, const Shape& shape, const TensorO
         detail::fail(ErrorKind::InvalidArgument, op, "data holds ", data.size(), " values but shape ", shape,
                      " needs ", shape.volume());
     DataType dtype = options.dtype.value_or(natural_dtype<T>());
+    // A face row's 16 values share one exponent: an infinite pad beside finite values would take
+    // the exponent and flush those values to zero.
+    if (is_block_float(dtype) && !std::isfinite(options.pad_value))
+        detail::fail(ErrorKind::InvalidArgument, op, "pad_value=", options.pad_value, " cannot pad ",
+                     to_string(dtype),
+                     ": the padding shares block exponents with the values, which would read back as 0; "
+                     "store masks that need -inf padding in DataType::BFLOAT16 or FLOAT32");
     std::shared_ptr<detail::DeviceImpl> device;
     if (options.device) {
         device = options.device->impl();

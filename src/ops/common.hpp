@@ -28,12 +28,12 @@ inline void check_floating_point(std::string_view op, std::string_view arg, Data
 // fp32 scratch owned by a program: `per_worker` floats for each of the device's workers, so a
 // kernel never allocates on the hot path.
 class WorkerScratch {
-public:
+  public:
     WorkerScratch(int num_workers, int64_t per_worker)
         : per_worker_(per_worker), data_(std::size_t(num_workers) * std::size_t(per_worker)) {}
     float* get(int worker) { return data_.data() + int64_t(worker) * per_worker_; }
 
-private:
+  private:
     int64_t per_worker_;
     std::vector<float> data_;
 };
@@ -53,8 +53,9 @@ void parallel_rows(DeviceImpl& device, int64_t num_rows, int64_t values_per_row,
     constexpr int64_t min_task_values = 16 * 1024;
     constexpr int64_t tasks_per_worker = 4;
     const int64_t workers = device.pool->size();
-    int64_t rows_per_task = std::max<int64_t>((num_rows + workers * tasks_per_worker - 1) / (workers * tasks_per_worker),
-                                              (min_task_values + values_per_row - 1) / std::max<int64_t>(values_per_row, 1));
+    int64_t rows_per_task =
+        std::max<int64_t>((num_rows + workers * tasks_per_worker - 1) / (workers * tasks_per_worker),
+                          (min_task_values + values_per_row - 1) / std::max<int64_t>(values_per_row, 1));
     rows_per_task = std::clamp<int64_t>(rows_per_task, 1, std::max<int64_t>(num_rows, 1));
     const int64_t num_tasks = (num_rows + rows_per_task - 1) / rows_per_task;
     device.pool->parallel_for(num_tasks, [&](int64_t task, int worker) {

@@ -85,6 +85,19 @@ TEST(Tensor, TilePaddingHoldsPadValue) {
     EXPECT_EQ(raw[5], 0xff80);  // face 0 row 0 col 5: bfloat16 -inf
 }
 
+TEST(Tensor, BlockFloatsRejectInfinitePadValue) {
+    std::vector<float> data = {1, 2, 3, 4, 5};
+    expect_error(
+        [&] {
+            from_host(std::span<const float>(data), Shape{1, 5},
+                      {.dtype = DataType::BFLOAT8_B, .layout = Layout::TILE, .pad_value = -INFINITY});
+        },
+        {"from_host", "pad_value=-inf", "BFLOAT8_B"});
+    Tensor finite_pad = from_host(std::span<const float>(data), Shape{1, 5},
+                                  {.dtype = DataType::BFLOAT8_B, .layout = Layout::TILE, .pad_value = 1.0f});
+    EXPECT_EQ(to_host<float>(finite_pad), data);
+}
+
 TEST(Tensor, ToLayoutAndTypecastPreserveValues) {
     auto data = random_values(40 * 70, 3);
     Tensor t = from_host(std::span<const float>(data), Shape{40, 70}, {.device = test_device()});

@@ -22,10 +22,19 @@ inline std::string format_name(const Format& f) {
 
 // Every format the floating-point ops take: block floats exist only in TILE.
 inline std::vector<Format> all_formats() {
-    return {{DataType::FLOAT32, Layout::ROW_MAJOR}, {DataType::FLOAT32, Layout::TILE},
+    return {{DataType::FLOAT32, Layout::ROW_MAJOR},  {DataType::FLOAT32, Layout::TILE},
             {DataType::BFLOAT16, Layout::ROW_MAJOR}, {DataType::BFLOAT16, Layout::TILE},
-            {DataType::BFLOAT8_B, Layout::TILE},    {DataType::BFLOAT4_B, Layout::TILE}};
+            {DataType::BFLOAT8_B, Layout::TILE},     {DataType::BFLOAT4_B, Layout::TILE}};
 }
+
+// Test names for parameters that start with (Isa, Format): "avx512_BFLOAT8_B_TILE_3".
+struct IsaFormatName {
+    template <class Param>
+    std::string operator()(const ::testing::TestParamInfo<Param>& info) const {
+        return std::string(kernels::isa_name(std::get<0>(info.param))) + "_" +
+               format_name(std::get<1>(info.param)) + "_" + std::to_string(info.index);
+    }
+};
 
 inline Tensor device_tensor(const std::vector<float>& values, const std::vector<uint32_t>& shape, Format f,
                             float pad_value = 0.0f) {
@@ -47,8 +56,8 @@ inline Tensor random_tensor(const std::vector<uint32_t>& shape, Format f, uint32
 // What an exact op must store: `expected` encoded once into the output's dtype and layout.
 inline std::vector<double> encoded(const reference::Array& expected, DataType dtype, Layout layout) {
     std::vector<float> values(expected.values.begin(), expected.values.end());
-    return to_host<double>(from_host(std::span<const float>(values), Shape(expected.shape),
-                                     {.dtype = dtype, .layout = layout}));
+    return to_host<double>(
+        from_host(std::span<const float>(values), Shape(expected.shape), {.dtype = dtype, .layout = layout}));
 }
 
 // For ops that only move values: the output equals the reference encoded into its dtype.
@@ -81,7 +90,8 @@ inline void expect_matches(const Tensor& actual, const reference::Array& expecte
             const std::size_t first = row_start + col / FACE_WIDTH * FACE_WIDTH;
             const std::size_t last = std::min(first + FACE_WIDTH, row_start + cols);
             double face_row_max = 0;
-            for (std::size_t j = first; j < last; ++j) face_row_max = std::max(face_row_max, std::abs(want[j]));
+            for (std::size_t j = first; j < last; ++j)
+                face_row_max = std::max(face_row_max, std::abs(want[j]));
             tol += face_row_max * (dtype == DataType::BFLOAT8_B ? 0x1p-6 : 0x1p-2);
         }
         ASSERT_NEAR(got[i], want[i], tol) << "at flat index " << i;
@@ -90,13 +100,15 @@ inline void expect_matches(const Tensor& actual, const reference::Array& expecte
 
 // Enables the program cache for one test and restores the state it found.
 class ScopedProgramCache {
-public:
-    ScopedProgramCache() : was_enabled_(test_device().program_cache_enabled()) { test_device().enable_program_cache(); }
+  public:
+    ScopedProgramCache() : was_enabled_(test_device().program_cache_enabled()) {
+        test_device().enable_program_cache();
+    }
     ~ScopedProgramCache() {
         if (!was_enabled_) test_device().disable_and_clear_program_cache();
     }
 
-private:
+  private:
     bool was_enabled_;
 };
 

@@ -1,5 +1,4 @@
 #include "attnn/ops/data_movement.hpp"
-
 #include "core/buffer.hpp"
 #include "ops/op_test_util.hpp"
 #include "reference/data_movement.hpp"
@@ -54,17 +53,25 @@ TEST_P(PermuteMatchesReference, MovesEveryValue) {
 
 INSTANTIATE_TEST_SUITE_P(AllIsasFormats, PermuteMatchesReference,
                          ::testing::Combine(::testing::ValuesIn(kernels::supported_isas()),
-                                            ::testing::ValuesIn(all_formats()), ::testing::ValuesIn(permute_cases)),
-                         [](const auto& info) {
-                             return std::string(kernels::isa_name(std::get<0>(info.param))) + "_" +
-                                    format_name(std::get<1>(info.param)) + "_" + std::to_string(info.index);
-                         });
+                                            ::testing::ValuesIn(all_formats()),
+                                            ::testing::ValuesIn(permute_cases)),
+                         testing::IsaFormatName());
+
+// Large enough that every worker runs several tasks with its own scratch.
+TEST(Permute, LargeTensorsSplitAcrossWorkers) {
+    Tensor x = random_tensor({4, 96, 130}, {DataType::BFLOAT8_B, Layout::TILE}, 74);
+    auto rx = reference::from_tensor(x);
+    expect_exact(permute(x, {0, 2, 1}), reference::permute(rx, {0, 2, 1}));
+    expect_exact(permute(x, {1, 0, 2}), reference::permute(rx, {1, 0, 2}));
+    expect_exact(permute(x, {2, 0, 1}), reference::permute(rx, {2, 0, 1}));
+}
 
 TEST(Permute, IntegerValuesMoveExactly) {
     std::vector<int32_t> values(2 * 3 * 33);
     for (std::size_t i = 0; i < values.size(); ++i) values[i] = int32_t(16777217 + 3 * i) * (i % 2 ? -1 : 1);
     for (Layout layout : {Layout::ROW_MAJOR, Layout::TILE}) {
-        Tensor x = from_host(std::span<const int32_t>(values), Shape{2, 3, 33}, {.layout = layout, .device = test_device()});
+        Tensor x = from_host(std::span<const int32_t>(values), Shape{2, 3, 33},
+                             {.layout = layout, .device = test_device()});
         std::vector<int32_t> got = to_host<int32_t>(permute(x, {2, 0, 1}));
         for (uint32_t i = 0; i < 33; ++i)
             for (uint32_t b = 0; b < 2; ++b)
@@ -102,10 +109,7 @@ TEST_P(TransposeMatchesReference, SwapsTwoDims) {
 INSTANTIATE_TEST_SUITE_P(AllIsasFormats, TransposeMatchesReference,
                          ::testing::Combine(::testing::ValuesIn(kernels::supported_isas()),
                                             ::testing::ValuesIn(all_formats())),
-                         [](const auto& info) {
-                             return std::string(kernels::isa_name(std::get<0>(info.param))) + "_" +
-                                    format_name(std::get<1>(info.param));
-                         });
+                         testing::IsaFormatName());
 
 TEST(Transpose, DimsOutOfRangeAreRejected) {
     Tensor x = random_tensor({2, 3, 4}, {DataType::FLOAT32, Layout::ROW_MAJOR}, 35);
@@ -132,8 +136,17 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Combine(::testing::ValuesIn(all_formats()),
                        ::testing::Values(std::vector<uint32_t>{6, 31, 33}, std::vector<uint32_t>{6138},
                                          std::vector<uint32_t>{2, 3, 33, 31}, std::vector<uint32_t>{66, 93},
-                                         std::vector<uint32_t>{1, 2, 3, 1, 31, 33}, std::vector<uint32_t>{2046, 3, 1})),
+                                         std::vector<uint32_t>{1, 2, 3, 1, 31, 33},
+                                         std::vector<uint32_t>{2046, 3, 1})),
     [](const auto& info) { return format_name(std::get<0>(info.param)) + "_" + std::to_string(info.index); });
+
+TEST(Reshape, IntegerValuesRetileExactly) {
+    std::vector<int32_t> values(3 * 40);
+    for (std::size_t i = 0; i < values.size(); ++i) values[i] = int32_t(16777217 + 7 * i) * (i % 3 ? 1 : -1);
+    Tensor x = from_host(std::span<const int32_t>(values), Shape{3, 40},
+                         {.layout = Layout::TILE, .device = test_device()});
+    EXPECT_EQ(to_host<int32_t>(reshape(x, Shape{8, 15})), values);
+}
 
 TEST(Reshape, RowMajorSharesStorage) {
     Tensor x = random_tensor({4, 6}, {DataType::BFLOAT16, Layout::ROW_MAJOR}, 37);
@@ -160,8 +173,11 @@ TEST(Reshape, HostTensorsReshapeToo) {
 
 TEST(Reshape, VolumeMustMatch) {
     Tensor x = random_tensor({4, 6}, {DataType::FLOAT32, Layout::ROW_MAJOR}, 41);
-    expect_error([&] { reshape(x, Shape{5, 5}); },
-                 {"reshape", "shape=Shape([5, 5]) has volume 25", "input.shape=Shape([4, 6]) has volume 24"});
+    expect_error(
+        [&] {
+            reshape(x, Shape{5, 5});
+        },
+        {"reshape", "shape=Shape([5, 5]) has volume 25", "input.shape=Shape([4, 6]) has volume 24"});
     expect_error([&] { reshape(x, Shape{}); }, {"reshape", "rank >= 1"});
 }
 

@@ -1,5 +1,4 @@
 #include "attnn/ops/eltwise.hpp"
-
 #include "core/buffer.hpp"
 #include "ops/op_test_util.hpp"
 #include "reference/eltwise.hpp"
@@ -20,18 +19,18 @@ struct BroadcastCase {
 
 // Same shapes, rows, columns, scalars, outer products, leading and middle dims, ranks 1..4.
 const std::vector<BroadcastCase> broadcast_cases = {
-    {{2, 31, 33}, {2, 31, 33}},   // no broadcast, awkward tile edges
-    {{64, 96}, {64, 96}},         // whole tiles
-    {{2011}, {2011}},             // rank 1
-    {{1}, {1}},                   // a single value
-    {{4, 33}, {33}},              // b is one row for every row of a
-    {{31, 33}, {31, 1}},          // b is one value per row
-    {{2, 3, 32, 64}, {1}},        // b is a scalar tensor
-    {{31, 1}, {1, 33}},           // outer sum: both broadcast
-    {{2, 3, 32, 64}, {3, 1, 64}}, // b repeats over batch and rows
-    {{1, 64}, {2, 3, 64}},        // the output is larger than a
-    {{3, 2011}, {1, 2011}},       // a long row repeated
-    {{2, 1, 5, 33}, {1, 4, 5, 1}},// middle dims broadcast both ways
+    {{2, 31, 33}, {2, 31, 33}},     // no broadcast, awkward tile edges
+    {{64, 96}, {64, 96}},           // whole tiles
+    {{2011}, {2011}},               // rank 1
+    {{1}, {1}},                     // a single value
+    {{4, 33}, {33}},                // b is one row for every row of a
+    {{31, 33}, {31, 1}},            // b is one value per row
+    {{2, 3, 32, 64}, {1}},          // b is a scalar tensor
+    {{31, 1}, {1, 33}},             // outer sum: both broadcast
+    {{2, 3, 32, 64}, {3, 1, 64}},   // b repeats over batch and rows
+    {{1, 64}, {2, 3, 64}},          // the output is larger than a
+    {{3, 2011}, {1, 2011}},         // a long row repeated
+    {{2, 1, 5, 33}, {1, 4, 5, 1}},  // middle dims broadcast both ways
 };
 
 using BinaryParam = std::tuple<kernels::Isa, Format, BroadcastCase>;
@@ -49,15 +48,11 @@ TEST_P(BinaryMatchesReference, AddSubtractMultiplyWithBroadcasting) {
     expect_matches(multiply(a, b), reference::multiply(ra, rb));
 }
 
-std::string binary_param_name(const ::testing::TestParamInfo<BinaryParam>& info) {
-    return std::string(kernels::isa_name(std::get<0>(info.param))) + "_" + format_name(std::get<1>(info.param)) +
-           "_" + std::to_string(info.index);
-}
-
 INSTANTIATE_TEST_SUITE_P(AllIsasFormatsBroadcasts, BinaryMatchesReference,
                          ::testing::Combine(::testing::ValuesIn(kernels::supported_isas()),
-                                            ::testing::ValuesIn(all_formats()), ::testing::ValuesIn(broadcast_cases)),
-                         binary_param_name);
+                                            ::testing::ValuesIn(all_formats()),
+                                            ::testing::ValuesIn(broadcast_cases)),
+                         testing::IsaFormatName());
 
 using ScalarParam = std::tuple<kernels::Isa, Format, std::vector<uint32_t>>;
 class BinaryScalarMatchesReference : public ::testing::TestWithParam<ScalarParam> {};
@@ -72,18 +67,24 @@ TEST_P(BinaryScalarMatchesReference, AddSubtractMultiplyByScalar) {
     expect_matches(multiply(a, 3.0f), reference::multiply(ra, 3.0));
 }
 
-std::string scalar_param_name(const ::testing::TestParamInfo<ScalarParam>& info) {
-    return std::string(kernels::isa_name(std::get<0>(info.param))) + "_" + format_name(std::get<1>(info.param)) +
-           "_" + std::to_string(info.index);
-}
-
 INSTANTIATE_TEST_SUITE_P(AllIsasFormats, BinaryScalarMatchesReference,
                          ::testing::Combine(::testing::ValuesIn(kernels::supported_isas()),
                                             ::testing::ValuesIn(all_formats()),
                                             ::testing::Values(std::vector<uint32_t>{2011},
                                                               std::vector<uint32_t>{2, 31, 33},
                                                               std::vector<uint32_t>{1, 64, 32})),
-                         scalar_param_name);
+                         testing::IsaFormatName());
+
+// Large enough that every worker runs several tasks with its own scratch.
+TEST(Binary, LargeTensorsSplitAcrossWorkers) {
+    for (Format format :
+         {Format{DataType::BFLOAT8_B, Layout::TILE}, Format{DataType::FLOAT32, Layout::ROW_MAJOR}}) {
+        Tensor a = random_tensor({3, 96, 300}, format, 70);
+        Tensor b = random_tensor({96, 1}, format, 71);
+        expect_matches(add(a, b), reference::add(reference::from_tensor(a), reference::from_tensor(b)));
+        expect_matches(multiply(a, 1.5f), reference::multiply(reference::from_tensor(a), 1.5));
+    }
+}
 
 TEST(Binary, OutputTakesDtypeOfAAndLayoutOfA) {
     Tensor a = random_tensor({31, 33}, {DataType::BFLOAT16, Layout::TILE}, 4);
@@ -126,8 +127,8 @@ TEST(Binary, OperatorsMatchNamedOps) {
 TEST(Binary, ShapesThatDoNotBroadcastAreRejected) {
     Tensor a = random_tensor({2, 3}, {DataType::FLOAT32, Layout::ROW_MAJOR}, 10);
     Tensor b = random_tensor({4, 3}, {DataType::FLOAT32, Layout::ROW_MAJOR}, 11);
-    expect_error([&] { add(a, b); }, {"add: ", "a.shape=Shape([2, 3])", "b.shape=Shape([4, 3])", "do not broadcast",
-                                      "dim -2: 2 vs 4"});
+    expect_error([&] { add(a, b); }, {"add: ", "a.shape=Shape([2, 3])", "b.shape=Shape([4, 3])",
+                                      "do not broadcast", "dim -2: 2 vs 4"});
     Tensor row = random_tensor({1, 3}, {DataType::FLOAT32, Layout::ROW_MAJOR}, 12);
     expect_error([&] { row += a; }, {"operator+=", "Shape([1, 3])", "Shape([2, 3])", "keeps a's shape"});
 }
@@ -143,8 +144,10 @@ TEST(Binary, HostAndDeallocatedTensorsAreRejected) {
 
 TEST(Binary, BlockFloatOutputNeedsTileLayout) {
     Tensor a = random_tensor({4, 8}, {DataType::FLOAT32, Layout::ROW_MAJOR}, 14);
-    expect_error([&] { add(a, a, {.dtype = DataType::BFLOAT8_B}); }, {"add", "dtype=DataType::BFLOAT8_B", "TILE"});
-    expect_error([&] { multiply(a, 2.0f, {.dtype = DataType::BFLOAT4_B}); }, {"multiply", "BFLOAT4_B", "TILE"});
+    expect_error([&] { add(a, a, {.dtype = DataType::BFLOAT8_B}); },
+                 {"add", "dtype=DataType::BFLOAT8_B", "TILE"});
+    expect_error([&] { multiply(a, 2.0f, {.dtype = DataType::BFLOAT4_B}); },
+                 {"multiply", "BFLOAT4_B", "TILE"});
 }
 
 TEST(Binary, IntegerTensorsAreRejected) {
@@ -152,7 +155,8 @@ TEST(Binary, IntegerTensorsAreRejected) {
     Tensor ints = from_host(std::span<const int32_t>(values), Shape{2, 2}, {.device = test_device()});
     Tensor floats = random_tensor({2, 2}, {DataType::FLOAT32, Layout::ROW_MAJOR}, 15);
     expect_error([&] { add(ints, floats); }, {"add", "a.dtype=DataType::INT32", "floating-point"});
-    expect_error([&] { add(floats, floats, {.dtype = DataType::UINT32}); }, {"add", "dtype=DataType::UINT32"});
+    expect_error([&] { add(floats, floats, {.dtype = DataType::UINT32}); },
+                 {"add", "dtype=DataType::UINT32"});
 }
 
 TEST(Binary, SecondIdenticalCallHitsProgramCache) {

@@ -1,8 +1,7 @@
-#include "attnn/ops/softmax.hpp"
-
 #include <cmath>
 #include <limits>
 
+#include "attnn/ops/softmax.hpp"
 #include "ops/op_test_util.hpp"
 #include "reference/softmax.hpp"
 
@@ -30,9 +29,9 @@ struct SoftmaxCase {
 // The last dim (row-wise path) and every other dim (strided path), including a dim long enough
 // that the strided path splits the columns into several blocks (2011 x 40).
 const std::vector<SoftmaxCase> softmax_cases = {
-    {{1}, 0},           {{31}, -1},           {{2011}, 0},          {{3, 2011}, -1},   {{33, 31}, 0},
-    {{2, 31, 33}, 1},   {{2, 3, 32, 64}, -1}, {{2, 3, 32, 64}, 1},  {{2, 3, 32, 64}, 0}, {{5, 40}, -2},
-    {{4, 33, 1}, -1},   {{2011, 40}, 0},      {{2, 5, 3, 7}, -3},
+    {{1}, 0},         {{31}, -1},           {{2011}, 0},         {{3, 2011}, -1},     {{33, 31}, 0},
+    {{2, 31, 33}, 1}, {{2, 3, 32, 64}, -1}, {{2, 3, 32, 64}, 1}, {{2, 3, 32, 64}, 0}, {{5, 40}, -2},
+    {{4, 33, 1}, -1}, {{2011, 40}, 0},      {{2, 5, 3, 7}, -3},
 };
 
 using SoftmaxParam = std::tuple<kernels::Isa, Format, SoftmaxCase>;
@@ -48,21 +47,19 @@ TEST_P(SoftmaxMatchesReference, AlongDim) {
     expect_matches(y, reference::softmax(reference::from_tensor(x), c.dim), softmax_rel, softmax_abs);
 }
 
-std::string softmax_param_name(const ::testing::TestParamInfo<SoftmaxParam>& info) {
-    return std::string(kernels::isa_name(std::get<0>(info.param))) + "_" + format_name(std::get<1>(info.param)) +
-           "_" + std::to_string(info.index);
-}
-
 INSTANTIATE_TEST_SUITE_P(AllIsasFormatsDims, SoftmaxMatchesReference,
                          ::testing::Combine(::testing::ValuesIn(kernels::supported_isas()),
-                                            ::testing::ValuesIn(all_formats()), ::testing::ValuesIn(softmax_cases)),
-                         softmax_param_name);
+                                            ::testing::ValuesIn(all_formats()),
+                                            ::testing::ValuesIn(softmax_cases)),
+                         testing::IsaFormatName());
 
 // Slices along `dim` of a [5, 40] tensor: slice 1 all -inf, slice 2 partly -inf, slice 3 with a
 // NaN, slice 4 a NaN among -inf (the max alone cannot tell it from an all -inf slice).
 std::vector<float> special_values(int dim) {
     auto values = random_values(5 * 40, 22, -3.0f, 3.0f);
-    auto at = [&](int slice, int i) -> float& { return dim == 1 ? values[slice * 40 + i] : values[i * 40 + slice]; };
+    auto at = [&](int slice, int i) -> float& {
+        return dim == 1 ? values[slice * 40 + i] : values[i * 40 + slice];
+    };
     const int n = dim == 1 ? 40 : 5;
     for (int i = 0; i < n; ++i) at(1, i) = at(4, i) = -inf;
     for (int i = 0; i < n; i += 2) at(2, i) = -inf;
@@ -89,19 +86,29 @@ TEST_P(SoftmaxSpecialValues, AllNegInfSliceIsZeroAndNanPropagatesWithinItsSlice)
         }
         EXPECT_TRUE(std::isfinite(at(0, i)));
     }
-    expect_matches(softmax(x, dim), reference::softmax(reference::from_tensor(x), dim), softmax_rel, softmax_abs);
+    expect_matches(softmax(x, dim), reference::softmax(reference::from_tensor(x), dim), softmax_rel,
+                   softmax_abs);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    FloatFormatsBothPaths, SoftmaxSpecialValues,
-    ::testing::Combine(::testing::ValuesIn(kernels::supported_isas()),
-                       ::testing::Values(Format{DataType::FLOAT32, Layout::ROW_MAJOR},
-                                         Format{DataType::BFLOAT16, Layout::TILE}),
-                       ::testing::Values(0, 1)),
-    [](const auto& info) {
-        return std::string(kernels::isa_name(std::get<0>(info.param))) + "_" + format_name(std::get<1>(info.param)) +
-               "_dim" + std::to_string(std::get<2>(info.param));
-    });
+INSTANTIATE_TEST_SUITE_P(FloatFormatsBothPaths, SoftmaxSpecialValues,
+                         ::testing::Combine(::testing::ValuesIn(kernels::supported_isas()),
+                                            ::testing::Values(Format{DataType::FLOAT32, Layout::ROW_MAJOR},
+                                                              Format{DataType::BFLOAT16, Layout::TILE}),
+                                            ::testing::Values(0, 1)),
+                         [](const auto& info) {
+                             return std::string(kernels::isa_name(std::get<0>(info.param))) + "_" +
+                                    format_name(std::get<1>(info.param)) + "_dim" +
+                                    std::to_string(std::get<2>(info.param));
+                         });
+
+// Large enough that every worker runs several tasks with its own scratch.
+TEST(Softmax, LargeTensorsSplitAcrossWorkers) {
+    Tensor x = random_tensor({96, 900}, {DataType::BFLOAT8_B, Layout::TILE}, 72, -8.0f, 8.0f);
+    expect_matches(softmax(x, -1), reference::softmax(reference::from_tensor(x), -1), softmax_rel,
+                   softmax_abs);
+    Tensor y = random_tensor({6, 64, 300}, {DataType::BFLOAT16, Layout::TILE}, 73, -8.0f, 8.0f);
+    expect_matches(softmax(y, 1), reference::softmax(reference::from_tensor(y), 1), softmax_rel, softmax_abs);
+}
 
 TEST(Softmax, RowsSumToOneForLargeInputs) {
     // exp(x) overflows fp32 for x > 88; subtracting the row max must keep these finite.

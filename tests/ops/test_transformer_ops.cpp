@@ -1,8 +1,7 @@
-#include "attnn/ops/transformer.hpp"
-
 #include <cmath>
 #include <limits>
 
+#include "attnn/ops/transformer.hpp"
 #include "core/buffer.hpp"
 #include "ops/op_test_util.hpp"
 #include "reference/transformer.hpp"
@@ -23,10 +22,6 @@ using testing::test_device;
 constexpr float inf = std::numeric_limits<float>::infinity();
 constexpr double softmax_rel = 2e-5, softmax_abs = 1e-9;
 
-std::string isa_format_name(kernels::Isa isa, const Format& format, std::size_t index) {
-    return std::string(kernels::isa_name(isa)) + "_" + format_name(format) + "_" + std::to_string(index);
-}
-
 struct SplitCase {
     uint32_t batch, tokens, num_heads, num_kv_heads, head_size;
     bool transpose_key;
@@ -34,8 +29,8 @@ struct SplitCase {
 
 // Single values, GQA, head sizes below, at and above a face row, token counts off the tile grid.
 const std::vector<SplitCase> split_cases = {
-    {1, 1, 1, 1, 1, true},      {2, 33, 4, 2, 24, true},   {1, 31, 2, 2, 32, false},
-    {2, 64, 3, 1, 64, true},    {1, 2011, 1, 1, 16, true}, {2, 40, 6, 3, 8, false},
+    {1, 1, 1, 1, 1, true},   {2, 33, 4, 2, 24, true},   {1, 31, 2, 2, 32, false},
+    {2, 64, 3, 1, 64, true}, {1, 2011, 1, 1, 16, true}, {2, 40, 6, 3, 8, false},
 };
 
 using SplitParam = std::tuple<kernels::Isa, Format, SplitCase>;
@@ -48,8 +43,8 @@ TEST_P(SplitHeadsMatchesReference, CutsFusedQkvIntoHeads) {
     Tensor x = random_tensor({c.batch, c.tokens, width}, format, 51);
     auto [q, k, v] = transformer::split_query_key_value_and_split_heads(
         x, c.num_heads, {.num_kv_heads = c.num_kv_heads, .transpose_key = c.transpose_key});
-    auto [rq, rk, rv] = reference::split_query_key_value_and_split_heads(reference::from_tensor(x), c.num_heads,
-                                                                         c.num_kv_heads, c.transpose_key);
+    auto [rq, rk, rv] = reference::split_query_key_value_and_split_heads(
+        reference::from_tensor(x), c.num_heads, c.num_kv_heads, c.transpose_key);
     for (const Tensor* t : {&q, &k, &v}) {
         EXPECT_EQ(t->dtype(), x.dtype());
         EXPECT_EQ(t->layout(), x.layout());
@@ -61,10 +56,21 @@ TEST_P(SplitHeadsMatchesReference, CutsFusedQkvIntoHeads) {
 
 INSTANTIATE_TEST_SUITE_P(AllIsasFormats, SplitHeadsMatchesReference,
                          ::testing::Combine(::testing::ValuesIn(kernels::supported_isas()),
-                                            ::testing::ValuesIn(all_formats()), ::testing::ValuesIn(split_cases)),
-                         [](const auto& info) {
-                             return isa_format_name(std::get<0>(info.param), std::get<1>(info.param), info.index);
-                         });
+                                            ::testing::ValuesIn(all_formats()),
+                                            ::testing::ValuesIn(split_cases)),
+                         testing::IsaFormatName());
+
+// Large enough that every worker runs several tasks with its own scratch.
+TEST(SplitHeads, LargeTensorsSplitAcrossWorkers) {
+    Tensor x = random_tensor({2, 130, 8 * 40}, {DataType::BFLOAT8_B, Layout::TILE}, 75);
+    auto [q, k, v] = transformer::split_query_key_value_and_split_heads(x, 4, {.num_kv_heads = 2});
+    auto [rq, rk, rv] =
+        reference::split_query_key_value_and_split_heads(reference::from_tensor(x), 4, 2, true);
+    expect_exact(q, rq);
+    expect_exact(k, rk);
+    expect_exact(v, rv);
+    expect_exact(transformer::concatenate_heads(q), reference::concatenate_heads(reference::from_tensor(q)));
+}
 
 TEST(SplitHeads, DefaultsToAsManyKvHeadsAndTransposedKey) {
     Tensor x = random_tensor({1, 5, 3 * 2 * 8}, {DataType::FLOAT32, Layout::ROW_MAJOR}, 52);
@@ -84,7 +90,37 @@ TEST(SplitHeads, InvalidArgumentsAreRejected) {
                  {op, "num_kv_heads=0"});
     Tensor x4 = random_tensor({1, 1, 4, 96}, {DataType::FLOAT32, Layout::ROW_MAJOR}, 54);
     expect_error([&] { transformer::split_query_key_value_and_split_heads(x4, 1); }, {op, "rank 3"});
-    expect_error([&] { transformer::split_query_key_value_and_split_heads(from_device(x), 1); }, {op, "host tensor"});
+    expect_error([&] { transformer::split_query_key_value_and_split_heads(from_device(x), 1); },
+                 {op, "host tensor"});
+}
+
+Tensor integer_tensor(const Shape& shape) {
+    std::vector<int32_t> values(shape.volume(), 1);
+    return from_host(std::span<const int32_t>(values), shape, {.device = test_device()});
+}
+
+TEST(TransformerOps, IntegerTensorsAreRejected) {
+    expect_error(
+        [&] {
+            transformer::split_query_key_value_and_split_heads(integer_tensor(Shape{1, 2, 6}), 1);
+        },
+        {"split_query_key_value_and_split_heads", "x.dtype=DataType::INT32", "floating-point"});
+    expect_error(
+        [&] {
+            transformer::concatenate_heads(integer_tensor(Shape{1, 2, 3, 4}));
+        },
+        {"concatenate_heads", "x.dtype=DataType::INT32"});
+    expect_error(
+        [&] {
+            transformer::attention_softmax(integer_tensor(Shape{1, 1, 2, 4}));
+        },
+        {"attention_softmax", "x.dtype=DataType::INT32"});
+    Tensor x = random_tensor({1, 1, 2, 4}, {DataType::FLOAT32, Layout::ROW_MAJOR}, 68);
+    expect_error(
+        [&] {
+            transformer::attention_softmax(x, {.attention_mask = integer_tensor(Shape{1, 1, 1, 4})});
+        },
+        {"attention_softmax", "attention_mask.dtype=DataType::INT32"});
 }
 
 TEST(SplitHeads, SecondIdenticalCallHitsProgramCache) {
@@ -106,24 +142,34 @@ TEST_P(ConcatenateHeadsMatchesReference, JoinsHeadsPerToken) {
     expect_exact(y, reference::concatenate_heads(reference::from_tensor(x)));
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    AllIsasFormats, ConcatenateHeadsMatchesReference,
-    ::testing::Combine(::testing::ValuesIn(kernels::supported_isas()), ::testing::ValuesIn(all_formats()),
-                       ::testing::Values(std::vector<uint32_t>{1, 1, 1, 1}, std::vector<uint32_t>{2, 4, 33, 24},
-                                         std::vector<uint32_t>{1, 3, 2011, 8}, std::vector<uint32_t>{2, 2, 64, 64})),
-    [](const auto& info) { return isa_format_name(std::get<0>(info.param), std::get<1>(info.param), info.index); });
+INSTANTIATE_TEST_SUITE_P(AllIsasFormats, ConcatenateHeadsMatchesReference,
+                         ::testing::Combine(::testing::ValuesIn(kernels::supported_isas()),
+                                            ::testing::ValuesIn(all_formats()),
+                                            ::testing::Values(std::vector<uint32_t>{1, 1, 1, 1},
+                                                              std::vector<uint32_t>{2, 4, 33, 24},
+                                                              std::vector<uint32_t>{1, 3, 2011, 8},
+                                                              std::vector<uint32_t>{2, 2, 64, 64})),
+                         testing::IsaFormatName());
 
 TEST(ConcatenateHeads, UndoesSplitHeads) {
     Tensor x = random_tensor({2, 9, 3 * 4 * 16}, {DataType::BFLOAT16, Layout::TILE}, 57);
     auto [q, k, v] = transformer::split_query_key_value_and_split_heads(x, 4, {.transpose_key = false});
-    const std::vector<float> fused = to_host<float>(x), joined = to_host<float>(transformer::concatenate_heads(k));
+    const std::vector<float> fused = to_host<float>(x),
+                             joined = to_host<float>(transformer::concatenate_heads(k));
     for (uint32_t row = 0; row < 2 * 9; ++row)
         for (uint32_t c = 0; c < 64; ++c) ASSERT_EQ(joined[row * 64 + c], fused[row * 192 + 64 + c]);
 }
 
 TEST(ConcatenateHeads, InvalidArgumentsAreRejected) {
     Tensor x = random_tensor({2, 3, 4}, {DataType::FLOAT32, Layout::ROW_MAJOR}, 58);
-    expect_error([&] { transformer::concatenate_heads(x); }, {"concatenate_heads", "x.shape=Shape([2, 3, 4])", "rank 4"});
+    expect_error(
+        [&] {
+            transformer::concatenate_heads(
+                from_device(random_tensor({1, 2, 3, 4}, {DataType::FLOAT32, Layout::TILE}, 69)));
+        },
+        {"concatenate_heads", "x is a host tensor"});
+    expect_error([&] { transformer::concatenate_heads(x); },
+                 {"concatenate_heads", "x.shape=Shape([2, 3, 4])", "rank 4"});
 }
 
 struct AttentionSoftmaxCase {
@@ -163,7 +209,8 @@ TEST_P(AttentionSoftmaxMatchesReference, ScalesMasksAndNormalisesRows) {
     const reference::Array rx = reference::from_tensor(x);
     std::optional<reference::Array> rmask;
     if (mask) rmask = reference::from_tensor(*mask);
-    const reference::Array expected = reference::attention_softmax(rx, c.head_size, rmask ? &*rmask : nullptr);
+    const reference::Array expected =
+        reference::attention_softmax(rx, c.head_size, rmask ? &*rmask : nullptr);
 
     Tensor y = transformer::attention_softmax(x, {.head_size = c.head_size, .attention_mask = mask});
     EXPECT_EQ(y.dtype(), x.dtype());
@@ -180,9 +227,19 @@ INSTANTIATE_TEST_SUITE_P(AllIsasFormats, AttentionSoftmaxMatchesReference,
                          ::testing::Combine(::testing::ValuesIn(kernels::supported_isas()),
                                             ::testing::ValuesIn(all_formats()),
                                             ::testing::ValuesIn(attention_softmax_cases)),
-                         [](const auto& info) {
-                             return isa_format_name(std::get<0>(info.param), std::get<1>(info.param), info.index);
-                         });
+                         testing::IsaFormatName());
+
+// Large enough that every worker runs several tasks with its own scratch.
+TEST(AttentionSoftmax, LargeTensorsSplitAcrossWorkers) {
+    Tensor x = random_tensor({2, 4, 64, 200}, {DataType::BFLOAT8_B, Layout::TILE}, 76, -6.0f, 6.0f);
+    Tensor mask = causal_mask({2, 1, 64, 200}, 77);
+    auto rmask = reference::from_tensor(mask);
+    const auto expected = reference::attention_softmax(reference::from_tensor(x), 64u, &rmask);
+    expect_matches(transformer::attention_softmax(x, {.head_size = 64u, .attention_mask = mask}), expected,
+                   softmax_rel, softmax_abs);
+    transformer::attention_softmax_(x, {.head_size = 64u, .attention_mask = mask});
+    expect_matches(x, expected, softmax_rel, softmax_abs);
+}
 
 TEST(AttentionSoftmax, FullyMaskedRowGivesZeros) {
     std::vector<float> mask_values(2 * 8, 0.0f);
@@ -210,7 +267,8 @@ TEST(AttentionSoftmax, InvalidArgumentsAreRejected) {
     Tensor expanding = random_tensor({2, 3, 5, 4, 30}, f32, 64);
     expect_error([&] { transformer::attention_softmax(x, {.attention_mask = expanding}); },
                  {"attention_softmax", "does not broadcast to"});
-    expect_error([&] { transformer::attention_softmax(x, {.head_size = 0u}); }, {"attention_softmax", "head_size=0"});
+    expect_error([&] { transformer::attention_softmax(x, {.head_size = 0u}); },
+                 {"attention_softmax", "head_size=0"});
     Tensor host_mask = from_device(random_tensor({2, 1, 1, 30}, f32, 65));
     expect_error([&] { transformer::attention_softmax(x, {.attention_mask = host_mask}); },
                  {"attention_softmax", "attention_mask is a host tensor"});
@@ -223,7 +281,8 @@ TEST(AttentionSoftmax, SecondIdenticalCallHitsProgramCacheWhateverTheHeadSize) {
     Tensor mask = random_tensor({1, 1, 1, 23}, {DataType::BFLOAT16, Layout::TILE}, 67);
     testing::ScopedProgramCache cache;
     transformer::attention_softmax(x, {.head_size = 64u, .attention_mask = mask});
-    const std::size_t entries = test_device().num_program_cache_entries(), hits = test_device().program_cache_hits();
+    const std::size_t entries = test_device().num_program_cache_entries(),
+                      hits = test_device().program_cache_hits();
     // The scale is a runtime argument: a new head size reuses the program.
     transformer::attention_softmax(x, {.head_size = 128u, .attention_mask = mask});
     EXPECT_EQ(test_device().program_cache_hits(), hits + 1);

@@ -27,7 +27,8 @@ std::vector<uint32_t> unravel(uint64_t flat, const std::vector<uint32_t>& shape)
 double broadcast_at(const Array& x, const std::vector<uint32_t>& index) {
     uint64_t flat = 0;
     const std::size_t skip = index.size() - x.shape.size();
-    for (std::size_t d = 0; d < x.shape.size(); ++d) flat = flat * x.shape[d] + (x.shape[d] == 1 ? 0 : index[skip + d]);
+    for (std::size_t d = 0; d < x.shape.size(); ++d)
+        flat = flat * x.shape[d] + (x.shape[d] == 1 ? 0 : index[skip + d]);
     return x.values[flat];
 }
 

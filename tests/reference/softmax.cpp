@@ -23,7 +23,8 @@ Array softmax(const Array& x, int dim) {
                 max = std::max(max, at(i));
             }
             if (has_nan || max == -std::numeric_limits<double>::infinity()) {
-                for (uint64_t i = 0; i < n; ++i) at(i) = has_nan ? std::numeric_limits<double>::quiet_NaN() : 0.0;
+                for (uint64_t i = 0; i < n; ++i)
+                    at(i) = has_nan ? std::numeric_limits<double>::quiet_NaN() : 0.0;
                 continue;
             }
             double sum = 0;

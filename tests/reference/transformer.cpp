@@ -8,12 +8,14 @@
 namespace attnn::reference {
 
 std::tuple<Array, Array, Array> split_query_key_value_and_split_heads(const Array& x, uint32_t num_heads,
-                                                                      uint32_t num_kv_heads, bool transpose_key) {
+                                                                      uint32_t num_kv_heads,
+                                                                      bool transpose_key) {
     const uint32_t b = x.shape[0], s = x.shape[1], width = x.shape[2];
     const uint32_t hd = width / (num_heads + 2 * num_kv_heads);
     auto heads = [&](uint32_t count, uint32_t first_col, bool transposed) {
         Array out;
-        out.shape = transposed ? std::vector<uint32_t>{b, count, hd, s} : std::vector<uint32_t>{b, count, s, hd};
+        out.shape =
+            transposed ? std::vector<uint32_t>{b, count, hd, s} : std::vector<uint32_t>{b, count, s, hd};
         out.values.resize(out.volume());
         for (uint32_t bi = 0; bi < b; ++bi)
             for (uint32_t h = 0; h < count; ++h)

@@ -18,7 +18,7 @@ using detail::MatrixView;
 
 struct ReshapeProgram : detail::Program {
     ReshapeProgram(int workers, int64_t cols) : scratch(workers, cols) {}
-    detail::WorkerScratch scratch;  // block floats: one output row per worker
+    detail::WorkerScratch scratch;  // floating point: one output row per worker
 };
 
 // Rows of the matrix view: rank 1 is one row.
@@ -30,15 +30,17 @@ bool storage_means_shape(const Tensor& input, const Shape& shape) {
 }
 
 // Output row `row` holds the flat values [row * cols, (row + 1) * cols), which cross input rows.
-void copy_row(const MatrixView& in, const MatrixView& out, int64_t row, float* scratch) {
+// Floating-point values travel as fp32 runs (exact for FLOAT32 and BFLOAT16), integers as bytes.
+void copy_row(const MatrixView& in, const MatrixView& out, int64_t row, float* values) {
     const int64_t out_batch = row / out.rows, out_row = row % out.rows;
+    const bool as_float = is_floating_point(in.dtype);
     int64_t flat = row * out.cols;
     for (int64_t c = 0; c < out.cols;) {
         const int64_t in_row = flat / in.cols, in_col = flat % in.cols;
         const int64_t run = std::min(in.cols - in_col, out.cols - c);
         const int64_t in_batch = in_row / in.rows, in_r = in_row % in.rows;
-        if (is_block_float(in.dtype)) {
-            in.read(in_batch, in_r, in_col, run, scratch + c);
+        if (as_float) {
+            in.read(in_batch, in_r, in_col, run, values + c);
         } else {
             for (int64_t i = 0; i < run; ++i)
                 std::memcpy(out.element(out_batch, out_row, c + i), in.element(in_batch, in_r, in_col + i),
@@ -47,7 +49,7 @@ void copy_row(const MatrixView& in, const MatrixView& out, int64_t row, float* s
         c += run;
         flat += run;
     }
-    if (is_block_float(in.dtype)) out.write(out_batch, out_row, 0, out.cols, scratch);
+    if (as_float) out.write(out_batch, out_row, 0, out.cols, values);
 }
 
 }  // namespace
@@ -64,7 +66,8 @@ Tensor reshape(const Tensor& input, const Shape& shape, std::optional<MemoryConf
         return Tensor(input.buffer(), shape, detail::padded_shape_for(shape, input.layout()), input.dtype(),
                       input.layout(), config, input.device_impl());
 
-    Tensor out = detail::allocate_tensor(shape, input.dtype(), input.layout(), config, input.device_impl(), name);
+    Tensor out =
+        detail::allocate_tensor(shape, input.dtype(), input.layout(), config, input.device_impl(), name);
     const MatrixView in = detail::matrix_view(input, name), ov = detail::matrix_view(out, name);
     const int64_t num_rows = ov.batch * ov.rows;
     if (!input.device_impl()) {  // a host tensor: no workers, no program cache

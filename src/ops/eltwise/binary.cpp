@@ -20,9 +20,12 @@ using kernels::BinaryOp;
 
 const char* op_name(BinaryOp op) {
     switch (op) {
-        case BinaryOp::add: return "add";
-        case BinaryOp::subtract: return "subtract";
-        case BinaryOp::multiply: return "multiply";
+        case BinaryOp::add:
+            return "add";
+        case BinaryOp::subtract:
+            return "subtract";
+        case BinaryOp::multiply:
+            return "multiply";
     }
     return "binary";
 }
@@ -67,11 +70,12 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b, const BinaryOptions
     const int64_t cols = out_shape[-1];
     auto program = device.program<BinaryProgram>(detail::ProgramKey(name).add(a).add(b).add(dtype), [&] {
         return std::make_shared<BinaryProgram>(detail::row_broadcast(a.shape(), out_shape),
-                                               detail::row_broadcast(b.shape(), out_shape), device.pool->size(),
-                                               cols);
+                                               detail::row_broadcast(b.shape(), out_shape),
+                                               device.pool->size(), cols);
     });
-    Tensor out = detail::allocate_tensor(out_shape, dtype, a.layout(), options.memory_config.value_or(a.memory_config()),
-                                         a.device_impl(), name);
+    Tensor out =
+        detail::allocate_tensor(out_shape, dtype, a.layout(),
+                                options.memory_config.value_or(a.memory_config()), a.device_impl(), name);
     const MatrixView av = detail::matrix_view(a, name), bv = detail::matrix_view(b, name),
                      ov = detail::matrix_view(out, name);
     const auto& k = kernels::table();
@@ -99,11 +103,12 @@ Tensor binary(BinaryOp op, const Tensor& a, float b, const BinaryOptions& option
 
     std::lock_guard lock(device.op_mutex);
     const int64_t cols = a.shape()[-1];
-    auto program = device.program<ScalarProgram>(detail::ProgramKey(name).add("scalar").add(a).add(dtype), [&] {
-        return std::make_shared<ScalarProgram>(device.pool->size(), cols);
-    });
-    Tensor out = detail::allocate_tensor(a.shape(), dtype, a.layout(), options.memory_config.value_or(a.memory_config()),
-                                         a.device_impl(), name);
+    auto program = device.program<ScalarProgram>(
+        detail::ProgramKey(name).add("scalar").add(a).add(dtype),
+        [&] { return std::make_shared<ScalarProgram>(device.pool->size(), cols); });
+    Tensor out =
+        detail::allocate_tensor(a.shape(), dtype, a.layout(),
+                                options.memory_config.value_or(a.memory_config()), a.device_impl(), name);
     const MatrixView av = detail::matrix_view(a, name), ov = detail::matrix_view(out, name);
     const auto& k = kernels::table();
     detail::parallel_rows(device, av.batch * av.rows, cols, [&](int64_t begin, int64_t end, int worker) {
@@ -129,7 +134,9 @@ Tensor subtract(const Tensor& a, const Tensor& b, const BinaryOptions& options) 
 Tensor multiply(const Tensor& a, const Tensor& b, const BinaryOptions& options) {
     return binary(BinaryOp::multiply, a, b, options);
 }
-Tensor add(const Tensor& a, float b, const BinaryOptions& options) { return binary(BinaryOp::add, a, b, options); }
+Tensor add(const Tensor& a, float b, const BinaryOptions& options) {
+    return binary(BinaryOp::add, a, b, options);
+}
 Tensor subtract(const Tensor& a, float b, const BinaryOptions& options) {
     return binary(BinaryOp::subtract, a, b, options);
 }
@@ -149,8 +156,8 @@ Tensor operator*(float a, const Tensor& b) { return multiply(b, a); }
 // old storage keep the old values. The result must keep a's shape.
 Tensor& operator+=(Tensor& a, const Tensor& b) {
     const Shape shape = detail::broadcast_shape("operator+=", "a", a.shape(), "b", b.shape());
-    ATTNN_CHECK(shape == a.shape(), "operator+=", "b.shape=", b.shape(), " would broadcast a.shape=", a.shape(),
-                " to ", shape, "; an in-place op keeps a's shape");
+    ATTNN_CHECK(shape == a.shape(), "operator+=", "b.shape=", b.shape(),
+                " would broadcast a.shape=", a.shape(), " to ", shape, "; an in-place op keeps a's shape");
     a = add(a, b);
     return a;
 }

@@ -2,10 +2,11 @@
 // work unit, the `dim_size` rows that one strided slice crosses, restricted to a block of
 // columns, transposes them into per-worker scratch so every slice is contiguous, runs the row
 // kernels and scatters the result back.
+#include "attnn/ops/softmax.hpp"
+
 #include <algorithm>
 #include <mutex>
 
-#include "attnn/ops/softmax.hpp"
 #include "core/device_impl.hpp"
 #include "core/tensor_access.hpp"
 #include "kernels/kernels.hpp"
@@ -21,7 +22,9 @@ using detail::MatrixView;
 // Per-worker scratch for a strided slice block: dim_size x column_block floats plus one row
 // segment. 64K floats (256 KiB) per worker stays inside the L2 of one core.
 constexpr int64_t strided_block_floats = 64 * 1024;
-constexpr int64_t face_width = FACE_WIDTH;  // column blocks start on face rows so block floats re-encode whole rows
+// Column blocks start on face rows, so block floats re-encode whole face rows and no two work
+// units write the same one.
+constexpr int64_t face_width = FACE_WIDTH;
 
 struct SoftmaxProgram : detail::Program {
     SoftmaxProgram(int workers, int64_t per_worker) : scratch(workers, per_worker) {}
@@ -38,7 +41,8 @@ std::shared_ptr<SoftmaxProgram> build_program(const Shape& shape, int dim, int w
     for (int d = 0; d < dim; ++d) outer *= shape[d];
     for (int d = dim + 1; d < rank - 1; ++d) inner_rows *= shape[d];
     const int64_t dim_size = shape[dim];
-    int64_t column_block = std::max<int64_t>(face_width, strided_block_floats / dim_size / face_width * face_width);
+    int64_t column_block =
+        std::max<int64_t>(face_width, strided_block_floats / dim_size / face_width * face_width);
     column_block = std::min(column_block, cols);
     auto program = std::make_shared<SoftmaxProgram>(workers, dim_size * column_block + column_block);
     program->outer = outer;
@@ -64,7 +68,8 @@ void softmax_last_dim(detail::DeviceImpl& device, SoftmaxProgram& program, const
 }
 
 // input [outer, n, inner_rows, cols] (as rows) -> same, softmax over n.
-void softmax_strided(detail::DeviceImpl& device, SoftmaxProgram& p, const MatrixView& in, const MatrixView& out) {
+void softmax_strided(detail::DeviceImpl& device, SoftmaxProgram& p, const MatrixView& in,
+                     const MatrixView& out) {
     const auto& k = kernels::table();
     const int64_t units = p.outer * p.inner_rows * p.column_blocks;
     device.pool->parallel_for(units, [&](int64_t unit, int worker) {
@@ -103,8 +108,9 @@ Tensor softmax(const Tensor& input, int dim, std::optional<MemoryConfig> memory_
     auto program = device.program<SoftmaxProgram>(detail::ProgramKey(name).add(input).add(axis), [&] {
         return build_program(input.shape(), axis, device.pool->size());
     });
-    Tensor out = detail::allocate_tensor(input.shape(), input.dtype(), input.layout(),
-                                         memory_config.value_or(input.memory_config()), input.device_impl(), name);
+    Tensor out =
+        detail::allocate_tensor(input.shape(), input.dtype(), input.layout(),
+                                memory_config.value_or(input.memory_config()), input.device_impl(), name);
     const MatrixView in = detail::matrix_view(input, name), ov = detail::matrix_view(out, name);
     if (axis == input.shape().rank() - 1)
         softmax_last_dim(device, *program, in, ov);

@@ -31,13 +31,14 @@ void validate(const char* name, const Tensor& x, const AttentionSoftmaxOptions& 
     else
         detail::require_device(name, {{&x, "x"}});
     detail::check_floating_point(name, "x", x.dtype());
-    ATTNN_CHECK(!options.head_size || *options.head_size > 0, name, "head_size=", options.head_size.value_or(0),
-                " must be > 0");
+    ATTNN_CHECK(!options.head_size || *options.head_size > 0, name,
+                "head_size=", options.head_size.value_or(0), " must be > 0");
     if (const auto& mask = options.attention_mask) {
         detail::check_floating_point(name, "attention_mask", mask->dtype());
-        ATTNN_CHECK(mask->shape().rank() <= x.shape().rank() && detail::broadcastable(mask->shape(), x.shape()) &&
-                        detail::broadcast_shape(name, "x", x.shape(), "attention_mask", mask->shape()) == x.shape(),
-                    name, "attention_mask.shape=", mask->shape(), " does not broadcast to x.shape=", x.shape());
+        ATTNN_CHECK(
+            detail::broadcastable(mask->shape(), x.shape()) &&
+                detail::broadcast_shape(name, "x", x.shape(), "attention_mask", mask->shape()) == x.shape(),
+            name, "attention_mask.shape=", mask->shape(), " does not broadcast to x.shape=", x.shape());
     }
 }
 
@@ -50,7 +51,8 @@ void run(detail::DeviceImpl& device, const char* name, const Tensor& x, const Te
     if (options.attention_mask) key.add(*options.attention_mask);
     auto program = device.program<AttentionSoftmaxProgram>(key, [&] {
         auto p = std::make_shared<AttentionSoftmaxProgram>(device.pool->size(), cols);
-        if (options.attention_mask) p->mask_rows = detail::row_broadcast(options.attention_mask->shape(), x.shape());
+        if (options.attention_mask)
+            p->mask_rows = detail::row_broadcast(options.attention_mask->shape(), x.shape());
         return p;
     });
     const float scale = options.head_size ? 1.0f / std::sqrt(float(*options.head_size)) : 1.0f;
@@ -84,8 +86,9 @@ Tensor attention_softmax(const Tensor& x, const AttentionSoftmaxOptions& options
     validate(name, x, options);
     detail::DeviceImpl& device = *x.device_impl();
     std::lock_guard lock(device.op_mutex);
-    Tensor out = detail::allocate_tensor(x.shape(), x.dtype(), x.layout(),
-                                         options.memory_config.value_or(x.memory_config()), x.device_impl(), name);
+    Tensor out =
+        detail::allocate_tensor(x.shape(), x.dtype(), x.layout(),
+                                options.memory_config.value_or(x.memory_config()), x.device_impl(), name);
     run(device, name, x, out, options);
     return out;
 }

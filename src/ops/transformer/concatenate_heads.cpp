@@ -21,7 +21,8 @@ Tensor concatenate_heads(const Tensor& x, std::optional<MemoryConfig> memory_con
     detail::DeviceImpl& device = detail::require_device(name, {{&x, "x"}});
     detail::check_floating_point(name, "x", x.dtype());
     const Shape& shape = x.shape();
-    ATTNN_CHECK(shape.rank() == 4, name, "x.shape=", shape, " must have rank 4: [b, num_heads, s, head_size]");
+    ATTNN_CHECK(shape.rank() == 4, name, "x.shape=", shape,
+                " must have rank 4: [b, num_heads, s, head_size]");
     const uint32_t batch = shape[0], heads = shape[1], tokens = shape[2], head_size = shape[3];
 
     std::lock_guard lock(device.op_mutex);

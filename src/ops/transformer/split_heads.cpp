@@ -25,17 +25,18 @@ struct SplitHeadsProgram : detail::Program {
 };
 
 // x [b, s, ...] -> out [b, heads, s, hd]: head h of token t is x[b, t, first_col + h * hd, + hd].
-void copy_heads(detail::DeviceImpl& device, SplitHeadsProgram& program, const MatrixView& x, const MatrixView& out,
-                int64_t heads, int64_t first_col) {
+void copy_heads(detail::DeviceImpl& device, SplitHeadsProgram& program, const MatrixView& x,
+                const MatrixView& out, int64_t heads, int64_t first_col) {
     const int64_t head_size = out.cols, tokens = out.rows;
-    detail::parallel_rows(device, out.batch * out.rows, head_size, [&](int64_t begin, int64_t end, int worker) {
-        float* row = program.scratch.get(worker);
-        for (int64_t r = begin; r < end; ++r) {
-            const int64_t token = r % tokens, head = r / tokens % heads, batch = r / tokens / heads;
-            x.read(batch, token, first_col + head * head_size, head_size, row);
-            detail::write_row(out, r, row);
-        }
-    });
+    detail::parallel_rows(
+        device, out.batch * out.rows, head_size, [&](int64_t begin, int64_t end, int worker) {
+            float* row = program.scratch.get(worker);
+            for (int64_t r = begin; r < end; ++r) {
+                const int64_t token = r % tokens, head = r / tokens % heads, batch = r / tokens / heads;
+                x.read(batch, token, first_col + head * head_size, head_size, row);
+                detail::write_row(out, r, row);
+            }
+        });
 }
 
 // x [b, s, ...] -> out [b, heads, hd, s]: the transposed K heads starting at x column first_col.
@@ -47,9 +48,10 @@ void copy_heads_transposed(detail::DeviceImpl& device, SplitHeadsProgram& progra
         const int64_t matrix = unit / blocks_per_head;  // = batch * heads + head
         const int64_t head = matrix % heads, batch = matrix / heads;
         const int64_t t0 = unit % blocks_per_head * token_block, n = std::min(token_block, tokens - t0);
-        float* block = program.scratch.get(worker);  // [n][head_size]
+        float* block = program.scratch.get(worker);           // [n][head_size]
         float* transposed = block + token_block * head_size;  // [head_size][n]
-        for (int64_t t = 0; t < n; ++t) x.read(batch, t0 + t, first_col + head * head_size, head_size, block + t * head_size);
+        for (int64_t t = 0; t < n; ++t)
+            x.read(batch, t0 + t, first_col + head * head_size, head_size, block + t * head_size);
         for (int64_t t = 0; t < n; ++t)
             for (int64_t d = 0; d < head_size; ++d) transposed[d * n + t] = block[t * head_size + d];
         for (int64_t d = 0; d < head_size; ++d) out.write(matrix, d, t0, n, transposed + d * n);
@@ -68,11 +70,12 @@ std::tuple<Tensor, Tensor, Tensor> split_query_key_value_and_split_heads(const T
     ATTNN_CHECK(num_heads > 0, name, "num_heads=", num_heads, " must be > 0");
     ATTNN_CHECK(num_kv_heads > 0, name, "num_kv_heads=", num_kv_heads, " must be > 0");
     const Shape& shape = x.shape();
-    ATTNN_CHECK(shape.rank() == 3, name, "x.shape=", shape, " must have rank 3: [b, s, (num_heads + 2 * num_kv_heads) * head_size]");
+    ATTNN_CHECK(shape.rank() == 3, name, "x.shape=", shape,
+                " must have rank 3: [b, s, (num_heads + 2 * num_kv_heads) * head_size]");
     const uint32_t fused_heads = num_heads + 2 * num_kv_heads;
     ATTNN_CHECK(shape[2] % fused_heads == 0, name, "x.shape[-1]=", shape[2],
-                " must be divisible by num_heads + 2 * num_kv_heads = ", num_heads, " + 2 * ", num_kv_heads, " = ",
-                fused_heads);
+                " must be divisible by num_heads + 2 * num_kv_heads = ", num_heads, " + 2 * ", num_kv_heads,
+                " = ", fused_heads);
     const uint32_t batch = shape[0], tokens = shape[1], head_size = shape[2] / fused_heads;
     const MemoryConfig config = options.memory_config.value_or(x.memory_config());
     auto allocate = [&](const Shape& s) {
