@@ -81,60 +81,76 @@ std::shared_ptr<GemmProgram> build_gemm_program(const GemmProblem& problem) {
 
 namespace {
 
-// Rows [m0, m0 + mc) of the logical A (m x k) as mc/mr panels of k x mr values, k-major.
+// Packed blocks are laid out kc-slice by kc-slice: slice [pc, pc + kc) of every panel sits
+// together, so the A block (mc x kc) and the B block (kc x 256) that the inner loops reuse are
+// each one contiguous range. (Panels each holding all of k would put the B block's panels a
+// multiple of 128 KiB apart: the same L2 sets, evicting each other.)
+inline int64_t slice_len(int64_t pc, int64_t k) { return std::min(kc_block, k - pc); }
+
+// Rows [m0, m0 + mc) of the logical A (m x k) as mc/mr panels per kc slice, k-major.
 void pack_a(const GemmProgram& p, const MatrixView& a, int64_t a_matrix, int64_t m0, float* dst, float* row) {
     const int mr = p.mr;
-    const int64_t k = p.problem.k, m = p.problem.m;
+    const int64_t k = p.problem.k, m = p.problem.m, panels = p.mc / mr;
     const int64_t valid = std::min(p.mc, p.m_total - m0);
     if (!p.problem.transpose_a) {
         for (int64_t i = 0; i < p.mc; ++i) {
-            float* panel = dst + (i / mr) * k * mr + i % mr;
             if (i < valid) {
                 int64_t gm = m0 + i;
                 int64_t b = p.problem.fold_batch_into_m ? gm / m : a_matrix;
                 a.read(b, p.problem.fold_batch_into_m ? gm % m : gm, 0, k, row);
-                for (int64_t kk = 0; kk < k; ++kk) panel[kk * mr] = row[kk];
             } else {
-                for (int64_t kk = 0; kk < k; ++kk) panel[kk * mr] = 0.0f;
+                std::fill(row, row + k, 0.0f);
+            }
+            for (int64_t pc = 0; pc < k; pc += kc_block) {
+                const int64_t kc = slice_len(pc, k);
+                float* panel = dst + pc * panels * mr + (i / mr) * kc * mr + i % mr;
+                for (int64_t kk = 0; kk < kc; ++kk) panel[kk * mr] = row[pc + kk];
             }
         }
         return;
     }
     // A stored as [k, m]: stored row kk holds A[:, kk], so each read fills one k step of a panel.
-    for (int64_t q = 0; q < p.mc / mr; ++q) {
-        float* panel = dst + q * k * mr;
+    for (int64_t q = 0; q < panels; ++q) {
         int64_t first = m0 + q * mr;
         int64_t count = std::clamp<int64_t>(valid - q * mr, 0, mr);
-        for (int64_t kk = 0; kk < k; ++kk) {
-            float* d = panel + kk * mr;
-            if (count > 0) a.read(a_matrix, kk, first, count, d);
-            for (int64_t i = count; i < mr; ++i) d[i] = 0.0f;
+        for (int64_t pc = 0; pc < k; pc += kc_block) {
+            const int64_t kc = slice_len(pc, k);
+            float* panel = dst + pc * panels * mr + q * kc * mr;
+            for (int64_t kk = 0; kk < kc; ++kk) {
+                float* d = panel + kk * mr;
+                if (count > 0) a.read(a_matrix, pc + kk, first, count, d);
+                for (int64_t i = count; i < mr; ++i) d[i] = 0.0f;
+            }
         }
     }
 }
 
-// Columns [n0, n0 + strip) of the logical B (k x n) as panels of k x nr values, k-major.
+// Columns [n0, n0 + strip) of the logical B (k x n) as strip/nr panels per kc slice, k-major.
 void pack_b(const GemmProgram& p, const MatrixView& b, int64_t b_matrix, int64_t n0, float* dst, float* row) {
     const int nr = p.nr;
-    const int64_t k = p.problem.k;
+    const int64_t k = p.problem.k, panels = round_up(p.strip, nr) / nr;
     const int64_t valid = std::min(p.strip, p.problem.n - n0);
-    const int64_t width = round_up(valid, nr);
+    const int64_t width = panels * nr;
     if (!p.problem.transpose_b) {
         for (int64_t kk = 0; kk < k; ++kk) {
             b.read(b_matrix, kk, n0, valid, row);
             std::fill(row + valid, row + width, 0.0f);
-            for (int64_t q = 0; q < width / nr; ++q) std::memcpy(dst + q * k * nr + kk * nr, row + q * nr, nr * 4);
+            const int64_t pc = kk / kc_block * kc_block, kc = slice_len(pc, k);
+            float* base = dst + pc * width + (kk - pc) * nr;
+            for (int64_t q = 0; q < panels; ++q) std::memcpy(base + q * kc * nr, row + q * nr, nr * 4);
         }
         return;
     }
     // B stored as [n, k] (a torch Linear weight): stored row j is column j of B.
     for (int64_t j = 0; j < width; ++j) {
-        float* panel = dst + (j / nr) * k * nr + j % nr;
-        if (j < valid) {
+        if (j < valid)
             b.read(b_matrix, n0 + j, 0, k, row);
-            for (int64_t kk = 0; kk < k; ++kk) panel[kk * nr] = row[kk];
-        } else {
-            for (int64_t kk = 0; kk < k; ++kk) panel[kk * nr] = 0.0f;
+        else
+            std::fill(row, row + k, 0.0f);
+        for (int64_t pc = 0; pc < k; pc += kc_block) {
+            const int64_t kc = slice_len(pc, k);
+            float* panel = dst + pc * width + (j / nr) * kc * nr + j % nr;
+            for (int64_t kk = 0; kk < kc; ++kk) panel[kk * nr] = row[pc + kk];
         }
     }
 }
@@ -155,6 +171,7 @@ void run_gemm(GemmProgram& p, DeviceImpl& device, const MatrixView& a, const Mat
     const int64_t workers = int64_t(p.scratch.size());
     const int mr = p.mr, nr = p.nr;
     const int64_t k = prob.k;
+    const int64_t b_width = round_up(p.strip, nr);  // packed B strip width (whole panels)
     auto run_range = [&](int64_t range, int worker) {
         GemmProgram::Scratch& s = p.scratch[std::size_t(worker)];
         const int64_t first = range * p.tasks / workers, last = (range + 1) * p.tasks / workers;
@@ -180,9 +197,9 @@ void run_gemm(GemmProgram& p, DeviceImpl& device, const MatrixView& a, const Mat
                 for (int64_t pc = 0; pc < k; pc += kc_block) {
                     const int64_t kc = std::min(kc_block, k - pc);
                     for (int64_t ir = 0; ir < m_panels; ir += mr) {
-                        const float* ap = s.a_pack.data() + (ir / mr) * k * mr + pc * mr;
+                        const float* ap = s.a_pack.data() + pc * p.mc + (ir / mr) * kc * mr;
                         for (int64_t jr = 0; jr < nb_panels; jr += nr) {
-                            const float* bp = s.b_pack.data() + ((jc + jr) / nr) * k * nr + pc * nr;
+                            const float* bp = s.b_pack.data() + pc * b_width + ((jc + jr) / nr) * kc * nr;
                             kt.gemm_kernel(kc, ap, bp, s.c_tile.data() + ir * c_ld + jr, c_ld, pc > 0);
                         }
                     }
