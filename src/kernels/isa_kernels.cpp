@@ -141,21 +141,58 @@ inline float bfp_step(uint32_t e, int mantissa_bits) {
     return __builtin_ldexpf(1.0f, p);
 }
 
+// Sixteen values at a time: widen bytes (or bf16 halves) to 32-bit lanes with the ISA's own
+// zero-extending loads (GCC's generic conversions of byte vectors go through scalar code).
+typedef uint32_t v16u32 __attribute__((vector_size(64)));
+typedef float v16f __attribute__((vector_size(64)));
+
+inline v16u32 widen_bytes16(const uint8_t* m) {
+    v16u32 x;
+#if defined(__AVX512F__)
+    __m512i w = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(m)));
+    std::memcpy(&x, &w, 64);
+#elif defined(__AVX2__)
+    __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(m));
+    __m256i lo = _mm256_cvtepu8_epi32(b), hi = _mm256_cvtepu8_epi32(_mm_srli_si128(b, 8));
+    std::memcpy(&x, &lo, 32);
+    std::memcpy(reinterpret_cast<char*>(&x) + 32, &hi, 32);
+#else
+    for (int i = 0; i < 16; ++i) x[i] = m[i];
+#endif
+    return x;
+}
+
+// Sign-magnitude codes -> magnitude * step with the sign bit put back.
+inline void sign_magnitude16(v16u32 x, uint32_t magnitude_mask, uint32_t sign_bit, float step, float* dst) {
+    v16f f = __builtin_convertvector(x & magnitude_mask, v16f) * step;
+    v16u32 bits;
+    std::memcpy(&bits, &f, 64);
+    bits |= (x & sign_bit) << (31 - __builtin_ctz(sign_bit));
+    std::memcpy(dst, &bits, 64);
+}
+
 void bfp8_decode16(uint8_t exponent, const uint8_t* m, float* dst) {
-    const float step = bfp_step(exponent, 6);
-    for (int i = 0; i < 16; ++i) {
-        float mag = float(m[i] & 0x7f) * step;
-        dst[i] = (m[i] & 0x80) ? -mag : mag;
-    }
+    sign_magnitude16(widen_bytes16(m), 0x7f, 0x80, bfp_step(exponent, 6), dst);
 }
 
 void bfp4_decode16(uint8_t exponent, const uint8_t* m, float* dst) {
-    const float step = bfp_step(exponent, 2);
-    for (int i = 0; i < 16; ++i) {
-        uint32_t nib = (m[i >> 1] >> ((i & 1) * 4)) & 0xf;
-        float mag = float(nib & 0x7) * step;
-        dst[i] = (nib & 0x8) ? -mag : mag;
-    }
+    uint8_t nibbles[16];
+    for (int i = 0; i < 8; ++i) nibbles[2 * i] = m[i] & 0xf, nibbles[2 * i + 1] = m[i] >> 4;
+    sign_magnitude16(widen_bytes16(nibbles), 0x7, 0x8, bfp_step(exponent, 2), dst);
+}
+
+inline void bf16_to_f32_16(const uint8_t* src, float* dst) {
+#if defined(__AVX512F__)
+    __m512i w = _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src))), 16);
+    _mm512_storeu_si512(dst, w);
+#elif defined(__AVX2__)
+    __m128i lo = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src));
+    __m128i hi = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 16));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), _mm256_slli_epi32(_mm256_cvtepu16_epi32(lo), 16));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + 8), _mm256_slli_epi32(_mm256_cvtepu16_epi32(hi), 16));
+#else
+    bf16_to_f32(reinterpret_cast<const uint16_t*>(src), dst, 16);
+#endif
 }
 
 // tt-metal's convert_u32_to_bfp for one value: restore the hidden bit, shift right by the
@@ -204,6 +241,36 @@ void bfp4_encode16(const float* src, uint8_t* exponent, uint8_t* m) {
     *exponent = uint8_t(e);
     for (int i = 0; i < 8; ++i)
         m[i] = uint8_t(bfp_encode_one<3>(bits[2 * i], e) | (bfp_encode_one<3>(bits[2 * i + 1], e) << 4));
+}
+
+// One loop per format so each inner step is straight-line vector code.
+template <int format>
+void decode_tile_rows_as(const uint8_t* band, int64_t tile_bytes, int64_t tiles, int64_t i0, int64_t rows, float* dst,
+                         int64_t ld) {
+    for (int64_t t = 0; t < tiles; ++t) {
+        const uint8_t* tile = band + t * tile_bytes;
+        for (int64_t r = 0; r < rows; ++r) {
+            const int64_t i = i0 + r, fi = i % 16, faces = (i / 16) * 2;
+            for (int64_t half = 0; half < 2; ++half) {
+                const int64_t face = faces + half;
+                float* out = dst + r * ld + t * 32 + half * 16;
+                if constexpr (format == 0) std::memcpy(out, tile + (face * 256 + fi * 16) * 4, 64);
+                if constexpr (format == 1) bf16_to_f32_16(tile + (face * 256 + fi * 16) * 2, out);
+                if constexpr (format == 2) bfp8_decode16(tile[face * 16 + fi], tile + 64 + face * 256 + fi * 16, out);
+                if constexpr (format == 3) bfp4_decode16(tile[face * 16 + fi], tile + 64 + face * 128 + fi * 8, out);
+            }
+        }
+    }
+}
+
+void decode_tile_rows(int format, const uint8_t* band, int64_t tile_bytes, int64_t tiles, int64_t i0, int64_t rows,
+                      float* dst, int64_t ld) {
+    switch (format) {
+        case 0: decode_tile_rows_as<0>(band, tile_bytes, tiles, i0, rows, dst, ld); break;
+        case 1: decode_tile_rows_as<1>(band, tile_bytes, tiles, i0, rows, dst, ld); break;
+        case 2: decode_tile_rows_as<2>(band, tile_bytes, tiles, i0, rows, dst, ld); break;
+        default: decode_tile_rows_as<3>(band, tile_bytes, tiles, i0, rows, dst, ld); break;
+    }
 }
 
 // ---- GEMM microkernel -------------------------------------------------------------------
@@ -296,12 +363,12 @@ void gemm_kernel_cols(int64_t kc, const float* a, int64_t lda, const float* b, f
 // ---- decode attention ------------------------------------------------------------------
 
 // Up to 8 query heads share each key vector load; one horizontal sum per (head, key).
-void attention_scores(const float* q, int64_t heads, int64_t dh, const float* keys, int64_t n, float* scores,
-                      int64_t lds) {
+void attention_scores(const float* q, int64_t heads, int64_t dh, const float* keys, int64_t ld, int64_t n,
+                      float* scores, int64_t lds) {
     for (int64_t h0 = 0; h0 < heads; h0 += 8) {
         const int64_t hn = heads - h0 < 8 ? heads - h0 : 8;
         for (int64_t j = 0; j < n; ++j) {
-            const float* key = keys + j * dh;
+            const float* key = keys + j * ld;
             vf acc[8] = {};
             for (int64_t d = 0; d < dh; d += W) {
                 vf kv = load(key + d);
@@ -313,15 +380,15 @@ void attention_scores(const float* q, int64_t heads, int64_t dh, const float* ke
 }
 
 // The output rows stay in registers for one W-wide slice of dh while the keys stream past.
-void attention_accumulate(const float* p, int64_t ldp, int64_t heads, const float* values, int64_t n, int64_t dh,
-                          float* out) {
+void attention_accumulate(const float* p, int64_t ldp, int64_t heads, const float* values, int64_t ld, int64_t n,
+                          int64_t dh, float* out) {
     for (int64_t h0 = 0; h0 < heads; h0 += 8) {
         const int64_t hn = heads - h0 < 8 ? heads - h0 : 8;
         for (int64_t d = 0; d < dh; d += W) {
             vf acc[8];
             for (int64_t h = 0; h < hn; ++h) acc[h] = load(out + (h0 + h) * dh + d);
             for (int64_t j = 0; j < n; ++j) {
-                vf vv = load(values + j * dh + d);
+                vf vv = load(values + j * ld + d);
                 for (int64_t h = 0; h < hn; ++h) acc[h] += splat(p[(h0 + h) * ldp + j]) * vv;
             }
             for (int64_t h = 0; h < hn; ++h) store(out + (h0 + h) * dh + d, acc[h]);
@@ -509,6 +576,7 @@ const KernelTable table = {
     bfp8_encode16,
     bfp4_decode16,
     bfp4_encode16,
+    decode_tile_rows,
     gemm_mr,
     gemm_nr,
     gemm_kernel,

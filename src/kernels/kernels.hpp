@@ -29,6 +29,12 @@ struct KernelTable {
     void (*bfp4_decode16)(uint8_t exponent, const uint8_t* mantissas, float* dst);
     void (*bfp4_encode16)(const float* src, uint8_t* exponent, uint8_t* mantissas);
 
+    // Whole rows of a band of 32x32 tiles (TILE layout): rows [i0, i0 + rows) of the band's
+    // `tiles` tiles, all 32 * tiles columns, into dst rows of stride ld. `format`: 0 FLOAT32,
+    // 1 BFLOAT16, 2 BFLOAT8_B, 3 BFLOAT4_B. Attention decodes its K/V chunks through this.
+    void (*decode_tile_rows)(int format, const uint8_t* band, int64_t tile_bytes, int64_t tiles, int64_t i0,
+                             int64_t rows, float* dst, int64_t ld);
+
     // GEMM microkernel: C[MR x NR] (+)= A[MR x kc] B[kc x NR], A and B packed k-major
     // (a[k * MR + i], b[k * NR + j]); C row-major with row stride ldc.
     int gemm_mr;
@@ -48,11 +54,12 @@ struct KernelTable {
 
     // Decode attention on a block of keys, `heads` query rows at a time; dh a multiple of 16.
     // scores[h * lds + j] = dot(q[h * dh ..], keys[j * dh ..])
-    void (*attention_scores)(const float* q, int64_t heads, int64_t dh, const float* keys, int64_t n, float* scores,
-                             int64_t lds);
-    // out[h * dh + d] += sum_j p[h * ldp + j] * values[j * dh + d]
-    void (*attention_accumulate)(const float* p, int64_t ldp, int64_t heads, const float* values, int64_t n,
-                                 int64_t dh, float* out);
+    // (keys and values rows have stride ld.)
+    void (*attention_scores)(const float* q, int64_t heads, int64_t dh, const float* keys, int64_t ld, int64_t n,
+                             float* scores, int64_t lds);
+    // out[h * dh + d] += sum_j p[h * ldp + j] * values[j * ld + d]
+    void (*attention_accumulate)(const float* p, int64_t ldp, int64_t heads, const float* values, int64_t ld,
+                                 int64_t n, int64_t dh, float* out);
 
     // Row math.
     float (*row_max)(const float* x, int64_t n);

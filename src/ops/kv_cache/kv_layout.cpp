@@ -1,5 +1,7 @@
 #include "ops/kv_cache/kv_layout.hpp"
 
+#include <algorithm>
+
 #include "attnn/error.hpp"
 #include "core/tensor_access.hpp"
 
@@ -27,6 +29,16 @@ KvLayout KvLayout::paged(const Tensor& cache, const Tensor& page_table, std::str
     l.capacity_ = l.blocks_per_user_ * l.block_size_;
     l.table_ = to_host<int32_t>(page_table);
     return l;
+}
+
+void KvLayout::read(const MatrixView& cache, int64_t user, int64_t head, int64_t first, int64_t n, float* dst,
+                    int64_t ld) const {
+    for (int64_t j = 0; j < n;) {
+        auto [matrix, row] = locate(user, head, first + j);
+        const int64_t run = block_size_ ? std::min(n - j, block_size_ - row) : n - j;
+        cache.read_rows(matrix, row, run, dst + j * ld, ld);
+        j += run;
+    }
 }
 
 void KvLayout::check_positions(std::string_view op, int64_t user, int64_t last) const {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "attnn/tensor.hpp"
+#include "core/tensor_access.hpp"
 
 namespace attnn::detail {
 
@@ -30,6 +31,10 @@ public:
         int64_t block = table_[std::size_t(user * blocks_per_user_ + position / block_size_)];
         return {block * heads_ + head, position % block_size_};
     }
+    // Decodes positions [first, first + n) of (user, head) from `cache` into rows of dst (stride
+    // ld >= the cache's padded row), a contiguous run of rows at a time.
+    void read(const MatrixView& cache, int64_t user, int64_t head, int64_t first, int64_t n, float* dst,
+              int64_t ld) const;
     // Checks that positions [0, last] of `user` map to existing blocks.
     void check_positions(std::string_view op, int64_t user, int64_t last) const;
 

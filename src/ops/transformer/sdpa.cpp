@@ -42,7 +42,8 @@ struct SdpaProgram : detail::Program {
     int64_t qc = 0, kc = 0, q_chunks = 0, units = 0, tasks = 0;
     int mr = 0, nr = 0, workers = 1;
     int64_t rows_pad = 0;  // stacked query rows per task, padded to whole nr-query panels
-    int64_t dh_ld = 0;     // V chunk row stride: dh padded to whole mr-row tiles of O^T
+    int64_t dh_ld = 0;     // V chunk row stride: dh padded to whole mr-row tiles of O^T (and the cache row)
+    int64_t k_ld = 0;      // K chunk row stride: the cache's padded row
     int64_t kc_mr = 0;     // keys per chunk padded to whole mr-row tiles of S^T
     struct Scratch {
         std::vector<float> qt, kbuf, vbuf, st, ot, m, l, alpha, row;
@@ -93,17 +94,18 @@ void attend_chunk(const SdpaProgram& p, SdpaProgram::Scratch& s, const Inputs& i
         const int64_t kn = std::min(p.kc, k_end - k0), kn_mr = round_up(kn, mr);
         float* kbuf = s.kbuf.data();
         float* vbuf = s.vbuf.data();
-        for (int64_t j = 0; j < kn; ++j) {
-            auto [matrix, row] = in.layout.locate(bi, kvh, k0 + j);
-            in.k.read(matrix, row, 0, dh, kbuf + j * dh);
-            in.v.read(matrix, row, 0, dh, vbuf + j * dh_ld);
-        }
-        std::fill(kbuf + kn * dh, kbuf + kn_mr * dh, 0.0f);
+        const int64_t k_ld = p.k_ld;
+        in.layout.read(in.k, bi, kvh, k0, kn, kbuf, k_ld);
+        in.layout.read(in.v, bi, kvh, k0, kn, vbuf, dh_ld);
+        std::fill(kbuf + kn * k_ld, kbuf + kn_mr * k_ld, 0.0f);
+        if (dh_ld > dh)  // O^T rows past dh are never read, but keep inf/NaN padding out of them
+            for (int64_t j = 0; j < kn; ++j) std::fill(vbuf + j * dh_ld + dh, vbuf + (j + 1) * dh_ld, 0.0f);
 
         float* st = s.st.data();
         for (int64_t pnl = 0; pnl < panels; ++pnl)
             for (int64_t ir = 0; ir < kn_mr; ir += mr)
-                kt.gemm_kernel_rows(dh, kbuf + ir * dh, dh, qt + pnl * dh * nr, st + (pnl * kc_mr + ir) * nr, nr, false);
+                kt.gemm_kernel_rows(dh, kbuf + ir * k_ld, k_ld, qt + pnl * dh * nr, st + (pnl * kc_mr + ir) * nr, nr,
+                                    false);
 
         if (in.has_mask) {
             for (int64_t r = 0; r < rows; ++r) {
@@ -203,12 +205,13 @@ Tensor run_sdpa(const char* op, detail::DeviceImpl& device, const Tensor& q, con
         p->units = p->causal ? ceil_div(p->q_chunks, 2) : p->q_chunks;  // causal: chunk i with chunk n-1-i
         p->tasks = p->batch * p->nkv * p->units;
         p->rows_pad = round_up(p->group * p->qc, p->nr);
-        p->dh_ld = round_up(p->dh, p->mr);
+        p->dh_ld = round_up(std::max<int64_t>(p->dh, v.padded_shape()[3]), p->mr);
+        p->k_ld = k.padded_shape()[3];
         p->kc_mr = round_up(p->kc, p->mr);
         p->scratch.resize(std::size_t(workers));
         for (auto& s : p->scratch) {
             s.qt.assign(std::size_t(p->rows_pad * p->dh), 0.0f);
-            s.kbuf.assign(std::size_t(p->kc_mr * p->dh), 0.0f);
+            s.kbuf.assign(std::size_t(p->kc_mr * p->k_ld), 0.0f);
             s.vbuf.assign(std::size_t(p->kc * p->dh_ld), 0.0f);  // columns dh..dh_ld stay zero
             s.st.assign(std::size_t(p->rows_pad * p->kc_mr), 0.0f);
             s.ot.assign(std::size_t(p->dh_ld * p->rows_pad), 0.0f);

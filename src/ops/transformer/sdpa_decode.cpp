@@ -32,6 +32,7 @@ int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 
 struct DecodeProgram : detail::Program {
     int64_t users = 0, nqh = 0, nkv = 0, group = 0, dh = 0, dh_pad = 0, kc = 0, max_parts = 1;
+    int64_t kv_ld = 0;  // K/V chunk row stride: dh_pad, or the cache's padded row if wider
     int workers = 1;
     bool approx = false;
     struct Scratch {
@@ -66,15 +67,16 @@ void attend_part(const DecodeProgram& p, DecodeProgram::Scratch& s, const Job& j
     std::fill(m, m + g, -INFINITY);
     std::fill(l, l + g, 0.0f);
     for (int64_t k0 = k_begin; k0 < k_end; k0 += p.kc) {
-        const int64_t kn = std::min(p.kc, k_end - k0);
-        for (int64_t j = 0; j < kn; ++j) {
-            auto [matrix, row] = job.layout.locate(user, kvh, k0 + j);
-            float* dst = s.kbuf.data() + j * dhp;
-            job.k.read(matrix, row, 0, dh, dst);
-            std::fill(dst + dh, dst + dhp, 0.0f);
-        }
+        const int64_t kn = std::min(p.kc, k_end - k0), ld = p.kv_ld;
+        job.layout.read(job.k, user, kvh, k0, kn, s.kbuf.data(), ld);
+        job.layout.read(job.v, user, kvh, k0, kn, s.vbuf.data(), ld);
+        if (dhp > dh)  // the dot products run over whole vectors: clear what lies past dh
+            for (int64_t j = 0; j < kn; ++j) {
+                std::fill(s.kbuf.data() + j * ld + dh, s.kbuf.data() + j * ld + dhp, 0.0f);
+                std::fill(s.vbuf.data() + j * ld + dh, s.vbuf.data() + j * ld + dhp, 0.0f);
+            }
         float* sc = s.s.data();
-        kt.attention_scores(q, g, dhp, s.kbuf.data(), kn, sc, p.kc);
+        kt.attention_scores(q, g, dhp, s.kbuf.data(), ld, kn, sc, p.kc);
         for (int64_t h = 0; h < g; ++h) {
             float* srow = sc + h * p.kc;
             if (job.has_mask) {
@@ -92,13 +94,7 @@ void attend_part(const DecodeProgram& p, DecodeProgram::Scratch& s, const Job& j
             m[h] = m_new;
             if (alpha != 1.0f) kt.scale(o + h * dhp, dhp, alpha);
         }
-        for (int64_t j = 0; j < kn; ++j) {
-            auto [matrix, row] = job.layout.locate(user, kvh, k0 + j);
-            float* dst = s.vbuf.data() + j * dhp;
-            job.v.read(matrix, row, 0, dh, dst);
-            std::fill(dst + dh, dst + dhp, 0.0f);
-        }
-        kt.attention_accumulate(sc, p.kc, g, s.vbuf.data(), kn, dhp, o);
+        kt.attention_accumulate(sc, p.kc, g, s.vbuf.data(), ld, kn, dhp, o);
     }
 }
 
@@ -168,6 +164,7 @@ Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor
         auto p = std::make_shared<DecodeProgram>();
         p->users = b, p->nqh = nqh, p->nkv = nkv, p->group = nqh / nkv, p->dh = dh;
         p->dh_pad = round_up(dh, lane_align);
+        p->kv_ld = std::max<int64_t>(p->dh_pad, k.padded_shape()[3]);
         p->kc = config.k_chunk_size ? config.k_chunk_size : default_k_chunk;
         p->max_parts = std::max<int64_t>(1, std::min<int64_t>(config.max_cores_per_head_batch, workers));
         p->workers = workers;
@@ -176,8 +173,8 @@ Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor
         for (auto& s : p->scratch) {
             s.q.assign(std::size_t(p->group * p->dh_pad), 0.0f);
             s.s.assign(std::size_t(p->group * p->kc), 0.0f);
-            s.kbuf.assign(std::size_t(p->kc * p->dh_pad), 0.0f);
-            s.vbuf.assign(std::size_t(p->kc * p->dh_pad), 0.0f);
+            s.kbuf.assign(std::size_t(p->kc * p->kv_ld), 0.0f);
+            s.vbuf.assign(std::size_t(p->kc * p->kv_ld), 0.0f);
             s.row.assign(std::size_t(p->kc + 64), 0.0f);
         }
         const std::size_t slots = std::size_t(b * nkv * p->max_parts * p->group);
