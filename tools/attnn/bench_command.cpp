@@ -51,6 +51,7 @@ nlohmann::json to_json(const bench::GemmResult& r) {
 }
 
 int run_bench_gemm(const BenchGemmOptions& options) {
+    check_writable(options.json_path);
     std::vector<std::array<int64_t, 3>> shapes;
     for (const std::string& s : options.shapes) shapes.push_back(parse_shape(s));
     if (shapes.empty()) shapes = bench::default_gemm_shapes();

@@ -31,6 +31,9 @@ void add_workers_option(CLI::App* app, int& workers);
 // A progress line on stderr: "[attnn 12.3s] text".
 void progress(const std::string& line);
 
+// Fails now, before a long run, if `path` (when not empty) cannot be written.
+void check_writable(const std::string& path);
+
 // Writes `json` to `path` (pretty-printed); throws attnn::Error when the file cannot be written.
 void write_json(const std::string& path, const nlohmann::json& json);
 

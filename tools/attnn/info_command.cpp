@@ -28,6 +28,7 @@ std::string range_text(const bench::Rate& r, const char* unit) {
 }
 
 int run_info(const InfoOptions& options) {
+    check_writable(options.json_path);
     const bench::CpuInfo cpu = bench::read_cpu_info();
     Device device = open_device(0, {.num_workers = options.workers});
     nlohmann::json isas = nlohmann::json::array();

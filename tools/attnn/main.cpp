@@ -17,6 +17,7 @@ std::vector<std::pair<int, CommandSetup>>& registered() {
     return commands;
 }
 const auto start_time = std::chrono::steady_clock::now();
+constexpr int max_workers = 4096;  // far beyond any CPU; catches typos before threads start
 }  // namespace
 
 CommandRegistration::CommandRegistration(int order, CommandSetup setup) {
@@ -25,13 +26,19 @@ CommandRegistration::CommandRegistration(int order, CommandSetup setup) {
 
 void add_workers_option(CLI::App* app, int& workers) {
     app->add_option("-w,--workers", workers, "Worker threads of the device (0: one per hardware thread)")
-        ->check(CLI::NonNegativeNumber);
+        ->check(CLI::Range(0, max_workers));
 }
 
 void progress(const std::string& line) {
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start_time).count();
     std::cerr << "[attnn " << bench::format_number(seconds, 1) << "s] " << line << std::endl;
+}
+
+void check_writable(const std::string& path) {
+    if (path.empty()) return;
+    std::ofstream out(path, std::ios::app);
+    if (!out) detail::fail(ErrorKind::Runtime, "--json", "cannot open '", path, "' for writing");
 }
 
 void write_json(const std::string& path, const nlohmann::json& json) {
@@ -73,6 +80,14 @@ int main(int argc, char** argv) {
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
+        // CLI11 reports "a subcommand is required" for a misspelt one; name it instead.
+        bool known = false;
+        for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; }))
+            known = known || (argc > 1 && sub->check_name(argv[1]));
+        if (argc > 1 && argv[1][0] != '-' && !known) {
+            std::cerr << "attnn: unknown subcommand '" << argv[1] << "'; run attnn --help for the list\n";
+            return 2;
+        }
         return app.exit(e);
     }
     try {
