@@ -1,18 +1,27 @@
-// The seed programs: simple attention (seed 003), SelfAttention v2 (seed 000) and multi-head
-// attention (seed 001), run one after another by `attnn seeds`.
+// The three seed programs of ../shared/seeds/, ported to attnn, and the `attnn seeds` driver.
 #pragma once
 #include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "attnn/attnn.hpp"
 
 namespace attnn::examples {
 
 struct SeedsOptions {
-    bool full = false;      // the seeds' own, longer benchmark settings
-    std::string json_path;  // also write the results as JSON here when not empty
-    std::string only;       // run only this program when not empty
-    int workers = 0;        // device workers (0: one per hardware thread)
+    bool full = false;        // the seeds' own sizes (e.g. 10000 forward passes): hours, not minutes
+    std::string json_path;    // also write the results as JSON
+    std::string only;         // run one program: simple_attention, self_attention_v2, multi_head_attention
+    int workers = 0;          // 0: one per hardware thread
 };
 
-// Runs the seed programs, printing their values and tables; returns the process exit code.
+// Runs the selected seed programs, printing their results; returns a process exit code.
 int run_seeds(const SeedsOptions& options);
+
+// Each program prints what its notebook printed and returns the same as JSON.
+nlohmann::json simple_attention(Device& device);
+nlohmann::json self_attention_v2(Device& device, bool full);  // the 6x3 example, then the benchmark
+nlohmann::json self_attention_v2_example(Device& device);
+nlohmann::json multi_head_attention(Device& device);
 
 }  // namespace attnn::examples

@@ -8,11 +8,12 @@
 namespace attnn::detail {
 
 struct Buffer {
-    explicit Buffer(std::size_t bytes) : size(bytes) {
+    // zero_fill=false is for storage the caller overwrites entirely (no padding to keep at 0).
+    explicit Buffer(std::size_t bytes, bool zero_fill = true) : size(bytes) {
         std::size_t rounded = (bytes + 63) / 64 * 64;
         data = static_cast<std::byte*>(std::aligned_alloc(64, rounded ? rounded : 64));
         if (!data) throw std::bad_alloc();
-        std::memset(data, 0, rounded ? rounded : 64);
+        if (zero_fill) std::memset(data, 0, rounded ? rounded : 64);
     }
     ~Buffer() { std::free(data); }
     Buffer(const Buffer&) = delete;

@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "attnn/tensor.hpp"
+#include "kernels/kernels.hpp"
 
 namespace attnn::detail {
 
@@ -21,7 +22,12 @@ struct Program {
 // The bytes a program depends on. Buffer addresses never enter it.
 class ProgramKey {
 public:
-    explicit ProgramKey(std::string_view op) { add(op); }
+    // Programs are built for the active SIMD path (blocking follows its register tiles), so the
+    // path is part of every key.
+    explicit ProgramKey(std::string_view op) {
+        add(op);
+        add(kernels::table().isa);
+    }
     ProgramKey& add(std::string_view s) {
         add(uint32_t(s.size()));
         bytes_.append(s);

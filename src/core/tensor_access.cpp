@@ -237,7 +237,10 @@ Tensor allocate_tensor(const Shape& shape, DataType dtype, Layout layout, const 
     if (is_block_float(dtype) && layout != Layout::TILE)
         fail(ErrorKind::TypeMismatch, op, to_string(dtype), " requires Layout::TILE, given ", to_string(layout));
     Shape padded = padded_shape_for(shape, layout);
-    auto buffer = std::make_shared<Buffer>(storage_bytes(padded, dtype, layout));
+    // Every op writes all logical values, so only tile padding needs the zeros.
+    // (A rank-1 TILE tensor stores one logical row in 32-row tiles.)
+    const bool has_padding = !(padded == shape) || (layout == Layout::TILE && shape.rank() < 2);
+    auto buffer = std::make_shared<Buffer>(storage_bytes(padded, dtype, layout), has_padding);
     return Tensor(std::move(buffer), shape, padded, dtype, layout, memory_config, device);
 }
 

@@ -12,20 +12,7 @@ Array from_tensor(const Tensor& t) {
 }
 
 double pcc(const std::vector<double>& golden, const std::vector<double>& calculated) {
-    auto clean = [](double v) { return std::isfinite(v) ? v : 0.0; };
-    const std::size_t n = golden.size();
-    if (n != calculated.size() || n == 0) return 0.0;
-    double mg = 0, mc = 0;
-    for (std::size_t i = 0; i < n; ++i) mg += clean(golden[i]), mc += clean(calculated[i]);
-    mg /= double(n), mc /= double(n);
-    double sgc = 0, sgg = 0, scc = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-        double g = clean(golden[i]) - mg, c = clean(calculated[i]) - mc;
-        sgc += g * c, sgg += g * g, scc += c * c;
-    }
-    if (sgg == 0 && scc == 0) return 1.0;  // both constant: equal iff same constant
-    if (sgg == 0 || scc == 0) return 0.0;
-    return sgc / std::sqrt(sgg * scc);
+    return comp_pcc(golden, calculated);
 }
 
 double max_abs_diff(const std::vector<double>& a, const std::vector<double>& b) {

@@ -1,0 +1,32 @@
+// Flash attention for prefill (scaled_dot_product_attention) with TT-NN's names and shapes.
+#pragma once
+#include <optional>
+
+#include "attnn/tensor.hpp"
+
+namespace attnn::transformer {
+
+struct SDPAProgramConfig {
+    std::optional<CoreGrid> compute_with_storage_grid_size;  // at most y*x workers
+    uint32_t q_chunk_size = 0;  // query rows per chunk; 0: chosen from the shapes
+    uint32_t k_chunk_size = 0;  // keys per chunk; 0: chosen from the shapes
+    // A cheaper exp (degree-3 polynomial, relative error < 2e-4 per weight) in the softmax.
+    bool exp_approx_mode = false;
+    uint32_t max_cores_per_head_batch = 16;  // decode: workers that may split one user's KV sequence
+};
+
+struct SDPAOptions {
+    std::optional<Tensor> attn_mask;  // [b | 1, nqh | 1, sq, sk], added to the scaled scores
+    bool is_causal = true;            // excludes attn_mask; with sq < sk the queries are the last sq positions
+    std::optional<float> scale;       // default 1/sqrt(dh)
+    std::optional<SDPAProgramConfig> program_config;
+    std::optional<MemoryConfig> memory_config;
+};
+
+// q [b, nqh, sq, dh], k/v [b, nkv, sk, dh] -> [b, nqh, sq, dh]; nqh a multiple of nkv (GQA/MQA).
+// FlashAttention-2: Q chunks over the workers, an online softmax over K/V chunks, no sq x sk
+// buffer. Any sequence length and head dim; FLOAT32, BFLOAT16, BFLOAT8_B or BFLOAT4_B inputs,
+// decoded a chunk at a time; fp32 accumulation. A query row whose keys are all masked gives zeros.
+Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const SDPAOptions& options = {});
+
+}  // namespace attnn::transformer

@@ -1,0 +1,54 @@
+// The GEMM engine behind matmul and linear: C = act(A B + bias) for operands in any layout
+// and dtype, decoded to fp32 while packing (GotoBLAS/BLIS structure; see gemm.cpp).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "core/program_cache.hpp"
+#include "core/tensor_access.hpp"
+#include "kernels/kernels.hpp"
+
+namespace attnn::detail {
+
+struct DeviceImpl;
+
+// Shapes and options that fix a GEMM program.
+struct GemmProblem {
+    int64_t batch = 1;  // output matrices
+    int64_t m = 0, n = 0, k = 0;
+    bool transpose_a = false, transpose_b = false;
+    // Output matrix i reads A matrix a_index[i] and B matrix b_index[i] (numpy broadcasting).
+    std::vector<int64_t> a_index, b_index;
+    bool fold_batch_into_m = false;  // B is one matrix and A row-major: one tall GEMM
+    kernels::Activation activation = kernels::Activation::none;
+    int workers = 1;
+};
+
+// Blocking and work split, plus per-worker scratch: everything that depends only on the
+// problem. Built once and kept in the program cache.
+struct GemmProgram : Program {
+    GemmProblem problem;
+    int mr = 0, nr = 0;
+    int64_t m_total = 0;     // rows of the (possibly batch-folded) A
+    int64_t mc = 0;          // rows per task (multiple of mr)
+    int64_t m_blocks = 0;
+    int64_t strip = 0;       // output columns per task (multiple of 32: tasks never share a face row)
+    int64_t n_strips = 0;
+    int64_t tasks = 0;       // batches x n_strips x m_blocks, in that nesting order
+    int64_t k_padded = 0;
+    struct Scratch {
+        std::vector<float, std::allocator<float>> a_pack, b_pack, c_tile, row;
+        int64_t packed_b_batch = -1, packed_b_strip = -1;  // which B strip b_pack holds
+    };
+    std::vector<Scratch> scratch;  // one per worker
+    std::vector<float> bias;       // decoded bias of the current call, length n
+};
+
+std::shared_ptr<GemmProgram> build_gemm_program(const GemmProblem& problem);
+
+// Runs the program: out = act(a @ b + bias). bias may be null.
+void run_gemm(GemmProgram& program, DeviceImpl& device, const MatrixView& a, const MatrixView& b,
+              const MatrixView& out, const MatrixView* bias);
+
+}  // namespace attnn::detail

@@ -1,0 +1,155 @@
+#include <cmath>
+
+#include "reference/matmul.hpp"
+#include "test_util.hpp"
+
+namespace attnn {
+namespace {
+
+using reference::Array;
+using testing::expect_error;
+using testing::random_values;
+using testing::test_device;
+
+Tensor make(const std::vector<uint32_t>& dims, DataType dtype, Layout layout, uint32_t seed) {
+    Shape shape(dims);
+    auto v = random_values(shape.volume(), seed);
+    return from_host(std::span<const float>(v), shape, {.dtype = dtype, .layout = layout, .device = test_device()});
+}
+
+// The error budget: inputs are compared on their stored (already rounded) values, so only the
+// output rounding and fp32 accumulation remain: relative to the output's scale sqrt(K).
+double tolerance(DataType out_dtype, uint64_t k) {
+    double scale = std::sqrt(double(k)) + 1;
+    switch (out_dtype) {
+        case DataType::FLOAT32: return 1e-5 * scale;
+        case DataType::BFLOAT16: return 1.0 / 128 * scale;
+        case DataType::BFLOAT8_B: return 1.0 / 32 * scale;
+        default: return 1.0 / 2 * scale;
+    }
+}
+
+struct MatmulCase {
+    std::vector<uint32_t> a, b;
+    bool ta = false, tb = false;
+};
+
+class MatmulAgainstReference
+    : public ::testing::TestWithParam<std::tuple<kernels::Isa, MatmulCase, DataType, Layout>> {};
+
+TEST_P(MatmulAgainstReference, MatchesFp64) {
+    auto [isa, c, dtype, layout] = GetParam();
+    testing::ScopedIsa scoped(isa);
+    Tensor a = make(c.a, dtype, layout, 11), b = make(c.b, dtype, layout, 12);
+    Tensor out = matmul(a, b, {.transpose_a = c.ta, .transpose_b = c.tb});
+    Array expect = reference::matmul(reference::from_tensor(a), reference::from_tensor(b), c.ta, c.tb);
+    EXPECT_EQ(out.shape().to_vector(), expect.shape);
+    EXPECT_EQ(out.dtype(), dtype);
+    EXPECT_EQ(out.layout(), layout);
+    auto got = to_host<double>(out);
+    uint64_t k = c.ta ? c.a[c.a.size() - 2] : c.a.back();
+    EXPECT_LE(reference::max_abs_diff(got, expect.values), tolerance(dtype, k));
+}
+
+const auto shapes = ::testing::Values(
+    MatmulCase{{1, 1}, {1, 1}}, MatmulCase{{31, 33}, {33, 1}}, MatmulCase{{33, 31}, {31, 2011}},
+    MatmulCase{{64, 96}, {96, 32}}, MatmulCase{{2, 3, 31, 40}, {40, 33}},
+    MatmulCase{{2, 1, 37, 20}, {1, 3, 20, 45}},  // both sides broadcast
+    MatmulCase{{4, 33, 65}, {4, 65, 70}}, MatmulCase{{300, 520}, {520, 97}},
+    MatmulCase{{45, 31}, {45, 50}, true, false},   // transpose_a
+    MatmulCase{{3, 29, 70}, {66, 70}, false, true},  // transpose_b, a Linear weight
+    MatmulCase{{2, 17, 40}, {2, 33, 17}, true, true});
+
+INSTANTIATE_TEST_SUITE_P(Fp32AllIsas, MatmulAgainstReference,
+                         ::testing::Combine(::testing::ValuesIn(kernels::supported_isas()), shapes,
+                                            ::testing::Values(DataType::FLOAT32),
+                                            ::testing::Values(Layout::ROW_MAJOR, Layout::TILE)));
+INSTANTIATE_TEST_SUITE_P(StorageDtypes, MatmulAgainstReference,
+                         ::testing::Combine(::testing::Values(kernels::best_isa()), shapes,
+                                            ::testing::Values(DataType::BFLOAT16, DataType::BFLOAT8_B,
+                                                              DataType::BFLOAT4_B),
+                                            ::testing::Values(Layout::TILE)));
+
+TEST(Matmul, MixedDtypesAndOutputDtype) {
+    Tensor a = make({70, 130}, DataType::FLOAT32, Layout::TILE, 1);
+    Tensor w = make({130, 90}, DataType::BFLOAT8_B, Layout::TILE, 2);
+    Tensor out = matmul(a, w, {.dtype = DataType::BFLOAT16});
+    EXPECT_EQ(out.dtype(), DataType::BFLOAT16);
+    Array expect = reference::matmul(reference::from_tensor(a), reference::from_tensor(w));
+    EXPECT_LE(reference::max_abs_diff(to_host<double>(out), expect.values), tolerance(DataType::BFLOAT16, 130));
+}
+
+TEST(Matmul, CoreGridLimitsWorkersWithoutChangingResult) {
+    Tensor a = make({100, 64}, DataType::FLOAT32, Layout::ROW_MAJOR, 3);
+    Tensor b = make({64, 200}, DataType::FLOAT32, Layout::ROW_MAJOR, 4);
+    auto full = to_host<float>(matmul(a, b));
+    auto one = to_host<float>(matmul(a, b, {.core_grid = CoreGrid{1, 1}}));
+    EXPECT_EQ(full, one);
+}
+
+class LinearAgainstReference : public ::testing::TestWithParam<std::tuple<kernels::Isa, std::string>> {};
+
+TEST_P(LinearAgainstReference, BiasAndActivation) {
+    auto [isa, act] = GetParam();
+    testing::ScopedIsa scoped(isa);
+    Tensor x = make({2, 33, 70}, DataType::FLOAT32, Layout::TILE, 5);
+    Tensor w = make({45, 70}, DataType::BFLOAT16, Layout::TILE, 6);  // torch layout [out, in]
+    Tensor bias = make({45}, DataType::BFLOAT16, Layout::TILE, 7);
+    Tensor out = linear(x, w, {.bias = bias, .transpose_b = true, .activation = act});
+    auto bias_values = to_host<double>(bias);
+    Array expect = reference::matmul(reference::from_tensor(x), reference::from_tensor(w), false, true, &bias_values, act);
+    EXPECT_LE(reference::max_abs_diff(to_host<double>(out), expect.values), 2e-5 * (1 + std::sqrt(70.0)));
+}
+
+INSTANTIATE_TEST_SUITE_P(Activations, LinearAgainstReference,
+                         ::testing::Combine(::testing::ValuesIn(kernels::supported_isas()),
+                                            ::testing::Values("", "relu", "gelu", "silu")));
+
+TEST(Matmul, ProgramCacheHitsOnRepeatedShapes) {
+    Device& device = test_device();
+    bool was = device.program_cache_enabled();
+    device.enable_program_cache();
+    Tensor a = make({40, 50}, DataType::FLOAT32, Layout::TILE, 8), b = make({50, 60}, DataType::FLOAT32, Layout::TILE, 9);
+    matmul(a, b);
+    std::size_t entries = device.num_program_cache_entries(), hits = device.program_cache_hits();
+    matmul(a, b);
+    EXPECT_EQ(device.num_program_cache_entries(), entries);
+    EXPECT_EQ(device.program_cache_hits(), hits + 1);
+    matmul(a, b, {.dtype = DataType::BFLOAT16});  // other attributes: a new program
+    EXPECT_EQ(device.num_program_cache_entries(), entries + 1);
+    if (!was) device.disable_and_clear_program_cache();
+}
+
+TEST(Matmul, ValidationErrorsNameTheProblem) {
+    Tensor a = make({4, 5}, DataType::FLOAT32, Layout::TILE, 1);
+    Tensor b = make({6, 7}, DataType::FLOAT32, Layout::TILE, 2);
+    expect_error([&] { matmul(a, b); }, {"matmul", "K=5", "K=6"});
+    Tensor v = make({5}, DataType::FLOAT32, Layout::TILE, 3);
+    expect_error([&] { matmul(a, v); }, {"matmul", "b must have rank >= 2"});
+    Tensor ab = make({2, 4, 5}, DataType::FLOAT32, Layout::TILE, 4), bb = make({3, 5, 4}, DataType::FLOAT32, Layout::TILE, 5);
+    expect_error([&] { matmul(ab, bb); }, {"batch dims do not broadcast"});
+    std::vector<int32_t> ints(20, 1);
+    Tensor ai = from_host(std::span<const int32_t>(ints), Shape{4, 5}, {.device = test_device()});
+    expect_error([&] { matmul(ai, make({5, 2}, DataType::FLOAT32, Layout::ROW_MAJOR, 6)); }, {"a.dtype", "INT32"});
+    Tensor rm = make({4, 5}, DataType::FLOAT32, Layout::ROW_MAJOR, 7), rb = make({5, 3}, DataType::FLOAT32, Layout::ROW_MAJOR, 8);
+    expect_error([&] { matmul(rm, rb, {.dtype = DataType::BFLOAT8_B}); }, {"BFLOAT8_B", "TILE"});
+    std::vector<float> hv(20, 1.0f);
+    Tensor host = from_host(std::span<const float>(hv), Shape{4, 5});
+    expect_error([&] { matmul(host, b); }, {"matmul", "host tensor"});
+    Tensor w = make({3, 5}, DataType::FLOAT32, Layout::TILE, 9);
+    Tensor bad_bias = make({4}, DataType::FLOAT32, Layout::TILE, 10);
+    expect_error([&] { linear(a, w, {.bias = bad_bias, .transpose_b = true}); }, {"linear", "bias", "N=3"});
+    expect_error([&] { linear(a, w, {.transpose_b = true, .activation = "tanh"}); }, {"activation", "tanh"});
+}
+
+TEST(Matmul, NonFiniteInputsPropagateWithoutCrashing) {
+    std::vector<float> av = {1.0f, NAN, 2.0f, 3.0f}, bv = {1.0f, 0.0f, 0.0f, INFINITY};
+    Tensor a = from_host(std::span<const float>(av), Shape{2, 2}, {.device = test_device()});
+    Tensor b = from_host(std::span<const float>(bv), Shape{2, 2}, {.device = test_device()});
+    auto out = to_host<float>(matmul(a, b));
+    EXPECT_TRUE(std::isnan(out[0]));       // 1*1 + nan*0
+    EXPECT_EQ(out[3], INFINITY);           // 2*0 + 3*inf
+}
+
+}  // namespace
+}  // namespace attnn

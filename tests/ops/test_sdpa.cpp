@@ -1,0 +1,148 @@
+#include <cmath>
+
+#include "reference/attention.hpp"
+#include "test_util.hpp"
+
+namespace attnn {
+namespace {
+
+using reference::Array;
+using testing::expect_error;
+using testing::test_device;
+using transformer::scaled_dot_product_attention;
+using transformer::SDPAProgramConfig;
+
+Tensor make(const std::vector<uint32_t>& dims, DataType dtype, uint32_t seed, Layout layout = Layout::TILE) {
+    Shape shape(dims);
+    auto v = reference::ttnn_sdpa_inputs(shape.volume(), seed);
+    return from_host(std::span<const float>(v), shape, {.dtype = dtype, .layout = layout, .device = test_device()});
+}
+
+struct SdpaCase {
+    uint32_t b, nqh, nkv, sq, sk, dh;
+    bool causal;
+    uint32_t q_chunk = 0, k_chunk = 0;
+};
+
+std::ostream& operator<<(std::ostream& os, const SdpaCase& c) {
+    return os << "b" << c.b << "_h" << c.nqh << "_kv" << c.nkv << "_sq" << c.sq << "_sk" << c.sk << "_dh" << c.dh
+              << (c.causal ? "_causal" : "") << "_qc" << c.q_chunk << "_kc" << c.k_chunk;
+}
+
+// Checks one call against the fp64 reference on the stored (already rounded) inputs: the
+// remaining error is fp32 compute plus the output's own rounding.
+void check(const SdpaCase& c, DataType q_dtype, DataType kv_dtype, double min_pcc, double max_err,
+           bool approx = false) {
+    Tensor q = make({c.b, c.nqh, c.sq, c.dh}, q_dtype, 1), k = make({c.b, c.nkv, c.sk, c.dh}, kv_dtype, 2),
+           v = make({c.b, c.nkv, c.sk, c.dh}, kv_dtype, 3);
+    SDPAProgramConfig config{.q_chunk_size = c.q_chunk, .k_chunk_size = c.k_chunk, .exp_approx_mode = approx};
+    Tensor out = scaled_dot_product_attention(q, k, v, {.is_causal = c.causal, .program_config = config});
+    ASSERT_EQ(out.shape(), q.shape());
+    Array expect = reference::sdpa(reference::from_tensor(q), reference::from_tensor(k), reference::from_tensor(v),
+                                   nullptr, c.causal, 1.0 / std::sqrt(double(c.dh)));
+    auto got = to_host<double>(out);
+    EXPECT_GE(reference::pcc(expect.values, got), min_pcc) << c;
+    EXPECT_LE(reference::max_abs_diff(expect.values, got), max_err) << c;
+}
+
+class SdpaShapes : public ::testing::TestWithParam<std::tuple<kernels::Isa, SdpaCase>> {};
+
+TEST_P(SdpaShapes, Float32MatchesFp64) {
+    auto [isa, c] = GetParam();
+    testing::ScopedIsa scoped(isa);
+    check(c, DataType::FLOAT32, DataType::FLOAT32, 0.9999, 2e-5);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    AwkwardShapes, SdpaShapes,
+    ::testing::Combine(::testing::ValuesIn(kernels::supported_isas()),
+                       ::testing::Values(SdpaCase{1, 1, 1, 1, 1, 1, false}, SdpaCase{1, 1, 1, 1, 1, 1, true},
+                                         SdpaCase{1, 2, 1, 31, 31, 31, true}, SdpaCase{2, 4, 1, 33, 33, 80, false},
+                                         SdpaCase{1, 8, 2, 160, 160, 96, true},       // GQA 4
+                                         SdpaCase{1, 8, 1, 70, 130, 64, true},        // MQA, sq < sk
+                                         SdpaCase{1, 2, 2, 100, 300, 128, false, 32, 64},
+                                         SdpaCase{2, 4, 2, 97, 97, 40, true, 17, 45},  // chunks not dividing s
+                                         SdpaCase{1, 1, 1, 2011, 2011, 64, true}, SdpaCase{1, 2, 1, 5, 2011, 256, false})),
+    [](const auto& info) {
+        std::ostringstream os;
+        os << kernels::isa_name(std::get<0>(info.param)) << "_" << std::get<1>(info.param);
+        return os.str();
+    });
+
+TEST(Sdpa, Bfloat16InputsMeetTtnnThreshold) {
+    check({1, 8, 2, 160, 160, 128, true}, DataType::BFLOAT16, DataType::BFLOAT16, 0.999, 0.02);
+    check({2, 4, 4, 200, 200, 64, false, 64, 128}, DataType::BFLOAT16, DataType::BFLOAT16, 0.999, 0.02);
+}
+
+TEST(Sdpa, Bfloat8KvCacheMeetsTtnnThreshold) {
+    check({1, 8, 1, 130, 260, 96, true}, DataType::BFLOAT16, DataType::BFLOAT8_B, 0.99, 0.05);
+    check({1, 4, 2, 64, 64, 64, false}, DataType::FLOAT32, DataType::BFLOAT4_B, 0.99, 0.05);
+}
+
+TEST(Sdpa, ExpApproxModeStaysWithinItsBound) {
+    // The cubic 2^f has relative error < 1.7e-4 per weight; softmax normalises it away to first
+    // order, so outputs move by well under 1e-3 of their scale.
+    check({1, 4, 1, 300, 300, 64, true}, DataType::FLOAT32, DataType::FLOAT32, 0.99999, 2e-3, true);
+}
+
+TEST(Sdpa, MasksBroadcastAndFullyMaskedRowsGiveZeros) {
+    const uint32_t b = 2, h = 4, sq = 37, sk = 50, dh = 33;
+    Tensor q = make({b, h, sq, dh}, DataType::FLOAT32, 4), k = make({b, 2, sk, dh}, DataType::FLOAT32, 5),
+           v = make({b, 2, sk, dh}, DataType::FLOAT32, 6);
+    for (std::vector<uint32_t> mdims : {std::vector<uint32_t>{1, 1, sq, sk}, {b, 1, sq, sk}, {b, h, sq, sk}}) {
+        Shape ms(mdims);
+        std::vector<float> mask = testing::random_values(ms.volume(), 9, -3.0f, 1.0f);
+        // Row 3 of every mask matrix: all keys masked.
+        for (std::size_t m = 0; m < ms.volume() / (sq * sk); ++m)
+            for (uint32_t j = 0; j < sk; ++j) mask[(m * sq + 3) * sk + j] = -INFINITY;
+        Tensor tm = from_host(std::span<const float>(mask), ms,
+                              {.dtype = DataType::BFLOAT16, .layout = Layout::TILE, .device = test_device(),
+                               .pad_value = -INFINITY});
+        Tensor out = scaled_dot_product_attention(q, k, v, {.attn_mask = tm, .is_causal = false});
+        Array rm = reference::from_tensor(tm);
+        Array expect = reference::sdpa(reference::from_tensor(q), reference::from_tensor(k), reference::from_tensor(v),
+                                       &rm, false, 1.0 / std::sqrt(double(dh)));
+        auto got = to_host<double>(out);
+        EXPECT_LE(reference::max_abs_diff(expect.values, got), 2e-5) << ms;
+        for (uint32_t bi = 0; bi < b; ++bi)
+            for (uint32_t hi = 0; hi < h; ++hi)
+                for (uint32_t d = 0; d < dh; ++d) EXPECT_EQ(got[((bi * h + hi) * sq + 3) * dh + d], 0.0);
+    }
+}
+
+TEST(Sdpa, ProgramCacheReusesTheProgram) {
+    Device& device = test_device();
+    bool was = device.program_cache_enabled();
+    device.enable_program_cache();
+    Tensor q = make({1, 2, 40, 32}, DataType::BFLOAT16, 1), k = make({1, 1, 40, 32}, DataType::BFLOAT16, 2);
+    auto first = to_host<float>(scaled_dot_product_attention(q, k, k));
+    std::size_t entries = device.num_program_cache_entries(), hits = device.program_cache_hits();
+    auto second = to_host<float>(scaled_dot_product_attention(q, k, k));
+    EXPECT_EQ(first, second);
+    EXPECT_EQ(device.num_program_cache_entries(), entries);
+    EXPECT_EQ(device.program_cache_hits(), hits + 1);
+    if (!was) device.disable_and_clear_program_cache();
+}
+
+TEST(Sdpa, BadInputsAreRejected) {
+    Tensor q = make({1, 4, 8, 16}, DataType::FLOAT32, 1), k = make({1, 3, 8, 16}, DataType::FLOAT32, 2);
+    const char* op = "scaled_dot_product_attention";
+    expect_error([&] { scaled_dot_product_attention(q, k, k); }, {op, "q.shape[1]=4", "k.shape[1]=3"});
+    Tensor k2 = make({1, 2, 8, 16}, DataType::FLOAT32, 3), v2 = make({1, 2, 9, 16}, DataType::FLOAT32, 4);
+    expect_error([&] { scaled_dot_product_attention(q, k2, v2); }, {op, "same shape"});
+    Tensor kd = make({1, 2, 8, 24}, DataType::FLOAT32, 5);
+    expect_error([&] { scaled_dot_product_attention(q, kd, kd); }, {op, "head dim"});
+    Tensor short_k = make({1, 2, 4, 16}, DataType::FLOAT32, 6);
+    expect_error([&] { scaled_dot_product_attention(q, short_k, short_k); }, {op, "sq <= sk"});
+    Tensor mask = make({1, 1, 8, 8}, DataType::FLOAT32, 7);
+    expect_error([&] { scaled_dot_product_attention(q, k2, k2, {.attn_mask = mask}); }, {op, "exclude"});
+    Tensor bad_mask = make({1, 1, 8, 7}, DataType::FLOAT32, 8);
+    expect_error([&] { scaled_dot_product_attention(q, k2, k2, {.attn_mask = bad_mask, .is_causal = false}); },
+                 {op, "attn_mask must be"});
+    Tensor q3 = make({4, 8, 16}, DataType::FLOAT32, 9);
+    expect_error([&] { scaled_dot_product_attention(q3, k2, k2); }, {op, "4-d"});
+    expect_error([&] { scaled_dot_product_attention(q, k2, k2, {.scale = NAN}); }, {op, "scale"});
+}
+
+}  // namespace
+}  // namespace attnn

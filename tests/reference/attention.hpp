@@ -1,0 +1,16 @@
+#pragma once
+#include <optional>
+
+#include "reference/reference.hpp"
+
+namespace attnn::reference {
+
+// softmax(q k^T * scale + mask) v for q [b, nqh, sq, dh], k/v [b, nkv, sk, dh]; query head h
+// reads KV head h / (nqh / nkv). Causal: query i sees keys j <= i + (sk - sq). mask
+// [b|1, nqh|1, sq, sk]. A row with every key masked gives zeros.
+Array sdpa(const Array& q, const Array& k, const Array& v, const Array* mask, bool causal, double scale);
+
+// TT-NN's SDPA test inputs: N(0, 1) plus N(0, 10) added with probability 0.001.
+std::vector<float> ttnn_sdpa_inputs(std::size_t n, uint32_t seed);
+
+}  // namespace attnn::reference

@@ -1,0 +1,30 @@
+#include "reference/data_movement.hpp"
+
+#include <numeric>
+
+#include "reference/eltwise.hpp"
+
+namespace attnn::reference {
+
+Array permute(const Array& x, const std::vector<int>& dims) {
+    Array out;
+    for (int d : dims) out.shape.push_back(x.shape[d]);
+    out.values.resize(x.values.size());
+    std::vector<uint32_t> in_index(x.shape.size());
+    for (uint64_t i = 0; i < out.values.size(); ++i) {
+        auto index = unravel(i, out.shape);
+        for (std::size_t d = 0; d < dims.size(); ++d) in_index[dims[d]] = index[d];
+        out.values[i] = broadcast_at(x, in_index);
+    }
+    return out;
+}
+
+Array transpose(const Array& x, int dim0, int dim1) {
+    const int rank = int(x.shape.size());
+    std::vector<int> dims(rank);
+    std::iota(dims.begin(), dims.end(), 0);
+    std::swap(dims[dim0 < 0 ? dim0 + rank : dim0], dims[dim1 < 0 ? dim1 + rank : dim1]);
+    return permute(x, dims);
+}
+
+}  // namespace attnn::reference
