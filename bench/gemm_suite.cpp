@@ -1,0 +1,121 @@
+#include "gemm_suite.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+
+#include "attnn/error.hpp"
+
+namespace attnn::bench {
+
+std::string GemmCase::shape_name() const {
+    return std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k);
+}
+
+std::string GemmCase::dtype_name() const {
+    switch (weight_dtype) {
+        case DataType::FLOAT32:
+            return "float32";
+        case DataType::BFLOAT16:
+            return "bfloat16";
+        case DataType::BFLOAT8_B:
+            return "bfloat8_b";
+        case DataType::BFLOAT4_B:
+            return "bfloat4_b";
+        default:
+            return to_string(weight_dtype);
+    }
+}
+
+std::vector<GemmCase> gemm_cases(const std::vector<std::array<int64_t, 3>>& shapes,
+                                 const std::vector<DataType>& weight_dtypes) {
+    std::vector<GemmCase> cases;
+    for (const auto& [m, n, k] : shapes) {
+        for (DataType dtype : weight_dtypes)
+            if (dtype == DataType::FLOAT32) cases.push_back({m, n, k, dtype, false});
+        for (DataType dtype : weight_dtypes) cases.push_back({m, n, k, dtype, true});
+    }
+    return cases;
+}
+
+std::vector<std::array<int64_t, 3>> default_gemm_shapes() { return {{2048, 2048, 2048}, {1024, 6144, 2048}}; }
+
+std::vector<DataType> default_weight_dtypes() {
+    return {DataType::FLOAT32, DataType::BFLOAT16, DataType::BFLOAT8_B};
+}
+
+DataType parse_weight_dtype(const std::string& name) {
+    std::string s = name;
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+    if (s == "float32" || s == "fp32" || s == "f32") return DataType::FLOAT32;
+    if (s == "bfloat16" || s == "bf16") return DataType::BFLOAT16;
+    if (s == "bfloat8_b" || s == "bfp8" || s == "bfp8_b") return DataType::BFLOAT8_B;
+    if (s == "bfloat4_b" || s == "bfp4" || s == "bfp4_b") return DataType::BFLOAT4_B;
+    detail::fail(ErrorKind::InvalidArgument, "bench gemm", "weight dtype '", name,
+                 "' is not one of float32, bfloat16, bfloat8_b, bfloat4_b");
+}
+
+AttnnGemm::AttnnGemm(Device& device, const GemmCase& gemm, OnednnSgemm& baseline) : gemm_(gemm) {
+    const uint32_t m = uint32_t(gemm.m), n = uint32_t(gemm.n), k = uint32_t(gemm.k);
+    a_ = from_host(std::span<const float>(baseline.a()), Shape{m, k},
+                   {.dtype = DataType::FLOAT32, .layout = Layout::TILE, .device = device});
+    const Shape b_shape = gemm.linear ? Shape{n, k} : Shape{k, n};
+    b_ = from_host(std::span<const float>(baseline.b()), b_shape,
+                   {.dtype = gemm.weight_dtype, .layout = Layout::TILE, .device = device});
+    // The baseline computes on the weights as attnn stores them.
+    baseline.b() = to_host<float>(b_);
+}
+
+void AttnnGemm::run() { c_ = gemm_.linear ? linear(a_, b_, {.transpose_b = true}) : matmul(a_, b_); }
+
+std::vector<float> AttnnGemm::output() const { return to_host<float>(c_); }
+
+GemmResult run_gemm_case(Device& device, const MachineLimits& limits, const GemmCase& gemm, int repeat) {
+    GemmResult result;
+    result.gemm = gemm;
+    OnednnSgemm baseline(gemm.m, gemm.n, gemm.k, gemm.linear, device.num_workers());
+    AttnnGemm ours(device, gemm, baseline);
+    // Alternated call by call after a warm-up of each, so both sides see the same load on a
+    // shared machine; the other side's threads have gone idle within microseconds of a call
+    // that takes tens of milliseconds.
+    baseline.run();
+    ours.run();
+    std::vector<double> onednn_samples, attnn_samples;
+    for (int r = 0; r < repeat; ++r) {
+        onednn_samples.push_back(time_it([&] { baseline.run(); }, 0, 1).median);
+        attnn_samples.push_back(time_it([&] { ours.run(); }, 0, 1).median);
+    }
+    result.onednn_seconds = summarize(onednn_samples);
+    result.attnn_seconds = summarize(attnn_samples);
+    result.onednn_gflops = rate(gemm.flops() * 1e-9, result.onednn_seconds);
+    result.attnn_gflops = rate(gemm.flops() * 1e-9, result.attnn_seconds);
+    result.attnn_of_peak = result.attnn_gflops.median / limits.peak_gflops.median;
+    result.onednn_of_peak = result.onednn_gflops.median / limits.peak_gflops.median;
+    result.ratio = result.attnn_gflops.median / result.onednn_gflops.median;
+
+    const std::vector<float> c = ours.output();
+    const std::vector<float>& expected = baseline.c();
+    double max_diff = 0, max_ref = 0;
+    for (std::size_t i = 0; i < c.size(); ++i) {
+        max_diff = std::max(max_diff, std::abs(double(c[i]) - double(expected[i])));
+        max_ref = std::max(max_ref, std::abs(double(expected[i])));
+    }
+    result.max_rel_error = max_ref > 0 ? max_diff / max_ref : max_diff;
+    return result;
+}
+
+std::vector<GemmResult> run_gemm_suite(Device& device, const MachineLimits& limits,
+                                       const GemmSuiteOptions& options) {
+    std::vector<GemmResult> results;
+    for (std::size_t i = 0; i < options.cases.size(); ++i) {
+        const GemmCase& gemm = options.cases[i];
+        if (options.progress)
+            options.progress("gemm " + std::to_string(i + 1) + "/" + std::to_string(options.cases.size()) +
+                             ": " + gemm.op_name() + " " + gemm.shape_name() + " " + gemm.dtype_name() +
+                             " weights");
+        results.push_back(run_gemm_case(device, limits, gemm, options.repeat));
+    }
+    return results;
+}
+
+}  // namespace attnn::bench
