@@ -1,11 +1,14 @@
 // attnn bench gemm: attnn's matmul / linear side by side with oneDNN's sgemm, as fractions of
 // the FP32 peak measured just before on the same workers.
+#include <algorithm>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <sstream>
 
 #include "attnn/error.hpp"
 #include "command.hpp"
+#include "attention_suite.hpp"
 #include "gemm_suite.hpp"
 #include "kernels/kernels.hpp"
 
@@ -111,6 +114,153 @@ int run_bench_gemm(const BenchGemmOptions& options) {
     return 0;
 }
 
+struct BenchAttentionOptions {
+    int workers = 0;
+    bool full = false;
+    std::string json_path, svg_path = "attention.svg";
+    std::vector<int64_t> seqs, head_dims, users, cache_lens;
+    std::vector<std::string> dtypes;
+    std::string only;  // "prefill" or "decode"
+    int repeat = 3;
+    int64_t stream_mib = 0;
+};
+
+nlohmann::json to_json(const bench::PrefillResult& r) {
+    nlohmann::json j = {{"batch", r.c.batch},
+                        {"heads", r.c.heads},
+                        {"seq", r.c.seq},
+                        {"head_dim", r.c.head_dim},
+                        {"causal", r.c.causal},
+                        {"dtype", bench::dtype_name(r.c.dtype)},
+                        {"flops", r.c.flops()},
+                        {"flash_seconds", cli::to_json(r.flash_seconds)},
+                        {"flash_gflops", cli::to_json(r.flash_gflops)},
+                        {"flash_of_peak", r.flash_of_peak},
+                        {"flash_peak_bytes", r.flash_peak_bytes}};
+    if (r.naive_seconds) {
+        j["naive_seconds"] = cli::to_json(*r.naive_seconds);
+        j["naive_gflops"] = cli::to_json(*r.naive_gflops);
+        j["naive_peak_bytes"] = r.naive_peak_bytes;
+        j["speedup_over_naive"] = r.speedup;
+        j["pcc_flash_vs_naive"] = r.pcc_vs_naive;
+    }
+    return j;
+}
+
+nlohmann::json to_json(const bench::DecodeResult& r) {
+    return {{"users", r.c.users},
+            {"cache_len", r.c.cache_len},
+            {"q_heads", r.c.q_heads},
+            {"kv_heads", r.c.kv_heads},
+            {"head_dim", r.c.head_dim},
+            {"paged", r.c.paged},
+            {"block_size", r.c.block_size},
+            {"cache_dtype", bench::dtype_name(r.c.cache_dtype)},
+            {"kv_bytes", r.c.kv_bytes()},
+            {"seconds", cli::to_json(r.seconds)},
+            {"tokens_per_second", r.tokens_per_second},
+            {"kv_gbps", r.gbps},
+            {"of_stream", r.of_stream}};
+}
+
+int run_bench_attention(const BenchAttentionOptions& options) {
+    check_writable(options.json_path);
+    check_writable(options.svg_path);
+    bench::AttentionSuiteOptions suite;
+    suite.repeat = options.repeat;
+    suite.progress = progress;
+    if (options.only != "decode") {
+        for (const bench::PrefillCase& c : bench::default_prefill_cases(options.full)) {
+            auto wanted = [](const auto& list, auto v) {
+                return list.empty() || std::find(list.begin(), list.end(), v) != list.end();
+            };
+            if (wanted(options.seqs, c.seq) && wanted(options.head_dims, c.head_dim) &&
+                (options.dtypes.empty() ||
+                 std::find(options.dtypes.begin(), options.dtypes.end(), bench::dtype_name(c.dtype)) !=
+                     options.dtypes.end()))
+                suite.prefill.push_back(c);
+        }
+        // Lengths asked for that the default sweep lacks: run them for every head dim / causality.
+        for (int64_t s : options.seqs)
+            if (std::none_of(suite.prefill.begin(), suite.prefill.end(), [&](const auto& c) { return c.seq == s; }))
+                for (int64_t dh : options.head_dims.empty() ? std::vector<int64_t>{64, 128} : options.head_dims)
+                    for (bool causal : {false, true}) suite.prefill.push_back({1, 8, s, dh, causal, DataType::BFLOAT16});
+    }
+    if (options.only != "prefill") {
+        if (options.users.empty() && options.cache_lens.empty()) {
+            suite.decode = bench::default_decode_cases(options.full);
+        } else {
+            for (int64_t u : options.users.empty() ? std::vector<int64_t>{8} : options.users)
+                for (int64_t len : options.cache_lens.empty() ? std::vector<int64_t>{32768} : options.cache_lens)
+                    for (DataType dt : {DataType::BFLOAT16, DataType::BFLOAT8_B})
+                        for (bool paged : {false, true}) suite.decode.push_back({u, len, 32, 8, 128, paged, 64, dt});
+        }
+    }
+    for (const auto& c : suite.decode)
+        if (c.cache_len % c.block_size != 0)
+            detail::fail(ErrorKind::InvalidArgument, "bench attention", "--cache-len ", c.cache_len,
+                         " must be a multiple of the block size ", c.block_size);
+
+    Device device = open_device(0, {.num_workers = options.workers});
+    device.enable_program_cache();
+    bench::LimitsOptions limits_options;
+    limits_options.stream_bytes = options.stream_mib << 20;
+    limits_options.progress = progress;
+    const bench::MachineLimits limits = bench::measure_limits(device, limits_options);
+    const auto prefill = bench::run_prefill(device, limits, suite);
+    const auto decode = bench::run_decode(device, limits, suite);
+
+    std::cout << "Attention on " << device.num_workers() << " workers (" << kernels::table().name
+              << "): measured FP32 peak " << bench::format_number(limits.peak_gflops.median, 1)
+              << " GFLOP/s, stream " << bench::format_number(limits.stream_gbps.median, 1) << " GB/s\n\n";
+    if (!prefill.empty()) {
+        std::cout << "Prefill, b=1 h=8 (causal counts half the FLOPs): flash vs naive matmul-softmax-matmul\n";
+        bench::Table table({"seq", "dh", "causal", "dtype", "flash GFLOP/s", "of peak", "flash MiB", "naive GFLOP/s",
+                            "naive MiB", "speedup", "PCC"});
+        for (const auto& r : prefill)
+            table.add_row({std::to_string(r.c.seq), std::to_string(r.c.head_dim), r.c.causal ? "yes" : "no",
+                           bench::dtype_name(r.c.dtype), bench::format_number(r.flash_gflops.median, 1),
+                           bench::format_number(100 * r.flash_of_peak, 1) + "%",
+                           bench::format_number(double(r.flash_peak_bytes) / (1 << 20), 1),
+                           r.naive_gflops ? bench::format_number(r.naive_gflops->median, 1) : "skipped",
+                           r.naive_gflops ? bench::format_number(double(r.naive_peak_bytes) / (1 << 20), 1) : "-",
+                           r.naive_gflops ? bench::format_number(r.speedup, 1) + "x" : "-",
+                           r.naive_gflops ? bench::format_number(r.pcc_vs_naive, 5) : "-"});
+        table.print(std::cout);
+        std::cout << "\n";
+    }
+    if (!decode.empty()) {
+        std::cout << "Decode, GQA 32/8, dh 128, every user at the end of its cache\n";
+        bench::Table table({"users", "cache", "layout", "cache dtype", "ms/step", "tokens/s", "KV GB/s", "of stream"});
+        for (const auto& r : decode)
+            table.add_row({std::to_string(r.c.users), std::to_string(r.c.cache_len), r.c.paged ? "paged" : "contiguous",
+                           bench::dtype_name(r.c.cache_dtype), bench::format_number(1e3 * r.seconds.median, 2),
+                           bench::format_number(r.tokens_per_second, 1), bench::format_number(r.gbps, 2),
+                           bench::format_number(100 * r.of_stream, 1) + "%"});
+        table.print(std::cout);
+    }
+    if (!options.svg_path.empty()) {
+        std::ofstream svg(options.svg_path);
+        svg << bench::attention_svg(prefill, decode, limits);
+        if (!svg) detail::fail(ErrorKind::Runtime, "--svg", "cannot write '", options.svg_path, "'");
+        progress("wrote " + options.svg_path);
+    }
+    if (!options.json_path.empty()) {
+        nlohmann::json p = nlohmann::json::array(), d = nlohmann::json::array();
+        for (const auto& r : prefill) p.push_back(to_json(r));
+        for (const auto& r : decode) d.push_back(to_json(r));
+        write_json(options.json_path, {{"attnn_version", ATTNN_VERSION},
+                                       {"isa", kernels::table().name},
+                                       {"workers", device.num_workers()},
+                                       {"limits", cli::to_json(limits)},
+                                       {"prefill", p},
+                                       {"decode", d}});
+        progress("wrote " + options.json_path);
+    }
+    close_device(device);
+    return 0;
+}
+
 Command setup_bench(CLI::App& root) {
     auto options = std::make_shared<BenchGemmOptions>();
     CLI::App* bench_app =
@@ -130,7 +280,29 @@ Command setup_bench(CLI::App& root) {
     app->add_option("--stream-mib", options->stream_mib,
                     "Streaming-read probe buffer in MiB (default: see info)")
         ->check(CLI::Range(int64_t(4), int64_t(1) << 20));
-    return {app, [options] { return run_bench_gemm(*options); }};
+    // `bench attention`: the second subcommand of `bench`; it runs from the same action.
+    auto attention = std::make_shared<BenchAttentionOptions>();
+    CLI::App* att = bench_app->add_subcommand(
+        "attention", "Flash attention prefill vs naive, and flash decode over KV caches (tables, JSON, SVG)");
+    add_workers_option(att, attention->workers);
+    att->add_flag("--full", attention->full, "The whole sweep: sequences to 16K (flash to 32K), more decode sizes");
+    att->add_option("--json", attention->json_path, "Also write the results as JSON to this file");
+    att->add_option("--svg", attention->svg_path, "Write the charts to this SVG file ('' for none)")->capture_default_str();
+    att->add_option("--seq", attention->seqs, "Prefill sequence length, repeatable");
+    att->add_option("--head-dim", attention->head_dims, "Prefill head dim, repeatable");
+    att->add_option("--dtype", attention->dtypes, "Prefill dtype, repeatable: float32, bfloat16, bfloat8_b");
+    att->add_option("--users", attention->users, "Decode users, repeatable");
+    att->add_option("--cache-len", attention->cache_lens, "Decode cache length, repeatable (multiple of 64)");
+    att->add_option("--only", attention->only, "Run only 'prefill' or 'decode'")
+        ->check(CLI::IsMember({"prefill", "decode"}));
+    att->add_option("--repeat", attention->repeat, "Timed runs per case; the median is reported")
+        ->check(CLI::Range(1, 1000));
+    att->add_option("--stream-mib", attention->stream_mib, "Streaming-read probe buffer in MiB")
+        ->check(CLI::Range(int64_t(4), int64_t(1) << 20));
+    return {bench_app, [options, attention, app, att] {
+                if (att->parsed()) return run_bench_attention(*attention);
+                return run_bench_gemm(*options);
+            }};
 }
 
 const CommandRegistration registration(1, setup_bench);

@@ -1,0 +1,76 @@
+// The attention benchmark of `attnn bench attention`: the tables of tt-metal's FlashAttention
+// tech report for this machine. Prefill: flash attention against the naive matmul -> softmax ->
+// matmul with the s x s scores materialised. Decode: flash decode over contiguous and paged
+// caches in BFLOAT16 and BFLOAT8_B. Every figure is a fraction of a limit measured in the run.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "attnn/attnn.hpp"
+#include "limits.hpp"
+
+namespace attnn::bench {
+
+struct PrefillCase {
+    int64_t batch = 1, heads = 8, seq = 2048, head_dim = 128;
+    bool causal = true;
+    DataType dtype = DataType::BFLOAT16;
+    // FLOPs as performance.md counts them: 4 b h s^2 dh, half of that when causal.
+    double flops() const;
+};
+
+struct PrefillResult {
+    PrefillCase c;
+    Stats flash_seconds;
+    Rate flash_gflops;
+    double flash_of_peak = 0;
+    int64_t flash_peak_bytes = 0;  // resident-memory growth while the op ran (VmHWM)
+    std::optional<Stats> naive_seconds;  // absent where the scores would not fit
+    std::optional<Rate> naive_gflops;
+    int64_t naive_peak_bytes = 0;
+    double speedup = 0;  // naive median / flash median
+    double pcc_vs_naive = 0;
+};
+
+struct DecodeCase {
+    int64_t users = 8, cache_len = 32768, q_heads = 32, kv_heads = 8, head_dim = 128;
+    bool paged = false;
+    int64_t block_size = 64;
+    DataType cache_dtype = DataType::BFLOAT16;
+    double kv_bytes() const;  // K and V bytes one decode step reads
+};
+
+struct DecodeResult {
+    DecodeCase c;
+    Stats seconds;
+    double tokens_per_second = 0;
+    double gbps = 0;
+    double of_stream = 0;
+};
+
+struct AttentionSuiteOptions {
+    std::vector<PrefillCase> prefill;
+    std::vector<DecodeCase> decode;
+    int repeat = 3;
+    int64_t naive_memory_limit = int64_t(4) << 30;  // skip naive where the scores exceed this
+    std::function<void(const std::string&)> progress;
+};
+
+// The default sweep (about ten minutes here) or the whole one (--full).
+std::vector<PrefillCase> default_prefill_cases(bool full);
+std::vector<DecodeCase> default_decode_cases(bool full);
+
+std::vector<PrefillResult> run_prefill(Device& device, const MachineLimits& limits, const AttentionSuiteOptions& o);
+std::vector<DecodeResult> run_decode(Device& device, const MachineLimits& limits, const AttentionSuiteOptions& o);
+
+// An SVG with both charts: prefill GFLOP/s against sequence length (flash and naive, per head
+// dim and causality), and decode GB/s of KV read per case, with the measured limits drawn in.
+std::string attention_svg(const std::vector<PrefillResult>& prefill, const std::vector<DecodeResult>& decode,
+                          const MachineLimits& limits);
+
+std::string dtype_name(DataType dtype);
+
+}  // namespace attnn::bench
