@@ -6,9 +6,9 @@
 #include <memory>
 #include <sstream>
 
+#include "attention_suite.hpp"
 #include "attnn/error.hpp"
 #include "command.hpp"
-#include "attention_suite.hpp"
 #include "gemm_suite.hpp"
 #include "kernels/kernels.hpp"
 
@@ -175,25 +175,29 @@ int run_bench_attention(const BenchAttentionOptions& options) {
                 return list.empty() || std::find(list.begin(), list.end(), v) != list.end();
             };
             if (wanted(options.seqs, c.seq) && wanted(options.head_dims, c.head_dim) &&
-                (options.dtypes.empty() ||
-                 std::find(options.dtypes.begin(), options.dtypes.end(), bench::dtype_name(c.dtype)) !=
-                     options.dtypes.end()))
+                (options.dtypes.empty() || std::find(options.dtypes.begin(), options.dtypes.end(),
+                                                     bench::dtype_name(c.dtype)) != options.dtypes.end()))
                 suite.prefill.push_back(c);
         }
         // Lengths asked for that the default sweep lacks: run them for every head dim / causality.
         for (int64_t s : options.seqs)
-            if (std::none_of(suite.prefill.begin(), suite.prefill.end(), [&](const auto& c) { return c.seq == s; }))
-                for (int64_t dh : options.head_dims.empty() ? std::vector<int64_t>{64, 128} : options.head_dims)
-                    for (bool causal : {false, true}) suite.prefill.push_back({1, 8, s, dh, causal, DataType::BFLOAT16});
+            if (std::none_of(suite.prefill.begin(), suite.prefill.end(),
+                             [&](const auto& c) { return c.seq == s; }))
+                for (int64_t dh :
+                     options.head_dims.empty() ? std::vector<int64_t>{64, 128} : options.head_dims)
+                    for (bool causal : {false, true})
+                        suite.prefill.push_back({1, 8, s, dh, causal, DataType::BFLOAT16});
     }
     if (options.only != "prefill") {
         if (options.users.empty() && options.cache_lens.empty()) {
             suite.decode = bench::default_decode_cases(options.full);
         } else {
             for (int64_t u : options.users.empty() ? std::vector<int64_t>{8} : options.users)
-                for (int64_t len : options.cache_lens.empty() ? std::vector<int64_t>{32768} : options.cache_lens)
+                for (int64_t len :
+                     options.cache_lens.empty() ? std::vector<int64_t>{32768} : options.cache_lens)
                     for (DataType dt : {DataType::BFLOAT16, DataType::BFLOAT8_B})
-                        for (bool paged : {false, true}) suite.decode.push_back({u, len, 32, 8, 128, paged, 64, dt});
+                        for (bool paged : {false, true})
+                            suite.decode.push_back({u, len, 32, 8, 128, paged, 64, dt});
         }
     }
     for (const auto& c : suite.decode)
@@ -214,27 +218,31 @@ int run_bench_attention(const BenchAttentionOptions& options) {
               << "): measured FP32 peak " << bench::format_number(limits.peak_gflops.median, 1)
               << " GFLOP/s, stream " << bench::format_number(limits.stream_gbps.median, 1) << " GB/s\n\n";
     if (!prefill.empty()) {
-        std::cout << "Prefill, b=1 h=8 (causal counts half the FLOPs): flash vs naive matmul-softmax-matmul\n";
-        bench::Table table({"seq", "dh", "causal", "dtype", "flash GFLOP/s", "of peak", "flash MiB", "naive GFLOP/s",
-                            "naive MiB", "speedup", "PCC"});
+        std::cout
+            << "Prefill, b=1 h=8 (causal counts half the FLOPs): flash vs naive matmul-softmax-matmul\n";
+        bench::Table table({"seq", "dh", "causal", "dtype", "flash GFLOP/s", "of peak", "flash MiB",
+                            "naive GFLOP/s", "naive MiB", "speedup", "PCC"});
         for (const auto& r : prefill)
-            table.add_row({std::to_string(r.c.seq), std::to_string(r.c.head_dim), r.c.causal ? "yes" : "no",
-                           bench::dtype_name(r.c.dtype), bench::format_number(r.flash_gflops.median, 1),
-                           bench::format_number(100 * r.flash_of_peak, 1) + "%",
-                           bench::format_number(double(r.flash_peak_bytes) / (1 << 20), 1),
-                           r.naive_gflops ? bench::format_number(r.naive_gflops->median, 1) : "skipped",
-                           r.naive_gflops ? bench::format_number(double(r.naive_peak_bytes) / (1 << 20), 1) : "-",
-                           r.naive_gflops ? bench::format_number(r.speedup, 1) + "x" : "-",
-                           r.naive_gflops ? bench::format_number(r.pcc_vs_naive, 5) : "-"});
+            table.add_row(
+                {std::to_string(r.c.seq), std::to_string(r.c.head_dim), r.c.causal ? "yes" : "no",
+                 bench::dtype_name(r.c.dtype), bench::format_number(r.flash_gflops.median, 1),
+                 bench::format_number(100 * r.flash_of_peak, 1) + "%",
+                 bench::format_number(double(r.flash_peak_bytes) / (1 << 20), 1),
+                 r.naive_gflops ? bench::format_number(r.naive_gflops->median, 1) : "skipped",
+                 r.naive_gflops ? bench::format_number(double(r.naive_peak_bytes) / (1 << 20), 1) : "-",
+                 r.naive_gflops ? bench::format_number(r.speedup, 1) + "x" : "-",
+                 r.naive_gflops ? bench::format_number(r.pcc_vs_naive, 5) : "-"});
         table.print(std::cout);
         std::cout << "\n";
     }
     if (!decode.empty()) {
         std::cout << "Decode, GQA 32/8, dh 128, every user at the end of its cache\n";
-        bench::Table table({"users", "cache", "layout", "cache dtype", "ms/step", "tokens/s", "KV GB/s", "of stream"});
+        bench::Table table(
+            {"users", "cache", "layout", "cache dtype", "ms/step", "tokens/s", "KV GB/s", "of stream"});
         for (const auto& r : decode)
-            table.add_row({std::to_string(r.c.users), std::to_string(r.c.cache_len), r.c.paged ? "paged" : "contiguous",
-                           bench::dtype_name(r.c.cache_dtype), bench::format_number(1e3 * r.seconds.median, 2),
+            table.add_row({std::to_string(r.c.users), std::to_string(r.c.cache_len),
+                           r.c.paged ? "paged" : "contiguous", bench::dtype_name(r.c.cache_dtype),
+                           bench::format_number(1e3 * r.seconds.median, 2),
                            bench::format_number(r.tokens_per_second, 1), bench::format_number(r.gbps, 2),
                            bench::format_number(100 * r.of_stream, 1) + "%"});
         table.print(std::cout);
@@ -285,12 +293,15 @@ Command setup_bench(CLI::App& root) {
     CLI::App* att = bench_app->add_subcommand(
         "attention", "Flash attention prefill vs naive, and flash decode over KV caches (tables, JSON, SVG)");
     add_workers_option(att, attention->workers);
-    att->add_flag("--full", attention->full, "The whole sweep: sequences to 16K (flash to 32K), more decode sizes");
+    att->add_flag("--full", attention->full,
+                  "The whole sweep: sequences to 16K (flash to 32K), more decode sizes");
     att->add_option("--json", attention->json_path, "Also write the results as JSON to this file");
-    att->add_option("--svg", attention->svg_path, "Write the charts to this SVG file ('' for none)")->capture_default_str();
+    att->add_option("--svg", attention->svg_path, "Write the charts to this SVG file ('' for none)")
+        ->capture_default_str();
     att->add_option("--seq", attention->seqs, "Prefill sequence length, repeatable");
     att->add_option("--head-dim", attention->head_dims, "Prefill head dim, repeatable");
-    att->add_option("--dtype", attention->dtypes, "Prefill dtype, repeatable: float32, bfloat16, bfloat8_b");
+    att->add_option("--dtype", attention->dtypes, "Prefill dtype, repeatable: float32, bfloat16, bfloat8_b")
+        ->check(CLI::IsMember({"float32", "bfloat16", "bfloat8_b"}));
     att->add_option("--users", attention->users, "Decode users, repeatable");
     att->add_option("--cache-len", attention->cache_lens, "Decode cache length, repeatable (multiple of 64)");
     att->add_option("--only", attention->only, "Run only 'prefill' or 'decode'")
