@@ -66,6 +66,7 @@ std::shared_ptr<GemmProgram> build_gemm_program(const GemmProblem& problem) {
     p->m_blocks = ceil_div(p->m_total, p->mc);
     p->tasks = batches * p->m_blocks * p->n_strips;
     p->k_padded = problem.k;
+    p->band_ld = round_up(problem.k, TILE_WIDTH);  // covers a stored row of length k in either layout
 
     p->scratch.resize(std::size_t(workers));
     const int64_t row_len = std::max({problem.k, problem.n, int64_t(p->strip)}) + 64;
@@ -74,6 +75,7 @@ std::shared_ptr<GemmProgram> build_gemm_program(const GemmProblem& problem) {
         s.b_pack.assign(std::size_t(round_up(p->strip, p->nr) * problem.k), 0.0f);
         s.c_tile.assign(std::size_t(p->mc * c_ld), 0.0f);
         s.row.assign(std::size_t(row_len), 0.0f);
+        s.band.assign(std::size_t(TILE_HEIGHT * p->band_ld), 0.0f);
     }
     p->bias.assign(std::size_t(problem.n), 0.0f);
     return p;
@@ -88,24 +90,34 @@ namespace {
 inline int64_t slice_len(int64_t pc, int64_t k) { return std::min(kc_block, k - pc); }
 
 // Rows [m0, m0 + mc) of the logical A (m x k) as mc/mr panels per kc slice, k-major.
-void pack_a(const GemmProgram& p, const MatrixView& a, int64_t a_matrix, int64_t m0, float* dst, float* row) {
+void pack_a(const GemmProgram& p, const MatrixView& a, int64_t a_matrix, int64_t m0, float* dst, float* band) {
     const int mr = p.mr;
     const int64_t k = p.problem.k, m = p.problem.m, panels = p.mc / mr;
     const int64_t valid = std::min(p.mc, p.m_total - m0);
     if (!p.problem.transpose_a) {
-        for (int64_t i = 0; i < p.mc; ++i) {
-            if (i < valid) {
-                int64_t gm = m0 + i;
-                int64_t b = p.problem.fold_batch_into_m ? gm / m : a_matrix;
-                a.read(b, p.problem.fold_batch_into_m ? gm % m : gm, 0, k, row);
+        // Whole rows a tile band at a time (read_rows decodes TILE storage in bulk), then scatter.
+        const int64_t ld = p.band_ld;
+        for (int64_t i0 = 0; i0 < p.mc;) {
+            int64_t run = std::min<int64_t>(TILE_HEIGHT, p.mc - i0);
+            if (i0 < valid) {
+                const int64_t gm = m0 + i0;
+                const int64_t b = p.problem.fold_batch_into_m ? gm / m : a_matrix;
+                const int64_t r = p.problem.fold_batch_into_m ? gm % m : gm;
+                run = std::min({run, valid - i0, m - r});  // stay inside one matrix
+                a.read_rows(b, r, run, band, ld);
             } else {
-                std::fill(row, row + k, 0.0f);
+                run = std::min(run, p.mc - i0);
+                std::fill(band, band + run * ld, 0.0f);
             }
-            for (int64_t pc = 0; pc < k; pc += kc_block) {
-                const int64_t kc = slice_len(pc, k);
-                float* panel = dst + pc * panels * mr + (i / mr) * kc * mr + i % mr;
-                for (int64_t kk = 0; kk < kc; ++kk) panel[kk * mr] = row[pc + kk];
+            for (int64_t i = i0; i < i0 + run; ++i) {
+                const float* row = band + (i - i0) * ld;
+                for (int64_t pc = 0; pc < k; pc += kc_block) {
+                    const int64_t kc = slice_len(pc, k);
+                    float* panel = dst + pc * panels * mr + (i / mr) * kc * mr + i % mr;
+                    for (int64_t kk = 0; kk < kc; ++kk) panel[kk * mr] = row[pc + kk];
+                }
             }
+            i0 += run;
         }
         return;
     }
@@ -126,7 +138,8 @@ void pack_a(const GemmProgram& p, const MatrixView& a, int64_t a_matrix, int64_t
 }
 
 // Columns [n0, n0 + strip) of the logical B (k x n) as strip/nr panels per kc slice, k-major.
-void pack_b(const GemmProgram& p, const MatrixView& b, int64_t b_matrix, int64_t n0, float* dst, float* row) {
+void pack_b(const GemmProgram& p, const MatrixView& b, int64_t b_matrix, int64_t n0, float* dst, float* row,
+            float* band) {
     const int nr = p.nr;
     const int64_t k = p.problem.k, panels = round_up(p.strip, nr) / nr;
     const int64_t valid = std::min(p.strip, p.problem.n - n0);
@@ -141,17 +154,23 @@ void pack_b(const GemmProgram& p, const MatrixView& b, int64_t b_matrix, int64_t
         }
         return;
     }
-    // B stored as [n, k] (a torch Linear weight): stored row j is column j of B.
-    for (int64_t j = 0; j < width; ++j) {
-        if (j < valid)
-            b.read(b_matrix, n0 + j, 0, k, row);
-        else
-            std::fill(row, row + k, 0.0f);
-        for (int64_t pc = 0; pc < k; pc += kc_block) {
-            const int64_t kc = slice_len(pc, k);
-            float* panel = dst + pc * width + (j / nr) * kc * nr + j % nr;
-            for (int64_t kk = 0; kk < kc; ++kk) panel[kk * nr] = row[pc + kk];
+    // B stored as [n, k] (a torch Linear weight): stored row j is column j of B. Rows come a
+    // tile band at a time.
+    const int64_t ld = p.band_ld;
+    for (int64_t j0 = 0; j0 < width;) {
+        const int64_t run = std::min<int64_t>(TILE_HEIGHT - (n0 + j0) % TILE_HEIGHT, width - j0);
+        const int64_t real = std::clamp<int64_t>(valid - j0, 0, run);
+        if (real > 0) b.read_rows(b_matrix, n0 + j0, real, band, ld);
+        std::fill(band + real * ld, band + run * ld, 0.0f);
+        for (int64_t j = j0; j < j0 + run; ++j) {
+            const float* row = band + (j - j0) * ld;
+            for (int64_t pc = 0; pc < k; pc += kc_block) {
+                const int64_t kc = slice_len(pc, k);
+                float* panel = dst + pc * width + (j / nr) * kc * nr + j % nr;
+                for (int64_t kk = 0; kk < kc; ++kk) panel[kk * nr] = row[pc + kk];
+            }
         }
+        j0 += run;
     }
 }
 
@@ -185,11 +204,11 @@ void run_gemm(GemmProgram& p, DeviceImpl& device, const MatrixView& a, const Mat
             const int64_t valid_m = std::min(p.mc, p.m_total - m0);
             const int64_t valid_n = std::min(p.strip, prob.n - n0);
             if (s.packed_b_batch != b_matrix || s.packed_b_strip != strip) {
-                pack_b(p, b, b_matrix, n0, s.b_pack.data(), s.row.data());
+                pack_b(p, b, b_matrix, n0, s.b_pack.data(), s.row.data(), s.band.data());
                 s.packed_b_batch = b_matrix;
                 s.packed_b_strip = strip;
             }
-            pack_a(p, a, a_matrix, m0, s.a_pack.data(), s.row.data());
+            pack_a(p, a, a_matrix, m0, s.a_pack.data(), s.band.data());
             const int64_t m_panels = round_up(valid_m, mr);
             for (int64_t jc = 0; jc < valid_n; jc += nc_block) {
                 const int64_t nb = std::min(nc_block, valid_n - jc);
