@@ -61,12 +61,36 @@ INSTANTIATE_TEST_SUITE_P(AllIsasFormats, NlpCreateQkvHeadsMatchesReference,
                                                     info.index);
                          });
 
-TEST(NlpCreateQkvHeads, DefaultsToAsManyKvHeadsAndUntransposedK) {
+TEST(NlpCreateQkvHeads, DefaultsToAsManyKvHeadsAndTransposedK) {
     Tensor x = random_tensor({1, 1, 5, 3 * 2 * 8}, f32_rm, 62);
     auto [q, k, v] = experimental::nlp_create_qkv_heads(x, 2);
     EXPECT_EQ(q.shape(), (Shape{1, 2, 5, 8}));
-    EXPECT_EQ(k.shape(), (Shape{1, 2, 5, 8}));
+    EXPECT_EQ(k.shape(), (Shape{1, 2, 8, 5}));
     EXPECT_EQ(v.shape(), (Shape{1, 2, 5, 8}));
+}
+
+// With input_kv the result equals that of the fused row [x | input_kv].
+TEST(NlpCreateQkvHeads, TakesKAndVFromInputKv) {
+    const uint32_t b = 2, s = 33, nh = 4, nkv = 2, dh = 80;
+    for (const Format& format : all_formats())
+        for (bool transpose : {true, false}) {
+            Tensor x = random_tensor({b, 1, s, nh * dh}, format, 160);
+            Tensor input_kv = random_tensor({b, 1, s, 2 * nkv * dh}, format, 161);
+            auto [q, k, v] = experimental::nlp_create_qkv_heads(
+                x, nh, {.input_kv = input_kv, .num_kv_heads = nkv, .transpose_k_heads = transpose});
+            const reference::Array xa = reference::from_tensor(x), kva = reference::from_tensor(input_kv);
+            reference::Array fused{{b, 1, s, (nh + 2 * nkv) * dh}, {}};
+            for (uint32_t row = 0; row < b * s; ++row) {
+                fused.values.insert(fused.values.end(), xa.values.begin() + row * nh * dh,
+                                    xa.values.begin() + (row + 1) * nh * dh);
+                fused.values.insert(fused.values.end(), kva.values.begin() + row * 2 * nkv * dh,
+                                    kva.values.begin() + (row + 1) * 2 * nkv * dh);
+            }
+            auto [rq, rk, rv] = reference::nlp_create_qkv_heads(fused, nh, nkv, transpose);
+            expect_exact(q, rq);
+            expect_exact(k, rk);
+            expect_exact(v, rv);
+        }
 }
 
 TEST(NlpCreateQkvHeads, OutputsTakeTheGivenMemoryConfig) {
@@ -91,6 +115,15 @@ TEST(NlpCreateQkvHeads, InvalidArgumentsAreRejected) {
     Tensor x2 = random_tensor({1, 2, 4, 96}, f32_rm, 66);
     expect_error([&] { experimental::nlp_create_qkv_heads(x2, 1); }, {op, "x.shape=Shape([1, 2, 4, 96])"});
     expect_error([&] { experimental::nlp_create_qkv_heads(from_device(x), 1); }, {op, "host tensor"});
+    Tensor q_only = random_tensor({1, 1, 4, 4 * 16}, f32_rm, 162);
+    Tensor wrong_kv = random_tensor({1, 1, 4, 3 * 16}, f32_rm, 163);
+    expect_error(
+        [&] { experimental::nlp_create_qkv_heads(q_only, 4, {.input_kv = wrong_kv, .num_kv_heads = 1}); },
+        {op, "input_kv.shape=Shape([1, 1, 4, 48])", "Shape([1, 1, 4, 32])", "num_kv_heads=1", "head_dim=16"});
+    expect_error([&] { experimental::nlp_create_qkv_heads(q_only, 3, {.input_kv = wrong_kv}); },
+                 {op, "x.shape[-1]=64", "num_heads=3"});
+    expect_error([&] { experimental::nlp_create_qkv_heads(q_only, 4, {.input_kv = from_device(wrong_kv)}); },
+                 {op, "input_kv", "host tensor"});
 }
 
 TEST(NlpCreateQkvHeads, SecondIdenticalCallHitsProgramCache) {

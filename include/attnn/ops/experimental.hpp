@@ -17,14 +17,17 @@
 namespace attnn::experimental {
 
 struct NlpCreateQkvHeadsOptions {
-    std::optional<uint32_t> num_kv_heads;  // default: num_heads
-    bool transpose_k_heads = false;
+    // K and V from a separate tensor [B, 1, S, 2*nkv * dh] (all K heads, then all V heads); x
+    // then holds only the Q heads, [B, 1, S, nh * dh].
+    std::optional<Tensor> input_kv;
+    std::optional<uint32_t> num_kv_heads;       // default: num_heads
+    bool transpose_k_heads = true;              // TT-NN's default: K comes out [B, nkv, dh, S]
     std::optional<MemoryConfig> memory_config;  // default: x's
 };
 
-// x [B, 1, S, (nh + 2*nkv) * dh] -> q [B, nh, S, dh], k [B, nkv, S, dh] (or [B, nkv, dh, S] with
-// transpose_k_heads), v [B, nkv, S, dh]. Each token's fused row holds all Q heads, then all K
-// heads, then all V heads.
+// x [B, 1, S, (nh + 2*nkv) * dh] -> q [B, nh, S, dh], k [B, nkv, dh, S] (or [B, nkv, S, dh] with
+// transpose_k_heads = false), v [B, nkv, S, dh]. Each token's fused row holds all Q heads, then
+// all K heads, then all V heads. With input_kv: x [B, 1, S, nh * dh], input_kv [B, 1, S, 2*nkv * dh].
 std::tuple<Tensor, Tensor, Tensor> nlp_create_qkv_heads(const Tensor& x, uint32_t num_heads,
                                                         const NlpCreateQkvHeadsOptions& options = {});
 

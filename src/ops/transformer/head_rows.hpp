@@ -107,11 +107,15 @@ inline void split_fused_qkv(DeviceImpl& device, HeadRowsProgram& program, const 
     copy_heads(device, program, x, v, num_kv_heads, v_col);
 }
 
+inline void check_head_counts(std::string_view op, uint32_t num_heads, uint32_t num_kv_heads) {
+    ATTNN_CHECK(num_heads > 0, op, "num_heads=", num_heads, " must be > 0");
+    ATTNN_CHECK(num_kv_heads > 0, op, "num_kv_heads=", num_kv_heads, " must be > 0");
+}
+
 // The head size of a fused QKV row of `width` values, checked: width = (nh + 2*nkv) * head_dim.
 inline uint32_t fused_qkv_head_dim(std::string_view op, uint32_t width, uint32_t num_heads,
                                    uint32_t num_kv_heads) {
-    ATTNN_CHECK(num_heads > 0, op, "num_heads=", num_heads, " must be > 0");
-    ATTNN_CHECK(num_kv_heads > 0, op, "num_kv_heads=", num_kv_heads, " must be > 0");
+    check_head_counts(op, num_heads, num_kv_heads);
     const uint32_t fused_heads = num_heads + 2 * num_kv_heads;
     ATTNN_CHECK(width % fused_heads == 0, op, "x.shape[-1]=", width,
                 " must equal (num_heads + 2 * num_kv_heads) * head_dim for num_heads=", num_heads,
