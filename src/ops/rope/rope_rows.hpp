@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <string_view>
+#include <utility>
 
 #include "attnn/error.hpp"
 #include "attnn/tensor.hpp"
@@ -38,22 +39,38 @@ inline DeviceImpl& check_rope_inputs(std::string_view op, const Tensor& x, const
     return device;
 }
 
-// out row r = x row r * cos row + rotate(x row) * sin row, where cos_row(r) -> {matrix, row} of
-// the cos/sin views and rotate(src, dst) writes the rotated row.
+// Visits x's rows token-major (all matrices' row t, then row t + 1, ...) when every matrix
+// takes the same cos/sin row per token, so consecutive rows share it and it is decoded once per
+// token instead of once per row. Rows never share a face row, so any order is safe in parallel.
+struct RopeRowOrder {
+    int64_t matrices = 1, rows = 1;
+    bool token_major = false;
+    int64_t operator()(int64_t i) const { return token_major ? i % matrices * rows + i / matrices : i; }
+};
+
+// out row r = x row r * cos row + rotate(x row) * sin row, for r = order(0), order(1), ...,
+// where cos_row(r) -> {matrix, row} of the cos/sin views and rotate(src, dst) writes the rotated
+// row.
 template <class CosRow, class Rotate>
 void apply_rope_rows(DeviceImpl& device, RopeProgram& program, const MatrixView& x, const MatrixView& cos,
-                     const MatrixView& sin, const MatrixView& out, CosRow&& cos_row, Rotate&& rotate) {
+                     const MatrixView& sin, const MatrixView& out, RopeRowOrder order, CosRow&& cos_row,
+                     Rotate&& rotate) {
     const int64_t head_dim = x.cols;
     parallel_rows(device, x.batch * x.rows, head_dim, [&](int64_t begin, int64_t end, int worker) {
         float* row = program.scratch.get(worker);
         float* rotated = row + head_dim;
         float* c = rotated + head_dim;
         float* s = c + head_dim;
-        for (int64_t r = begin; r < end; ++r) {
+        std::pair<int64_t, int64_t> loaded{-1, -1};  // the cos/sin row in c and s
+        for (int64_t i = begin; i < end; ++i) {
+            const int64_t r = order(i);
             read_row(x, r, row);
-            const auto [matrix, position] = cos_row(r);
-            cos.read(matrix, position, 0, head_dim, c);
-            sin.read(matrix, position, 0, head_dim, s);
+            const std::pair<int64_t, int64_t> wanted = cos_row(r);
+            if (wanted != loaded) {
+                cos.read(wanted.first, wanted.second, 0, head_dim, c);
+                sin.read(wanted.first, wanted.second, 0, head_dim, s);
+                loaded = wanted;
+            }
             rotate(row, rotated);
             for (int64_t d = 0; d < head_dim; ++d) row[d] = row[d] * c[d] + rotated[d] * s[d];
             write_row(out, r, row);

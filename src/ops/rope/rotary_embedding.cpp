@@ -55,9 +55,11 @@ Tensor rotary_embedding(const Tensor& x, const Tensor& cos_cache, const Tensor& 
             dst[k + half] = src[k];
         }
     };
+    // Without token_index every matrix's row t takes position t; with it every row takes one.
+    const detail::RopeRowOrder order{xv.batch, xv.rows, !token_index};
     detail::apply_rope_rows(device, *program, xv, detail::matrix_view(cos_cache, name),
-                            detail::matrix_view(sin_cache, name), detail::matrix_view(out, name), cos_row,
-                            rotate_half);
+                            detail::matrix_view(sin_cache, name), detail::matrix_view(out, name), order,
+                            cos_row, rotate_half);
     return out;
 }
 

@@ -125,7 +125,9 @@ Tensor rotary_embedding_llama(const Tensor& x, const Tensor& cos, const Tensor& 
             }
         }
     };
-    detail::apply_rope_rows(device, *program, xv, cv, sv, ov, cos_row, rotate);
+    // Prefill with one cos/sin for all heads: every matrix's row t takes cos row t.
+    const detail::RopeRowOrder order{xv.batch, xv.rows, !decode && cos_matrices == 1};
+    detail::apply_rope_rows(device, *program, xv, cv, sv, ov, order, cos_row, rotate);
     return out;
 }
 
