@@ -3,6 +3,7 @@
 #include "attnn/accuracy.hpp"
 #include "attnn/device.hpp"
 #include "attnn/error.hpp"
+#include "attnn/nn/llama_attention.hpp"
 #include "attnn/npy.hpp"
 #include "attnn/ops/data_movement.hpp"
 #include "attnn/ops/eltwise.hpp"

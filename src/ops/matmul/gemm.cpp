@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <numeric>
 
 #include "core/device_impl.hpp"
 
@@ -50,16 +51,19 @@ std::shared_ptr<GemmProgram> build_gemm_program(const GemmProblem& problem) {
     int64_t n_strips = ceil_div(problem.n, strip_max);
     const int64_t max_m_blocks = ceil_div(p->m_total, p->mr);
     const int64_t max_n_strips = ceil_div(problem.n, face_align);
-    // Enough tasks for every worker: split N first (B strips are packed per worker anyway),
-    // then M.
+    // Workers take contiguous runs of tasks ordered batch -> strip -> row block. With fewer
+    // batches than workers, give every worker its own B strips (a strip shared by two workers
+    // would be packed twice): the strip count becomes a multiple of the workers.
+    if (batches % workers != 0 && problem.n >= workers * nc_block)
+        n_strips = std::min(round_up(n_strips, workers / std::gcd(batches, workers)), max_n_strips);
+    // Enough tasks for every worker: split N, then M.
     while (batches * m_blocks * n_strips < workers && n_strips < max_n_strips) ++n_strips;
     while (batches * m_blocks * n_strips < workers && m_blocks < max_m_blocks) ++m_blocks;
     // Few tasks: make their count a multiple of the workers so none idles at the end.
-    int64_t tasks = batches * m_blocks * n_strips;
-    if (tasks < 4 * workers && tasks % workers != 0) {
-        int64_t want = round_up(tasks, workers) / (batches * n_strips);
-        if (want <= max_m_blocks && (batches * want * n_strips) % workers == 0) m_blocks = want;
-    }
+    for (int64_t extra = 0; extra < workers && (batches * m_blocks * n_strips) % workers != 0 &&
+                            batches * m_blocks * n_strips < 16 * workers && m_blocks < max_m_blocks;
+         ++extra)
+        ++m_blocks;
     p->strip = round_up(ceil_div(problem.n, n_strips), face_align);
     p->n_strips = ceil_div(problem.n, p->strip);
     p->mc = round_up(ceil_div(p->m_total, m_blocks), p->mr);

@@ -1,0 +1,71 @@
+// The attention layer of a Llama-family LLM, built from attnn's TT-NN ops as tt-metal's
+// models/tt_transformers attention is (seed 004, "LLMs in TT-NN", section 2.4):
+//   prefill: linear (fused QKV) -> nlp_create_qkv_heads -> rotary_embedding_llama ->
+//            fill_cache / paged_fill_cache -> scaled_dot_product_attention (causal) ->
+//            nlp_concat_heads -> linear (output)
+//   decode:  linear -> nlp_create_qkv_heads_decode -> rotary_embedding_llama (decode mode) ->
+//            paged_update_cache -> [paged_]scaled_dot_product_attention_decode ->
+//            nlp_concat_heads_decode -> linear
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "attnn/rope.hpp"
+#include "attnn/tensor.hpp"
+
+namespace attnn::nn {
+
+struct LlamaAttentionConfig {
+    uint32_t dim = 4096;  // Llama-3-8B's attention geometry by default
+    uint32_t num_heads = 32;
+    uint32_t num_kv_heads = 8;
+    uint32_t head_dim = 128;
+    uint32_t max_batch = 1;       // users the KV cache holds
+    uint32_t max_seq_len = 2048;  // positions per user
+    RopeOptions rope = {.theta = 500000.0};  // interleaved pairing: Meta-layout checkpoints
+    DataType weight_dtype = DataType::BFLOAT16;
+    DataType activation_dtype = DataType::BFLOAT16;
+    DataType cache_dtype = DataType::BFLOAT16;  // FLOAT32, BFLOAT16 or BFLOAT8_B
+    bool paged = false;           // a paged cache [blocks, nkv, block_size, dh] with a page table
+    uint32_t block_size = 64;
+};
+
+// Projection weights as torch's nn.Linear holds them, [out_features, in_features], row-major.
+struct LlamaAttentionWeights {
+    std::vector<float> wq;  // [num_heads * head_dim, dim]
+    std::vector<float> wk;  // [num_kv_heads * head_dim, dim]
+    std::vector<float> wv;  // [num_kv_heads * head_dim, dim]
+    std::vector<float> wo;  // [dim, num_heads * head_dim]
+    // Random weights N(0, 1/dim) (wo: N(0, 1/(heads * head_dim))) from a fixed seed.
+    static LlamaAttentionWeights random(const LlamaAttentionConfig& config, uint64_t seed);
+};
+
+class LlamaAttention {
+public:
+    LlamaAttention(Device& device, const LlamaAttentionConfig& config, const LlamaAttentionWeights& weights);
+
+    // x [1, 1, s, dim] -> [1, 1, s, dim]: user `user`'s prompt at positions 0..s-1; its keys and
+    // values go into the cache.
+    Tensor prefill(const Tensor& x, uint32_t user);
+    // x [1, 1, b, dim] -> [1, 1, b, dim]: one new token per user i at positions[i] (-1 skips the
+    // user, whose output row is zeros), attending to the cache up to that position.
+    Tensor decode(const Tensor& x, const std::vector<int32_t>& positions);
+
+    const LlamaAttentionConfig& config() const { return config_; }
+    const Tensor& k_cache() const { return k_cache_; }
+    const Tensor& v_cache() const { return v_cache_; }
+    // INT32 [max_batch, max_seq_len / block_size]; empty for a contiguous cache.
+    const std::optional<Tensor>& page_table() const { return page_table_; }
+
+private:
+    Device device_;
+    LlamaAttentionConfig config_;
+    Tensor wqkv_, wo_;  // [(nh + 2 nkv) dh, dim] and [dim, nh dh], used with transpose_b
+    Tensor k_cache_, v_cache_;
+    std::optional<Tensor> page_table_;
+    Tensor trans_mat_;
+    RopeTables rope_;
+};
+
+}  // namespace attnn::nn

@@ -1,0 +1,101 @@
+#include <cmath>
+
+#include "reference/llama.hpp"
+#include "reference/reference.hpp"
+#include "test_util.hpp"
+
+namespace attnn {
+namespace {
+
+using nn::LlamaAttention;
+using nn::LlamaAttentionConfig;
+using nn::LlamaAttentionWeights;
+using testing::test_device;
+
+// Weights and inputs rounded to what the device stores, so the reference sees the same numbers.
+std::vector<float> rounded(std::vector<float> v, DataType dtype) {
+    if (dtype == DataType::BFLOAT16)
+        for (float& x : v) x = bfloat16(x).to_float();
+    return v;
+}
+
+Tensor input(const std::vector<float>& v, uint32_t rows, uint32_t dim, DataType dtype) {
+    return from_host(std::span<const float>(v), Shape{1, 1, rows, dim},
+                     {.dtype = dtype, .layout = Layout::TILE, .device = test_device()});
+}
+
+struct LayerCase {
+    LlamaAttentionConfig config;
+    double min_pcc;
+    const char* name;
+};
+
+class LlamaAttentionLayer : public ::testing::TestWithParam<LayerCase> {};
+
+// Two users' prompts, then decode steps, against the fp64 reference of the whole layer.
+TEST_P(LlamaAttentionLayer, PrefillThenDecodeMatchesFp64) {
+    const LayerCase& lc = GetParam();
+    const LlamaAttentionConfig& c = lc.config;
+    LlamaAttentionWeights w = LlamaAttentionWeights::random(c, 5);
+    for (auto* part : {&w.wq, &w.wk, &w.wv, &w.wo}) *part = rounded(*part, c.weight_dtype);
+    LlamaAttention layer(test_device(), c, w);
+    reference::LlamaAttentionReference ref(c, w);
+    Generator gen(9);
+    const std::vector<uint32_t> prompt = {c.max_seq_len / 2 + 3, 31};
+    std::vector<int32_t> positions;
+    for (uint32_t user = 0; user < 2; ++user) {
+        std::vector<float> x = rounded(gen.normal(std::size_t(prompt[user]) * c.dim), c.activation_dtype);
+        auto got = to_host<double>(layer.prefill(input(x, prompt[user], c.dim, c.activation_dtype), user));
+        auto want = ref.prefill(testing::to_double(x), user);
+        EXPECT_GE(reference::pcc(want, got), lc.min_pcc) << "prefill of user " << user;
+        positions.push_back(int32_t(prompt[user]));
+    }
+    for (int step = 0; step < 3; ++step) {
+        std::vector<int32_t> pos = positions;
+        if (step == 1) pos[1] = -1;  // user 1 sits this step out
+        std::vector<float> x = rounded(gen.normal(std::size_t(2) * c.dim), c.activation_dtype);
+        auto got = to_host<double>(layer.decode(input(x, 2, c.dim, c.activation_dtype), pos));
+        auto want = ref.decode(testing::to_double(x), pos);
+        EXPECT_GE(reference::pcc(want, got), lc.min_pcc) << "decode step " << step;
+        if (step == 1)
+            for (uint32_t d = 0; d < c.dim; ++d) EXPECT_EQ(got[c.dim + d], 0.0) << "skipped user's row";
+        for (auto& p : positions) ++p;
+        if (step == 1) --positions[1];
+    }
+}
+
+LlamaAttentionConfig small(DataType weights, DataType activations, DataType cache, bool paged) {
+    return {.dim = 256, .num_heads = 8, .num_kv_heads = 2, .head_dim = 32, .max_batch = 2, .max_seq_len = 128,
+            .rope = {.theta = 10000.0}, .weight_dtype = weights, .activation_dtype = activations,
+            .cache_dtype = cache, .paged = paged, .block_size = 32};
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    CachesAndDtypes, LlamaAttentionLayer,
+    ::testing::Values(
+        LayerCase{small(DataType::FLOAT32, DataType::FLOAT32, DataType::FLOAT32, false), 0.99999, "fp32_contiguous"},
+        LayerCase{small(DataType::FLOAT32, DataType::FLOAT32, DataType::FLOAT32, true), 0.99999, "fp32_paged"},
+        LayerCase{small(DataType::BFLOAT16, DataType::BFLOAT16, DataType::BFLOAT16, true), 0.999, "bf16_paged"},
+        LayerCase{small(DataType::BFLOAT16, DataType::BFLOAT16, DataType::BFLOAT8_B, false), 0.99, "bfp8_cache"},
+        // Llama-3-8B's attention geometry: dim 4096, 32 query heads, 8 KV heads, head dim 128.
+        LayerCase{{.max_batch = 2, .max_seq_len = 64, .paged = true, .block_size = 32}, 0.999, "llama3_8b_paged"}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+TEST(LlamaAttentionLayer, BadInputsAreRejected) {
+    LlamaAttentionConfig c = small(DataType::FLOAT32, DataType::FLOAT32, DataType::FLOAT32, false);
+    LlamaAttention layer(test_device(), c, LlamaAttentionWeights::random(c, 1));
+    std::vector<float> x(3 * 100, 0.1f);
+    testing::expect_error([&] { layer.prefill(input(x, 3, 100, DataType::FLOAT32), 0); }, {"prefill", "x must be"});
+    std::vector<float> ok(3 * 256, 0.1f);
+    testing::expect_error([&] { layer.prefill(input(ok, 3, 256, DataType::FLOAT32), 2); }, {"user=2", "max_batch"});
+    std::vector<float> two(2 * 256, 0.1f);
+    testing::expect_error([&] { layer.decode(input(two, 2, 256, DataType::FLOAT32), {5}); }, {"positions has 1"});
+    testing::expect_error([&] { layer.decode(input(two, 2, 256, DataType::FLOAT32), {5, 128}); }, {"positions[1]=128"});
+    LlamaAttentionConfig bad = c;
+    bad.num_kv_heads = 3;
+    testing::expect_error([&] { LlamaAttention(test_device(), bad, LlamaAttentionWeights::random(bad, 1)); },
+                          {"num_heads=8", "multiple"});
+}
+
+}  // namespace
+}  // namespace attnn
