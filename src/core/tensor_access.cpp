@@ -156,17 +156,20 @@ void MatrixView::read(int64_t b, int64_t r, int64_t c0, int64_t n, float* dst) c
     }
 }
 
-void MatrixView::read_rows(int64_t b, int64_t r0, int64_t n, float* dst, int64_t ld) const {
+void MatrixView::read_rows(int64_t b, int64_t r0, int64_t n, float* dst, int64_t ld, int64_t c0, int64_t ncols) const {
+    if (ncols < 0) ncols = cols - c0;
     if (layout == Layout::ROW_MAJOR || !is_floating_point(dtype)) {
-        for (int64_t i = 0; i < n; ++i) read(b, r0 + i, 0, cols, dst + i * ld);
+        for (int64_t i = 0; i < n; ++i) read(b, r0 + i, c0, ncols, dst + i * ld);
         return;
     }
     const int format = dtype == DataType::FLOAT32 ? 0 : dtype == DataType::BFLOAT16 ? 1 : dtype == DataType::BFLOAT8_B ? 2 : 3;
-    const int64_t tbytes = int64_t(tile_size_bytes(dtype)), tiles = padded_cols / TILE_WIDTH;
+    const int64_t tbytes = int64_t(tile_size_bytes(dtype)), tiles_per_row = padded_cols / TILE_WIDTH;
+    const int64_t first_tile = c0 / TILE_WIDTH, tiles = (c0 + ncols + TILE_WIDTH - 1) / TILE_WIDTH - first_tile;
     const auto& k = kernels::table();
     for (int64_t r = r0; r < r0 + n;) {
         const int64_t band = r / TILE_HEIGHT, i0 = r % TILE_HEIGHT, take = std::min(TILE_HEIGHT - i0, r0 + n - r);
-        const auto* base = reinterpret_cast<const uint8_t*>(data + b * matrix_bytes + band * tiles * tbytes);
+        const auto* base =
+            reinterpret_cast<const uint8_t*>(data + b * matrix_bytes + (band * tiles_per_row + first_tile) * tbytes);
         k.decode_tile_rows(format, base, tbytes, tiles, i0, take, dst + (r - r0) * ld, ld);
         r += take;
     }

@@ -71,15 +71,14 @@ std::shared_ptr<GemmProgram> build_gemm_program(const GemmProblem& problem) {
     p->tasks = batches * p->m_blocks * p->n_strips;
     p->k_padded = problem.k;
     p->band_ld = round_up(problem.k, TILE_WIDTH);  // covers a stored row of length k in either layout
+    p->band_ld_n = round_up(p->strip, TILE_WIDTH) + TILE_WIDTH;  // a strip's columns of B rows
 
     p->scratch.resize(std::size_t(workers));
-    const int64_t row_len = std::max({problem.k, problem.n, int64_t(p->strip)}) + 64;
     for (auto& s : p->scratch) {
         s.a_pack.assign(std::size_t(p->mc * problem.k), 0.0f);
         s.b_pack.assign(std::size_t(round_up(p->strip, p->nr) * problem.k), 0.0f);
         s.c_tile.assign(std::size_t(p->mc * c_ld), 0.0f);
-        s.row.assign(std::size_t(row_len), 0.0f);
-        s.band.assign(std::size_t(TILE_HEIGHT * p->band_ld), 0.0f);
+        s.band.assign(std::size_t(TILE_HEIGHT * std::max(p->band_ld, p->band_ld_n)), 0.0f);
     }
     p->bias.assign(std::size_t(problem.n), 0.0f);
     return p;
@@ -142,19 +141,25 @@ void pack_a(const GemmProgram& p, const MatrixView& a, int64_t a_matrix, int64_t
 }
 
 // Columns [n0, n0 + strip) of the logical B (k x n) as strip/nr panels per kc slice, k-major.
-void pack_b(const GemmProgram& p, const MatrixView& b, int64_t b_matrix, int64_t n0, float* dst, float* row,
-            float* band) {
+void pack_b(const GemmProgram& p, const MatrixView& b, int64_t b_matrix, int64_t n0, float* dst, float* band) {
     const int nr = p.nr;
     const int64_t k = p.problem.k, panels = round_up(p.strip, nr) / nr;
     const int64_t valid = std::min(p.strip, p.problem.n - n0);
     const int64_t width = panels * nr;
     if (!p.problem.transpose_b) {
-        for (int64_t kk = 0; kk < k; ++kk) {
-            b.read(b_matrix, kk, n0, valid, row);
-            std::fill(row + valid, row + width, 0.0f);
-            const int64_t pc = kk / kc_block * kc_block, kc = slice_len(pc, k);
-            float* base = dst + pc * width + (kk - pc) * nr;
-            for (int64_t q = 0; q < panels; ++q) std::memcpy(base + q * kc * nr, row + q * nr, nr * 4);
+        // Rows of B a tile band at a time, only the strip's columns (n0 is a multiple of 32).
+        const int64_t ld = p.band_ld_n;
+        for (int64_t kk0 = 0; kk0 < k;) {
+            const int64_t run = std::min<int64_t>(TILE_HEIGHT - kk0 % TILE_HEIGHT, k - kk0);
+            b.read_rows(b_matrix, kk0, run, band, ld, n0, valid);
+            for (int64_t kk = kk0; kk < kk0 + run; ++kk) {
+                float* r = band + (kk - kk0) * ld;
+                std::fill(r + valid, r + width, 0.0f);
+                const int64_t pc = kk / kc_block * kc_block, kc = slice_len(pc, k);
+                float* base = dst + pc * width + (kk - pc) * nr;
+                for (int64_t q = 0; q < panels; ++q) std::memcpy(base + q * kc * nr, r + q * nr, nr * 4);
+            }
+            kk0 += run;
         }
         return;
     }
@@ -208,7 +213,7 @@ void run_gemm(GemmProgram& p, DeviceImpl& device, const MatrixView& a, const Mat
             const int64_t valid_m = std::min(p.mc, p.m_total - m0);
             const int64_t valid_n = std::min(p.strip, prob.n - n0);
             if (s.packed_b_batch != b_matrix || s.packed_b_strip != strip) {
-                pack_b(p, b, b_matrix, n0, s.b_pack.data(), s.row.data(), s.band.data());
+                pack_b(p, b, b_matrix, n0, s.b_pack.data(), s.band.data());
                 s.packed_b_batch = b_matrix;
                 s.packed_b_strip = strip;
             }

@@ -37,10 +37,11 @@ struct GemmProgram : Program {
     int64_t n_strips = 0;
     int64_t tasks = 0;       // batches x n_strips x m_blocks, in that nesting order
     int64_t k_padded = 0;
-    int64_t band_ld = 0;     // row stride of `band`: the widest stored row read (tile-padded)
+    int64_t band_ld = 0;     // row stride of `band` for rows of A or of a transposed B (tile-padded k)
+    int64_t band_ld_n = 0;   // row stride of `band` for a strip of rows of B
     struct Scratch {
-        std::vector<float> a_pack, b_pack, c_tile, row;
-        std::vector<float> band;  // up to 32 decoded rows of A or of a transposed B
+        std::vector<float> a_pack, b_pack, c_tile;
+        std::vector<float> band;  // up to 32 decoded rows of A or B, or an edge panel
         int64_t packed_b_batch = -1, packed_b_strip = -1;  // which B strip b_pack holds
     };
     std::vector<Scratch> scratch;  // one per worker
