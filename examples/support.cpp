@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <thread>
 
+#include <unistd.h>
+
 namespace attnn::examples {
 
 namespace {
@@ -89,8 +91,14 @@ void softmax_rows_f64(double* x, int64_t rows, int64_t cols) {
 std::vector<double> widen(const std::vector<float>& v) { return {v.begin(), v.end()}; }
 
 void progress(const std::string& label, int64_t done, int64_t total) {
-    std::fprintf(stderr, "\r  %s [%lld/%lld]%s", label.c_str(), (long long)done, (long long)total,
-                 done == total ? "\n" : "");
+    // On a terminal, one line rewritten in place; in a log, a line at every tenth of the run.
+    static const bool terminal = isatty(2);
+    if (terminal) {
+        std::fprintf(stderr, "\r  %s [%lld/%lld]%s", label.c_str(), (long long)done, (long long)total,
+                     done == total ? "\n" : "");
+    } else if (done == total || (total >= 10 && done % (total / 10) == 0)) {
+        std::fprintf(stderr, "  %s [%lld/%lld]\n", label.c_str(), (long long)done, (long long)total);
+    }
     std::fflush(stderr);
 }
 

@@ -54,9 +54,18 @@ inline vf splat(float x) {
 #endif
 }
 inline float hsum(vf v) {
+#if defined(__AVX512F__)
+    return _mm512_reduce_add_ps((__m512)v);
+#elif defined(__AVX2__)
+    __m128 x = _mm_add_ps(_mm256_castps256_ps128((__m256)v), _mm256_extractf128_ps((__m256)v, 1));
+    x = _mm_add_ps(x, _mm_movehl_ps(x, x));
+    x = _mm_add_ss(x, _mm_shuffle_ps(x, x, 1));
+    return _mm_cvtss_f32(x);
+#else
     float s = 0;
     for (int i = 0; i < W; ++i) s += v[i];
     return s;
+#endif
 }
 inline vf vmax(vf a, vf b) { return a > b ? a : b; }
 inline float fmax_scalar(float a, float b) { return a > b ? a : b; }
@@ -138,7 +147,9 @@ void f32_to_bf16(const float* src, uint16_t* dst, int64_t n) {
 inline float bfp_step(uint32_t e, int mantissa_bits) {
     int p = int(e) - 127 - mantissa_bits;
     if (p >= -126) return bits_to_float(uint32_t(p + 127) << 23);
-    return __builtin_ldexpf(1.0f, p);
+    // Subnormal steps (shared exponent < 7, e.g. an all-zero row): two normal powers of two
+    // multiplied, rather than a libm call per face row.
+    return bits_to_float(uint32_t(p + 64 + 127) << 23) * bits_to_float(uint32_t(-64 + 127) << 23);
 }
 
 // Sixteen values at a time: widen bytes (or bf16 halves) to 32-bit lanes with the ISA's own
