@@ -286,7 +286,12 @@ void decode_tile_rows(int format, const uint8_t* band, int64_t tile_bytes, int64
 
 // ---- GEMM microkernel -------------------------------------------------------------------
 
-void gemm_kernel(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool accumulate) {
+// C[mr x nr] (+)= A B over kc steps, A(i, k) at a[i * stride_i + k * stride_k], B packed k-major.
+// mr x 2 vector accumulators stay in registers; each k step loads 2 B vectors and broadcasts
+// mr A values. Inlined into each wrapper below, so constant strides fold into the addressing.
+__attribute__((always_inline)) inline void microkernel(int64_t kc, const float* a, int64_t stride_i,
+                                                       int64_t stride_k, const float* b, float* c, int64_t ldc,
+                                                       bool accumulate) {
     vf acc[gemm_mr][gemm_nv];
 #pragma GCC unroll 16
     for (int i = 0; i < gemm_mr; ++i)
@@ -298,11 +303,11 @@ void gemm_kernel(int64_t kc, const float* a, const float* b, float* c, int64_t l
         for (int j = 0; j < gemm_nv; ++j) bv[j] = load(b + j * W);
 #pragma GCC unroll 16
         for (int i = 0; i < gemm_mr; ++i) {
-            vf av = splat(a[i]);
+            vf av = splat(a[i * stride_i]);
 #pragma GCC unroll 4
             for (int j = 0; j < gemm_nv; ++j) acc[i][j] += av * bv[j];
         }
-        a += gemm_mr;
+        a += stride_k;
         b += gemm_nr;
     }
 #pragma GCC unroll 16
@@ -314,61 +319,21 @@ void gemm_kernel(int64_t kc, const float* a, const float* b, float* c, int64_t l
         }
 }
 
+// A packed k-major in mr-row panels (the GEMM's own packing).
+void gemm_kernel(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool accumulate) {
+    microkernel(kc, a, 1, gemm_mr, b, c, ldc, accumulate);
+}
+
+// A row-major with row stride lda.
 void gemm_kernel_rows(int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc,
                       bool accumulate) {
-    vf acc[gemm_mr][gemm_nv];
-#pragma GCC unroll 16
-    for (int i = 0; i < gemm_mr; ++i)
-#pragma GCC unroll 4
-        for (int j = 0; j < gemm_nv; ++j) acc[i][j] = vf{};
-    for (int64_t k = 0; k < kc; ++k) {
-        vf bv[gemm_nv];
-#pragma GCC unroll 4
-        for (int j = 0; j < gemm_nv; ++j) bv[j] = load(b + j * W);
-#pragma GCC unroll 16
-        for (int i = 0; i < gemm_mr; ++i) {
-            vf av = splat(a[i * lda + k]);
-#pragma GCC unroll 4
-            for (int j = 0; j < gemm_nv; ++j) acc[i][j] += av * bv[j];
-        }
-        b += gemm_nr;
-    }
-#pragma GCC unroll 16
-    for (int i = 0; i < gemm_mr; ++i)
-#pragma GCC unroll 4
-        for (int j = 0; j < gemm_nv; ++j) {
-            float* p = c + i * ldc + j * W;
-            store(p, accumulate ? load(p) + acc[i][j] : acc[i][j]);
-        }
+    microkernel(kc, a, lda, 1, b, c, ldc, accumulate);
 }
 
+// A column-major: each k step's mr values contiguous, steps lda apart.
 void gemm_kernel_cols(int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc,
                       bool accumulate) {
-    vf acc[gemm_mr][gemm_nv];
-#pragma GCC unroll 16
-    for (int i = 0; i < gemm_mr; ++i)
-#pragma GCC unroll 4
-        for (int j = 0; j < gemm_nv; ++j) acc[i][j] = vf{};
-    for (int64_t k = 0; k < kc; ++k) {
-        vf bv[gemm_nv];
-#pragma GCC unroll 4
-        for (int j = 0; j < gemm_nv; ++j) bv[j] = load(b + j * W);
-#pragma GCC unroll 16
-        for (int i = 0; i < gemm_mr; ++i) {
-            vf av = splat(a[i]);
-#pragma GCC unroll 4
-            for (int j = 0; j < gemm_nv; ++j) acc[i][j] += av * bv[j];
-        }
-        a += lda;
-        b += gemm_nr;
-    }
-#pragma GCC unroll 16
-    for (int i = 0; i < gemm_mr; ++i)
-#pragma GCC unroll 4
-        for (int j = 0; j < gemm_nv; ++j) {
-            float* p = c + i * ldc + j * W;
-            store(p, accumulate ? load(p) + acc[i][j] : acc[i][j]);
-        }
+    microkernel(kc, a, 1, lda, b, c, ldc, accumulate);
 }
 
 // ---- decode attention ------------------------------------------------------------------
