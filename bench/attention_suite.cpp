@@ -37,13 +37,14 @@ Tensor random_tensor(Device& device, const Shape& shape, DataType dtype, uint32_
     std::mt19937 gen(seed);
     std::normal_distribution<float> normal(0.0f, 1.0f);
     for (auto& x : v) x = normal(gen);
-    return from_host(std::span<const float>(v), shape, {.dtype = dtype, .layout = Layout::TILE, .device = device});
+    return from_host(std::span<const float>(v), shape,
+                     {.dtype = dtype, .layout = Layout::TILE, .device = device});
 }
 
 // The baseline the tech report measures flash attention against: Q K^T materialised, scaled,
 // masked, softmax, times V, each step an op with its output in memory.
-Tensor naive_attention(const Tensor& q, const Tensor& k, const Tensor& v, const std::optional<Tensor>& causal_mask,
-                       float scale) {
+Tensor naive_attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                       const std::optional<Tensor>& causal_mask, float scale) {
     Tensor scores = matmul(q, k, {.transpose_b = true, .dtype = DataType::FLOAT32});
     scores = multiply(scores, scale);
     if (causal_mask) scores = add(scores, *causal_mask);
@@ -55,16 +56,22 @@ Tensor naive_attention(const Tensor& q, const Tensor& k, const Tensor& v, const 
 
 std::string dtype_name(DataType dtype) {
     switch (dtype) {
-        case DataType::FLOAT32: return "float32";
-        case DataType::BFLOAT16: return "bfloat16";
-        case DataType::BFLOAT8_B: return "bfloat8_b";
-        case DataType::BFLOAT4_B: return "bfloat4_b";
-        default: return to_string(dtype);
+        case DataType::FLOAT32:
+            return "float32";
+        case DataType::BFLOAT16:
+            return "bfloat16";
+        case DataType::BFLOAT8_B:
+            return "bfloat8_b";
+        case DataType::BFLOAT4_B:
+            return "bfloat4_b";
+        default:
+            return to_string(dtype);
     }
 }
 
 double PrefillCase::flops() const {
-    return 4.0 * double(batch) * double(heads) * double(seq) * double(seq) * double(head_dim) * (causal ? 0.5 : 1.0);
+    return 4.0 * double(batch) * double(heads) * double(seq) * double(seq) * double(head_dim) *
+           (causal ? 0.5 : 1.0);
 }
 
 double DecodeCase::kv_bytes() const {
@@ -88,8 +95,8 @@ std::vector<PrefillCase> default_prefill_cases(bool full) {
 std::vector<DecodeCase> default_decode_cases(bool full) {
     std::vector<DecodeCase> cases;
     const std::vector<std::pair<int64_t, int64_t>> sizes =
-        full ? std::vector<std::pair<int64_t, int64_t>>{{1, 1024}, {1, 8192}, {1, 32768}, {8, 1024}, {8, 8192},
-                                                        {8, 32768}, {32, 1024}, {32, 8192}}
+        full ? std::vector<std::pair<int64_t, int64_t>>{{1, 1024}, {1, 8192},  {1, 32768}, {8, 1024},
+                                                        {8, 8192}, {8, 32768}, {32, 1024}, {32, 8192}}
              : std::vector<std::pair<int64_t, int64_t>>{{1, 8192}, {8, 4096}, {8, 32768}, {32, 2048}};
     for (auto [users, len] : sizes)
         for (DataType dt : {DataType::BFLOAT16, DataType::BFLOAT8_B}) {
@@ -99,7 +106,8 @@ std::vector<DecodeCase> default_decode_cases(bool full) {
     return cases;
 }
 
-std::vector<PrefillResult> run_prefill(Device& device, const MachineLimits& limits, const AttentionSuiteOptions& o) {
+std::vector<PrefillResult> run_prefill(Device& device, const MachineLimits& limits,
+                                       const AttentionSuiteOptions& o) {
     std::vector<PrefillResult> results;
     for (const PrefillCase& c : o.prefill) {
         if (o.progress)
@@ -111,7 +119,9 @@ std::vector<PrefillResult> run_prefill(Device& device, const MachineLimits& limi
         PrefillResult r;
         r.c = c;
         Tensor flash_out;
-        auto flash = [&] { flash_out = transformer::scaled_dot_product_attention(q, k, v, {.is_causal = c.causal}); };
+        auto flash = [&] {
+            flash_out = transformer::scaled_dot_product_attention(q, k, v, {.is_causal = c.causal});
+        };
         r.flash_peak_bytes = peak_growth(flash);
         r.flash_seconds = time_it(flash, 0, o.repeat);
         r.flash_gflops = rate(c.flops() / 1e9, r.flash_seconds);
@@ -141,13 +151,14 @@ std::vector<PrefillResult> run_prefill(Device& device, const MachineLimits& limi
     return results;
 }
 
-std::vector<DecodeResult> run_decode(Device& device, const MachineLimits& limits, const AttentionSuiteOptions& o) {
+std::vector<DecodeResult> run_decode(Device& device, const MachineLimits& limits,
+                                     const AttentionSuiteOptions& o) {
     std::vector<DecodeResult> results;
     std::vector<float> host;  // reused: the caches are large
     for (const DecodeCase& c : o.decode) {
         if (o.progress)
-            o.progress("decode users=" + std::to_string(c.users) + " cache=" + std::to_string(c.cache_len) + " " +
-                       dtype_name(c.cache_dtype) + (c.paged ? " paged" : " contiguous"));
+            o.progress("decode users=" + std::to_string(c.users) + " cache=" + std::to_string(c.cache_len) +
+                       " " + dtype_name(c.cache_dtype) + (c.paged ? " paged" : " contiguous"));
         const uint32_t users = uint32_t(c.users), nkv = uint32_t(c.kv_heads), dh = uint32_t(c.head_dim);
         const uint32_t blocks_per_user = uint32_t(c.cache_len / c.block_size);
         const Shape cache_shape = c.paged ? Shape{users * blocks_per_user, nkv, uint32_t(c.block_size), dh}
@@ -155,7 +166,8 @@ std::vector<DecodeResult> run_decode(Device& device, const MachineLimits& limits
         host.resize(cache_shape.volume());
         std::mt19937 gen(7);
         std::normal_distribution<float> normal(0.0f, 1.0f);
-        for (std::size_t i = 0; i < host.size(); i += 4099) host[i] = normal(gen);  // sparse noise is enough here
+        for (std::size_t i = 0; i < host.size(); i += 4099)
+            host[i] = normal(gen);  // sparse noise is enough here
         const TensorOptions cache_options{.dtype = c.cache_dtype, .layout = Layout::TILE, .device = device};
         Tensor k = from_host(std::span<const float>(host), cache_shape, cache_options);
         Tensor v = from_host(std::span<const float>(host), cache_shape, cache_options);
@@ -166,11 +178,13 @@ std::vector<DecodeResult> run_decode(Device& device, const MachineLimits& limits
             std::vector<int32_t> table(std::size_t(users) * blocks_per_user);
             std::iota(table.begin(), table.end(), 0);
             std::shuffle(table.begin(), table.end(), std::mt19937(11));
-            page_table = from_host(std::span<const int32_t>(table), Shape{users, blocks_per_user}, {.device = device});
+            page_table =
+                from_host(std::span<const int32_t>(table), Shape{users, blocks_per_user}, {.device = device});
         }
         auto step = [&] {
             if (c.paged)
-                transformer::paged_scaled_dot_product_attention_decode(q, k, v, *page_table, {.cur_pos = positions});
+                transformer::paged_scaled_dot_product_attention_decode(q, k, v, *page_table,
+                                                                       {.cur_pos = positions});
             else
                 transformer::scaled_dot_product_attention_decode(q, k, v, {.cur_pos = positions});
         };
@@ -206,30 +220,40 @@ std::string attention_svg(const std::vector<PrefillResult>& prefill, const std::
     std::ostringstream svg;
     svg << "<svg xmlns='http://www.w3.org/2000/svg' width='" << width << "' height='" << height
         << "' font-family='sans-serif' font-size='12'>\n<rect width='100%' height='100%' fill='white'/>\n";
-    const char* colors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"};
+    const char* colors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728",
+                            "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"};
 
     // Prefill: GFLOP/s against log2(sequence length), one line per (dh, causal) for flash and naive.
     {
         const int x0 = margin, y0 = margin, w = width - 2 * margin - 160, h = chart_h;
         double ymax = limits.peak_gflops.median * 1.05, smin = 1e18, smax = 0;
         for (const auto& r : prefill)
-            if (r.c.dtype == DataType::BFLOAT16) smin = std::min(smin, double(r.c.seq)), smax = std::max(smax, double(r.c.seq));
+            if (r.c.dtype == DataType::BFLOAT16)
+                smin = std::min(smin, double(r.c.seq)), smax = std::max(smax, double(r.c.seq));
         if (smax <= smin) smax = smin * 2;
-        auto px = [&](double s) { return x0 + w * (std::log2(s) - std::log2(smin)) / (std::log2(smax) - std::log2(smin)); };
+        auto px = [&](double s) {
+            return x0 + w * (std::log2(s) - std::log2(smin)) / (std::log2(smax) - std::log2(smin));
+        };
         auto py = [&](double g) { return y0 + h - h * g / ymax; };
-        svg << "<text x='" << x0 << "' y='" << y0 - 25 << "' font-size='15'>Prefill attention, BFLOAT16, b=1 h=8: GFLOP/s (flash solid, naive dashed)</text>\n";
-        svg << "<line x1='" << x0 << "' y1='" << y0 + h << "' x2='" << x0 + w << "' y2='" << y0 + h << "' stroke='black'/>\n";
-        svg << "<line x1='" << x0 << "' y1='" << y0 << "' x2='" << x0 << "' y2='" << y0 + h << "' stroke='black'/>\n";
+        svg << "<text x='" << x0 << "' y='" << y0 - 25
+            << "' font-size='15'>Prefill attention, BFLOAT16, b=1 h=8: GFLOP/s (flash solid, naive "
+               "dashed)</text>\n";
+        svg << "<line x1='" << x0 << "' y1='" << y0 + h << "' x2='" << x0 + w << "' y2='" << y0 + h
+            << "' stroke='black'/>\n";
+        svg << "<line x1='" << x0 << "' y1='" << y0 << "' x2='" << x0 << "' y2='" << y0 + h
+            << "' stroke='black'/>\n";
         const double peak = limits.peak_gflops.median;
         svg << "<line x1='" << x0 << "' y1='" << py(peak) << "' x2='" << x0 + w << "' y2='" << py(peak)
             << "' stroke='gray' stroke-dasharray='2,3'/><text x='" << x0 + 5 << "' y='" << py(peak) - 4
             << "' fill='gray'>measured FP32 peak " << fmt(peak) << "</text>\n";
         for (int t = 0; t <= 4; ++t) {
             double g = ymax * t / 4;
-            svg << "<text x='" << x0 - 8 << "' y='" << py(g) + 4 << "' text-anchor='end'>" << fmt(g, 0) << "</text>\n";
+            svg << "<text x='" << x0 - 8 << "' y='" << py(g) + 4 << "' text-anchor='end'>" << fmt(g, 0)
+                << "</text>\n";
         }
         for (double s = smin; s <= smax * 1.01; s *= 2)
-            svg << "<text x='" << px(s) << "' y='" << y0 + h + 18 << "' text-anchor='middle'>" << int64_t(s) << "</text>\n";
+            svg << "<text x='" << px(s) << "' y='" << y0 + h + 18 << "' text-anchor='middle'>" << int64_t(s)
+                << "</text>\n";
         int series = 0;
         for (int64_t dh : {64, 128})
             for (bool causal : {false, true}) {
@@ -237,7 +261,8 @@ std::string attention_svg(const std::vector<PrefillResult>& prefill, const std::
                 for (bool naive : {false, true}) {
                     std::ostringstream pts;
                     for (const auto& r : prefill) {
-                        if (r.c.dtype != DataType::BFLOAT16 || r.c.head_dim != dh || r.c.causal != causal) continue;
+                        if (r.c.dtype != DataType::BFLOAT16 || r.c.head_dim != dh || r.c.causal != causal)
+                            continue;
                         if (naive && !r.naive_gflops) continue;
                         double g = naive ? r.naive_gflops->median : r.flash_gflops.median;
                         pts << px(double(r.c.seq)) << "," << py(g) << " ";
@@ -246,11 +271,12 @@ std::string attention_svg(const std::vector<PrefillResult>& prefill, const std::
                         << (naive ? " stroke-dasharray='6,4'" : "") << " points='" << pts.str() << "'/>\n";
                 }
                 int ly = y0 + 20 * series;
-                svg << "<line x1='" << x0 + w + 15 << "' y1='" << ly << "' x2='" << x0 + w + 40 << "' y2='" << ly
-                    << "' stroke='" << color << "' stroke-width='2'/><text x='" << x0 + w + 45 << "' y='" << ly + 4
-                    << "'>dh " << dh << (causal ? " causal" : "") << "</text>\n";
+                svg << "<line x1='" << x0 + w + 15 << "' y1='" << ly << "' x2='" << x0 + w + 40 << "' y2='"
+                    << ly << "' stroke='" << color << "' stroke-width='2'/><text x='" << x0 + w + 45
+                    << "' y='" << ly + 4 << "'>dh " << dh << (causal ? " causal" : "") << "</text>\n";
             }
-        svg << "<text x='" << x0 + w / 2 << "' y='" << y0 + h + 38 << "' text-anchor='middle'>sequence length</text>\n";
+        svg << "<text x='" << x0 + w / 2 << "' y='" << y0 + h + 38
+            << "' text-anchor='middle'>sequence length</text>\n";
     }
     // Decode: GB/s of KV read per case, bars, with the measured streaming bandwidth.
     {
@@ -258,8 +284,10 @@ std::string attention_svg(const std::vector<PrefillResult>& prefill, const std::
         double ymax = limits.stream_gbps.median * 1.3;
         for (const auto& r : decode) ymax = std::max(ymax, r.gbps * 1.1);
         auto py = [&](double g) { return y0 + h - h * g / ymax; };
-        svg << "<text x='" << x0 << "' y='" << y0 - 25 << "' font-size='15'>Decode, GQA 32/8, dh 128: GB/s of K and V read</text>\n";
-        svg << "<line x1='" << x0 << "' y1='" << y0 + h << "' x2='" << x0 + w << "' y2='" << y0 + h << "' stroke='black'/>\n";
+        svg << "<text x='" << x0 << "' y='" << y0 - 25
+            << "' font-size='15'>Decode, GQA 32/8, dh 128: GB/s of K and V read</text>\n";
+        svg << "<line x1='" << x0 << "' y1='" << y0 + h << "' x2='" << x0 + w << "' y2='" << y0 + h
+            << "' stroke='black'/>\n";
         const double stream = limits.stream_gbps.median;
         svg << "<line x1='" << x0 << "' y1='" << py(stream) << "' x2='" << x0 + w << "' y2='" << py(stream)
             << "' stroke='gray' stroke-dasharray='2,3'/><text x='" << x0 + 5 << "' y='" << py(stream) - 4
@@ -269,14 +297,17 @@ std::string attention_svg(const std::vector<PrefillResult>& prefill, const std::
             const auto& r = decode[i];
             double x = x0 + bar * double(i) + bar * 0.15, bw = bar * 0.7;
             const char* color = r.c.cache_dtype == DataType::BFLOAT8_B ? colors[1] : colors[0];
-            svg << "<rect x='" << x << "' y='" << py(r.gbps) << "' width='" << bw << "' height='" << y0 + h - py(r.gbps)
-                << "' fill='" << color << "'" << (r.c.paged ? " fill-opacity='0.6'" : "") << "/>\n";
-            svg << "<text x='" << x + bw / 2 << "' y='" << py(r.gbps) - 4 << "' text-anchor='middle'>" << fmt(r.gbps)
+            svg << "<rect x='" << x << "' y='" << py(r.gbps) << "' width='" << bw << "' height='"
+                << y0 + h - py(r.gbps) << "' fill='" << color << "'"
+                << (r.c.paged ? " fill-opacity='0.6'" : "") << "/>\n";
+            svg << "<text x='" << x + bw / 2 << "' y='" << py(r.gbps) - 4 << "' text-anchor='middle'>"
+                << fmt(r.gbps) << "</text>\n";
+            svg << "<text x='" << x + bw / 2 << "' y='" << y0 + h + 16
+                << "' text-anchor='middle' font-size='10'>" << r.c.users << "x" << r.c.cache_len / 1024
+                << "K</text><text x='" << x + bw / 2 << "' y='" << y0 + h + 29
+                << "' text-anchor='middle' font-size='10'>"
+                << (r.c.cache_dtype == DataType::BFLOAT8_B ? "bfp8" : "bf16") << (r.c.paged ? " paged" : "")
                 << "</text>\n";
-            svg << "<text x='" << x + bw / 2 << "' y='" << y0 + h + 16 << "' text-anchor='middle' font-size='10'>"
-                << r.c.users << "x" << r.c.cache_len / 1024 << "K</text><text x='" << x + bw / 2 << "' y='" << y0 + h + 29
-                << "' text-anchor='middle' font-size='10'>" << (r.c.cache_dtype == DataType::BFLOAT8_B ? "bfp8" : "bf16")
-                << (r.c.paged ? " paged" : "") << "</text>\n";
         }
     }
     svg << "</svg>\n";

@@ -27,7 +27,7 @@ struct PrefillResult {
     Stats flash_seconds;
     Rate flash_gflops;
     double flash_of_peak = 0;
-    int64_t flash_peak_bytes = 0;  // resident-memory growth while the op ran (VmHWM)
+    int64_t flash_peak_bytes = 0;        // resident-memory growth while the op ran (VmHWM)
     std::optional<Stats> naive_seconds;  // absent where the scores would not fit
     std::optional<Rate> naive_gflops;
     int64_t naive_peak_bytes = 0;
@@ -63,8 +63,10 @@ struct AttentionSuiteOptions {
 std::vector<PrefillCase> default_prefill_cases(bool full);
 std::vector<DecodeCase> default_decode_cases(bool full);
 
-std::vector<PrefillResult> run_prefill(Device& device, const MachineLimits& limits, const AttentionSuiteOptions& o);
-std::vector<DecodeResult> run_decode(Device& device, const MachineLimits& limits, const AttentionSuiteOptions& o);
+std::vector<PrefillResult> run_prefill(Device& device, const MachineLimits& limits,
+                                       const AttentionSuiteOptions& o);
+std::vector<DecodeResult> run_decode(Device& device, const MachineLimits& limits,
+                                     const AttentionSuiteOptions& o);
 
 // An SVG with both charts: prefill GFLOP/s against sequence length (flash and naive, per head
 // dim and causality), and decode GB/s of KV read per case, with the measured limits drawn in.

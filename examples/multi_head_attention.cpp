@@ -35,7 +35,9 @@ Parameters make_parameters() {
     Generator gen(0);
     Parameters p;
     const float w_scale = 1.0f / std::sqrt(float(hidden_size));
-    auto weight = [&] { return bf16_rounded(gen.normal(std::size_t(hidden_size) * hidden_size, 0.0f, w_scale)); };
+    auto weight = [&] {
+        return bf16_rounded(gen.normal(std::size_t(hidden_size) * hidden_size, 0.0f, w_scale));
+    };
     auto bias = [&] { return bf16_rounded(gen.normal(hidden_size, 0.0f, 0.1f)); };
     p.hidden_states = bf16_rounded(gen.normal(std::size_t(batch_size) * sequence_size * hidden_size));
     p.attention_mask = bf16_rounded(gen.normal(std::size_t(batch_size) * sequence_size));
@@ -48,17 +50,19 @@ Parameters make_parameters() {
 
 Tensor tiles(Device& device, const std::vector<float>& v, Shape shape, DataType dtype = DataType::BFLOAT16,
              MemoryConfig memory_config = DRAM_MEMORY_CONFIG) {
-    return from_host(std::span<const float>(v), shape,
-                     {.dtype = dtype, .layout = Layout::TILE, .device = device, .memory_config = memory_config});
+    return from_host(
+        std::span<const float>(v), shape,
+        {.dtype = dtype, .layout = Layout::TILE, .device = device, .memory_config = memory_config});
 }
 
 // The tutorial's multi_head_attention, op for op.
-Tensor multi_head_attention(const Tensor& hidden_states, const Tensor& attention_mask, const Tensor& query_weight,
-                            const Tensor& query_bias, const Tensor& key_weight, const Tensor& key_bias,
-                            const Tensor& value_weight, const Tensor& value_bias, const Tensor& output_weight,
-                            const Tensor& output_bias, uint32_t heads) {
+Tensor multi_head_attention(const Tensor& hidden_states, const Tensor& attention_mask,
+                            const Tensor& query_weight, const Tensor& query_bias, const Tensor& key_weight,
+                            const Tensor& key_bias, const Tensor& value_weight, const Tensor& value_bias,
+                            const Tensor& output_weight, const Tensor& output_bias, uint32_t heads) {
     auto fallback_reshape = get_fallback_function(reshape);
-    const uint32_t b = hidden_states.shape()[0], s = hidden_states.shape()[1], hidden = hidden_states.shape()[2];
+    const uint32_t b = hidden_states.shape()[0], s = hidden_states.shape()[1],
+                   hidden = hidden_states.shape()[2];
     const uint32_t hd = hidden / heads;
     auto project = [&](const Tensor& weight, const Tensor& bias, std::vector<int64_t> order) {
         Tensor t = matmul(hidden_states, weight);
@@ -96,29 +100,34 @@ Tensor optimized_multi_head_attention(const Tensor& hidden_states, const Tensor&
     const uint32_t hd = hidden / heads;
     const CoreGrid grid{b, num_cores_x};
     Tensor fused_qkv_output = linear(hidden_states, fused_qkv_weight,
-                                     {.bias = fused_qkv_bias, .memory_config = L1_MEMORY_CONFIG,
-                                      .dtype = DataType::BFLOAT8_B, .core_grid = grid});
+                                     {.bias = fused_qkv_bias,
+                                      .memory_config = L1_MEMORY_CONFIG,
+                                      .dtype = DataType::BFLOAT8_B,
+                                      .core_grid = grid});
     auto [query, key, value] = transformer::split_query_key_value_and_split_heads(
         fused_qkv_output, heads, {.memory_config = L1_MEMORY_CONFIG});
     deallocate(fused_qkv_output);
 
-    Tensor attention_scores =
-        matmul(query, key, {.memory_config = L1_MEMORY_CONFIG, .dtype = DataType::BFLOAT16, .core_grid = grid});
+    Tensor attention_scores = matmul(
+        query, key, {.memory_config = L1_MEMORY_CONFIG, .dtype = DataType::BFLOAT16, .core_grid = grid});
     deallocate(query);
     deallocate(key);
     Tensor attention_probs = transformer::attention_softmax_(
         attention_scores, {.head_size = hd, .attention_mask = attention_mask});
 
-    Tensor context_layer = matmul(attention_probs, value,
-                                  {.memory_config = L1_MEMORY_CONFIG, .dtype = DataType::BFLOAT8_B, .core_grid = grid});
+    Tensor context_layer =
+        matmul(attention_probs, value,
+               {.memory_config = L1_MEMORY_CONFIG, .dtype = DataType::BFLOAT8_B, .core_grid = grid});
     deallocate(attention_probs);
     Tensor context_layer_after_concatenate_heads =
         transformer::concatenate_heads(context_layer, L1_MEMORY_CONFIG);
     deallocate(context_layer);
 
     Tensor self_output = linear(context_layer_after_concatenate_heads, self_output_weight,
-                                {.bias = self_output_bias, .memory_config = L1_MEMORY_CONFIG,
-                                 .dtype = DataType::BFLOAT16, .core_grid = grid});
+                                {.bias = self_output_bias,
+                                 .memory_config = L1_MEMORY_CONFIG,
+                                 .dtype = DataType::BFLOAT16,
+                                 .core_grid = grid});
     deallocate(context_layer_after_concatenate_heads);
     return self_output;
 }
@@ -179,7 +188,8 @@ nlohmann::json multi_head_attention(Device& device) {
     Tensor value_weight = tiles(device, p.value_weight, weight_shape);
     Tensor value_bias = tiles(device, p.value_bias, Shape{hidden_size}, DataType::BFLOAT16, L1_MEMORY_CONFIG);
     Tensor output_weight = tiles(device, p.output_weight, weight_shape);
-    Tensor output_bias = tiles(device, p.output_bias, Shape{hidden_size}, DataType::BFLOAT16, L1_MEMORY_CONFIG);
+    Tensor output_bias =
+        tiles(device, p.output_bias, Shape{hidden_size}, DataType::BFLOAT16, L1_MEMORY_CONFIG);
 
     // Fused QKV parameters: torch.cat([Wq, Wk, Wv], dim=-1) -> [hidden, 3 * hidden].
     std::vector<float> qkv_weight(std::size_t(hidden_size) * 3 * hidden_size), qkv_bias;
@@ -187,37 +197,46 @@ nlohmann::json multi_head_attention(Device& device) {
         for (uint32_t part = 0; part < 3; ++part) {
             const auto& w = part == 0 ? p.query_weight : part == 1 ? p.key_weight : p.value_weight;
             std::copy_n(w.begin() + std::ptrdiff_t(r) * hidden_size, hidden_size,
-                        qkv_weight.begin() + std::ptrdiff_t(r) * 3 * hidden_size + std::ptrdiff_t(part) * hidden_size);
+                        qkv_weight.begin() + std::ptrdiff_t(r) * 3 * hidden_size +
+                            std::ptrdiff_t(part) * hidden_size);
         }
-    for (const auto* b : {&p.query_bias, &p.key_bias, &p.value_bias}) qkv_bias.insert(qkv_bias.end(), b->begin(), b->end());
+    for (const auto* b : {&p.query_bias, &p.key_bias, &p.value_bias})
+        qkv_bias.insert(qkv_bias.end(), b->begin(), b->end());
     Tensor fused_qkv_weight = tiles(device, qkv_weight, Shape{hidden_size, 3 * hidden_size});
-    Tensor fused_qkv_bias = tiles(device, qkv_bias, Shape{1, 3 * hidden_size}, DataType::BFLOAT16, L1_MEMORY_CONFIG);
+    Tensor fused_qkv_bias =
+        tiles(device, qkv_bias, Shape{1, 3 * hidden_size}, DataType::BFLOAT16, L1_MEMORY_CONFIG);
 
     device.disable_and_clear_program_cache();
     device.enable_program_cache();
     Tensor output, optimized_output;
     auto naive = [&] {
-        output = multi_head_attention(hidden_states, attention_mask, query_weight, query_bias, key_weight, key_bias,
-                                      value_weight, value_bias, output_weight, output_bias, num_heads);
+        output =
+            multi_head_attention(hidden_states, attention_mask, query_weight, query_bias, key_weight,
+                                 key_bias, value_weight, value_bias, output_weight, output_bias, num_heads);
     };
     auto optimized = [&] {
-        optimized_output = optimized_multi_head_attention(hidden_states, attention_mask, fused_qkv_weight,
-                                                          fused_qkv_bias, output_weight, output_bias, num_heads);
+        optimized_output =
+            optimized_multi_head_attention(hidden_states, attention_mask, fused_qkv_weight, fused_qkv_bias,
+                                           output_weight, output_bias, num_heads);
     };
     double naive_first = time_ms(naive), naive_cached = time_ms(naive);
     double optimized_first = time_ms(optimized), optimized_cached = time_ms(optimized);
 
     std::fprintf(stderr, "multi_head_attention: fp64 reference...\n");
     std::vector<double> golden = reference_f64(p);
-    std::vector<double> naive_values = to_host<double>(output), optimized_values = to_host<double>(optimized_output);
+    std::vector<double> naive_values = to_host<double>(output),
+                        optimized_values = to_host<double>(optimized_output);
     const double agreement = comp_pcc(naive_values, optimized_values);
-    const double pcc_naive = comp_pcc(golden, naive_values), pcc_optimized = comp_pcc(golden, optimized_values);
+    const double pcc_naive = comp_pcc(golden, naive_values),
+                 pcc_optimized = comp_pcc(golden, optimized_values);
     const double flops = 2.0 * batch_size * sequence_size * hidden_size * hidden_size * 4 +
                          4.0 * batch_size * num_heads * sequence_size * sequence_size * head_size;
 
-    std::printf("Multi-head attention: batch %u, sequence %u, %u heads of %u, hidden %u (%.1f GFLOP per run)\n",
-                batch_size, sequence_size, num_heads, head_size, hidden_size, flops / 1e9);
-    std::printf("| %-32s | %15s | %15s | %12s |\n", "version", "first run (ms)", "cached run (ms)", "PCC vs fp64");
+    std::printf(
+        "Multi-head attention: batch %u, sequence %u, %u heads of %u, hidden %u (%.1f GFLOP per run)\n",
+        batch_size, sequence_size, num_heads, head_size, hidden_size, flops / 1e9);
+    std::printf("| %-32s | %15s | %15s | %12s |\n", "version", "first run (ms)", "cached run (ms)",
+                "PCC vs fp64");
     std::printf("|----------------------------------|-----------------|-----------------|--------------|\n");
     std::printf("| %-32s | %15.2f | %15.2f | %12.6f |\n", "naive (six basic ops, BFLOAT16)", naive_first,
                 naive_cached, pcc_naive);
@@ -227,15 +246,16 @@ nlohmann::json multi_head_attention(Device& device) {
                 agreement);
     std::printf("cached optimized run: %.1f GFLOP/s, %.1fx faster than the cached naive run\n\n",
                 flops / optimized_cached / 1e6, naive_cached / optimized_cached);
-    return {{"batch_size", batch_size},
-            {"sequence_size", sequence_size},
-            {"num_heads", num_heads},
-            {"head_size", head_size},
-            {"naive", {{"first_ms", naive_first}, {"cached_ms", naive_cached}, {"pcc_vs_fp64", pcc_naive}}},
-            {"optimized",
-             {{"first_ms", optimized_first}, {"cached_ms", optimized_cached}, {"pcc_vs_fp64", pcc_optimized}}},
-            {"pcc_naive_vs_optimized", agreement},
-            {"gflop_per_run", flops / 1e9}};
+    return {
+        {"batch_size", batch_size},
+        {"sequence_size", sequence_size},
+        {"num_heads", num_heads},
+        {"head_size", head_size},
+        {"naive", {{"first_ms", naive_first}, {"cached_ms", naive_cached}, {"pcc_vs_fp64", pcc_naive}}},
+        {"optimized",
+         {{"first_ms", optimized_first}, {"cached_ms", optimized_cached}, {"pcc_vs_fp64", pcc_optimized}}},
+        {"pcc_naive_vs_optimized", agreement},
+        {"gflop_per_run", flops / 1e9}};
 }
 
 }  // namespace attnn::examples

@@ -1,23 +1,29 @@
+#include "seeds.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
 
-#include "seeds.hpp"
 #include "support.hpp"
 
 namespace attnn::examples {
 
 int run_seeds(const SeedsOptions& options) {
-    const std::vector<std::string> programs = {"simple_attention", "self_attention_v2", "multi_head_attention"};
-    if (!options.only.empty() && std::find(programs.begin(), programs.end(), options.only) == programs.end()) {
-        std::fprintf(stderr, "attnn seeds: --only=%s is not one of simple_attention, self_attention_v2, "
-                             "multi_head_attention\n", options.only.c_str());
+    const std::vector<std::string> programs = {"simple_attention", "self_attention_v2",
+                                               "multi_head_attention"};
+    if (!options.only.empty() &&
+        std::find(programs.begin(), programs.end(), options.only) == programs.end()) {
+        std::fprintf(stderr,
+                     "attnn seeds: --only=%s is not one of simple_attention, self_attention_v2, "
+                     "multi_head_attention\n",
+                     options.only.c_str());
         return 2;
     }
     Device device = open_device(0, {.num_workers = options.workers});
     std::printf("attnn seeds on device %d: %d workers, %s kernels\n\n", device.id(), device.num_workers(),
                 device.isa().c_str());
-    nlohmann::json report = {{"device", {{"id", device.id()}, {"workers", device.num_workers()}, {"isa", device.isa()}}}};
+    nlohmann::json report = {
+        {"device", {{"id", device.id()}, {"workers", device.num_workers()}, {"isa", device.isa()}}}};
     auto selected = [&](const std::string& name) { return options.only.empty() || options.only == name; };
     auto banner = [](const char* title) { std::printf("=== %s ===\n\n", title); };
     if (selected("simple_attention")) {

@@ -1,18 +1,17 @@
 // The three seed programs of ../shared/seeds/, ported to attnn, and the `attnn seeds` driver.
 #pragma once
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "attnn/attnn.hpp"
 
 namespace attnn::examples {
 
 struct SeedsOptions {
-    bool full = false;        // the seeds' own sizes (e.g. 10000 forward passes): hours, not minutes
-    std::string json_path;    // also write the results as JSON
-    std::string only;         // run one program: simple_attention, self_attention_v2, multi_head_attention
-    int workers = 0;          // 0: one per hardware thread
+    bool full = false;      // the seeds' own sizes (e.g. 10000 forward passes): hours, not minutes
+    std::string json_path;  // also write the results as JSON
+    std::string only;       // run one program: simple_attention, self_attention_v2, multi_head_attention
+    int workers = 0;        // 0: one per hardware thread
 };
 
 // Runs the selected seed programs, printing their results; returns a process exit code.

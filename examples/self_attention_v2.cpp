@@ -43,7 +43,7 @@ Tensor bf16_tiles(Device& device, const std::vector<float>& v, Shape shape) {
 
 // x [s, d_in] -> context [s, d_out], all FLOAT32: what PyTorch's CPU module computes.
 class SelfAttentionFp32 {
-public:
+  public:
     SelfAttentionFp32(Device& device, const Weights& w)
         : device_(device),
           w_(w),
@@ -64,7 +64,7 @@ public:
         return to_host<float>(matmul(weights, values));
     }
 
-private:
+  private:
     Device& device_;
     const Weights& w_;
     Tensor wq_, wk_, wv_;
@@ -72,7 +72,7 @@ private:
 
 // SelfAttention_ttnn_v2: converts its inputs on every call and scales on the host.
 class SelfAttentionNaivePort {
-public:
+  public:
     SelfAttentionNaivePort(Device& device, const SelfAttentionFp32& projections, uint32_t d_out)
         : device_(device), projections_(projections), d_out_(d_out) {}
 
@@ -81,7 +81,8 @@ public:
         std::vector<float> queries = to_host<float>(q), keys = to_host<float>(k), values = to_host<float>(v);
         std::vector<float> keys_t(keys.size());
         for (uint32_t i = 0; i < rows; ++i)
-            for (uint32_t j = 0; j < d_out_; ++j) keys_t[std::size_t(j) * rows + i] = keys[std::size_t(i) * d_out_ + j];
+            for (uint32_t j = 0; j < d_out_; ++j)
+                keys_t[std::size_t(j) * rows + i] = keys[std::size_t(i) * d_out_ + j];
         Tensor queries_ttnn = bf16_tiles(device_, queries, Shape{rows, d_out_});
         Tensor keys_transposed_ttnn = bf16_tiles(device_, keys_t, Shape{d_out_, rows});
         Tensor values_ttnn = bf16_tiles(device_, values, Shape{rows, d_out_});
@@ -94,7 +95,7 @@ public:
         return to_host<float>(matmul(attn_weights_ttnn, values_ttnn));
     }
 
-private:
+  private:
     Device& device_;
     const SelfAttentionFp32& projections_;
     uint32_t d_out_;
@@ -102,7 +103,7 @@ private:
 
 // SelfAttention_ttnn_opt_v2: weights resident as BFLOAT16 tiles, everything on the device.
 class SelfAttentionOptimizedPort {
-public:
+  public:
     SelfAttentionOptimizedPort(Device& device, const Weights& w)
         : device_(device),
           d_in_(w.d_in),
@@ -121,7 +122,7 @@ public:
         return to_host<float>(matmul(attn_weights, values));
     }
 
-private:
+  private:
     Device& device_;
     uint32_t d_in_;
     Tensor wq_, wk_, wv_;
@@ -175,7 +176,8 @@ nlohmann::json self_attention_v2(Device& device, bool full) {
     // The benchmark. The seed stacks 10000 random inputs (80 GB); a pool of four, cycled, keeps
     // the inputs distinct from call to call without that memory.
     const uint32_t rows = 1024, d_in = 2048, d_out = 2048;
-    const std::vector<int> counts = full ? std::vector<int>{1, 100, 1000, 10000} : std::vector<int>{1, 10, 100};
+    const std::vector<int> counts =
+        full ? std::vector<int>{1, 100, 1000, 10000} : std::vector<int>{1, 10, 100};
     Generator gen(789);
     std::vector<std::vector<float>> inputs;
     for (int i = 0; i < 4; ++i) inputs.push_back(gen.normal(std::size_t(rows) * d_in));
@@ -191,11 +193,12 @@ nlohmann::json self_attention_v2(Device& device, bool full) {
     double pcc_naive = comp_pcc(golden, widen(naive.forward(inputs[0], rows, d_in)));
     double pcc_optimized = comp_pcc(golden, widen(optimized.forward(inputs[0], rows)));
 
-    std::printf("SelfAttention_v2 benchmark: %u x %u inputs, d_out %u, total ms for N forward passes\n", rows, d_in,
-                d_out);
+    std::printf("SelfAttention_v2 benchmark: %u x %u inputs, d_out %u, total ms for N forward passes\n", rows,
+                d_in, d_out);
     std::printf("| %6s | %16s | %12s | %16s | %10s | %10s |\n", "N", "fp32 reference", "naive port",
                 "optimized port", "fp32/opt", "naive/opt");
-    std::printf("|--------|------------------|--------------|------------------|------------|------------|\n");
+    std::printf(
+        "|--------|------------------|--------------|------------------|------------|------------|\n");
     nlohmann::json rows_json = nlohmann::json::array();
     for (int n : counts) {
         auto run = [&](const char* label, auto&& forward) {
@@ -215,15 +218,17 @@ nlohmann::json self_attention_v2(Device& device, bool full) {
         std::printf("| %6d | %16.2f | %12.2f | %16.2f | %9.2fx | %9.2fx |\n", n, t_fp32, t_naive, t_opt,
                     t_fp32 / t_opt, t_naive / t_opt);
         std::fflush(stdout);
-        rows_json.push_back({{"n", n}, {"fp32_ms", t_fp32}, {"naive_port_ms", t_naive}, {"optimized_port_ms", t_opt}});
+        rows_json.push_back(
+            {{"n", n}, {"fp32_ms", t_fp32}, {"naive_port_ms", t_naive}, {"optimized_port_ms", t_opt}});
     }
     std::printf("PCC against fp64: fp32 reference %.6f, naive port %.6f, optimized port %.6f\n\n", pcc_fp32,
                 pcc_naive, pcc_optimized);
-    out["benchmark"] = {{"rows", rows},
-                        {"d_in", d_in},
-                        {"d_out", d_out},
-                        {"table", rows_json},
-                        {"pcc_vs_fp64", {{"fp32", pcc_fp32}, {"naive_port", pcc_naive}, {"optimized_port", pcc_optimized}}}};
+    out["benchmark"] = {
+        {"rows", rows},
+        {"d_in", d_in},
+        {"d_out", d_out},
+        {"table", rows_json},
+        {"pcc_vs_fp64", {{"fp32", pcc_fp32}, {"naive_port", pcc_naive}, {"optimized_port", pcc_optimized}}}};
     return out;
 }
 

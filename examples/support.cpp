@@ -1,11 +1,11 @@
 #include "support.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <thread>
-
-#include <unistd.h>
 
 namespace attnn::examples {
 
@@ -48,7 +48,8 @@ std::string torch_format(const std::vector<float>& values, const std::vector<uin
     return out + "]" + suffix;
 }
 
-void matmul_f64(const double* a, const double* b, double* c, int64_t m, int64_t n, int64_t k, bool transpose_b) {
+void matmul_f64(const double* a, const double* b, double* c, int64_t m, int64_t n, int64_t k,
+                bool transpose_b) {
     // Rows split over two threads; the i-k-j order keeps the inner loop contiguous.
     auto rows = [&](int64_t r0, int64_t r1) {
         std::vector<double> bt;
@@ -74,8 +75,7 @@ void matmul_f64(const double* a, const double* b, double* c, int64_t m, int64_t 
     };
     unsigned threads = std::max(1u, std::thread::hardware_concurrency());
     std::vector<std::thread> pool;
-    for (unsigned t = 0; t < threads; ++t)
-        pool.emplace_back(rows, m * t / threads, m * (t + 1) / threads);
+    for (unsigned t = 0; t < threads; ++t) pool.emplace_back(rows, m * t / threads, m * (t + 1) / threads);
     for (auto& th : pool) th.join();
 }
 

@@ -23,7 +23,8 @@ double time_ms(F&& fn) {
 
 // Plain fp64 building blocks for the reference results (row-major, batched by the caller).
 // c[m x n] = a[m x k] * b[k x n], or * b^T with b [n x k] when transpose_b.
-void matmul_f64(const double* a, const double* b, double* c, int64_t m, int64_t n, int64_t k, bool transpose_b);
+void matmul_f64(const double* a, const double* b, double* c, int64_t m, int64_t n, int64_t k,
+                bool transpose_b);
 void softmax_rows_f64(double* x, int64_t rows, int64_t cols);
 std::vector<double> widen(const std::vector<float>& v);
 

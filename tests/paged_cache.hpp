@@ -13,8 +13,10 @@ namespace attnn::testing {
 struct PagedCache {
     Tensor k, v, page_table;
 };
-inline PagedCache page(const reference::Array& k, const reference::Array& v, uint32_t block_size, DataType dtype, uint32_t seed) {
-    const uint32_t b = k.shape[0], nkv = k.shape[1], S = k.shape[2], dh = k.shape[3], per_user = S / block_size;
+inline PagedCache page(const reference::Array& k, const reference::Array& v, uint32_t block_size,
+                       DataType dtype, uint32_t seed) {
+    const uint32_t b = k.shape[0], nkv = k.shape[1], S = k.shape[2], dh = k.shape[3],
+                   per_user = S / block_size;
     const uint32_t blocks = b * per_user + 3;  // spare blocks that nothing maps to
     std::vector<int32_t> order(blocks);
     std::iota(order.begin(), order.end(), 0);

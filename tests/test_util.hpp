@@ -45,7 +45,8 @@ void expect_error(F&& fn, std::initializer_list<const char*> fragments) {
         ADD_FAILURE() << "expected attnn::Error";
     } catch (const Error& e) {
         std::string msg = e.what();
-        for (const char* f : fragments) EXPECT_NE(msg.find(f), std::string::npos) << "message: " << msg << "\nmissing: " << f;
+        for (const char* f : fragments)
+            EXPECT_NE(msg.find(f), std::string::npos) << "message: " << msg << "\nmissing: " << f;
     }
 }
 

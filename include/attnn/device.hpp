@@ -21,7 +21,7 @@ struct DeviceOptions {
 
 // A handle to an open device; copies refer to the same device.
 class Device {
-public:
+  public:
     Device() = default;
     int id() const;
     bool is_open() const;
@@ -42,7 +42,7 @@ public:
     std::shared_ptr<detail::DeviceImpl> impl() const { return impl_; }
     explicit Device(std::shared_ptr<detail::DeviceImpl> impl) : impl_(std::move(impl)) {}
 
-private:
+  private:
     std::shared_ptr<detail::DeviceImpl> impl_;
 };
 

@@ -15,11 +15,11 @@ enum class ErrorKind {
 };
 
 class Error : public std::runtime_error {
-public:
+  public:
     Error(ErrorKind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
     ErrorKind kind() const noexcept { return kind_; }
 
-private:
+  private:
     ErrorKind kind_;
 };
 
@@ -42,11 +42,11 @@ template <class... Parts>
 }  // namespace attnn
 
 // Public-boundary checks. `op` is the op's TT-NN name.
-#define ATTNN_CHECK(cond, op, ...) \
-    do {                            \
+#define ATTNN_CHECK(cond, op, ...)                                                                \
+    do {                                                                                          \
         if (!(cond)) ::attnn::detail::fail(::attnn::ErrorKind::InvalidArgument, op, __VA_ARGS__); \
     } while (0)
-#define ATTNN_CHECK_TYPE(cond, op, ...) \
-    do {                                 \
+#define ATTNN_CHECK_TYPE(cond, op, ...)                                                        \
+    do {                                                                                       \
         if (!(cond)) ::attnn::detail::fail(::attnn::ErrorKind::TypeMismatch, op, __VA_ARGS__); \
     } while (0)

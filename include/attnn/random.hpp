@@ -9,7 +9,7 @@ namespace attnn {
 
 // torch.Generator on the CPU: an mt19937 seeded like torch.manual_seed(seed).
 class Generator {
-public:
+  public:
     explicit Generator(uint64_t seed = 67280421310721ULL) { manual_seed(seed); }
     void manual_seed(uint64_t seed);
     uint32_t random();    // one 32-bit draw
@@ -20,7 +20,7 @@ public:
     // torch.randn(n) for float32 (Box-Muller as torch's CPU normal_ uses for n >= 16 values).
     std::vector<float> normal(std::size_t n, float mean = 0.0f, float std = 1.0f);
 
-private:
+  private:
     std::mt19937 engine_;
     double next_normal_ = 0.0;
     bool has_next_normal_ = false;

@@ -18,7 +18,7 @@ struct Buffer;
 }
 
 class Tensor {
-public:
+  public:
     Tensor() = default;
 
     const Shape& shape() const { return shape_; }  // the logical shape
@@ -39,12 +39,12 @@ public:
     std::string to_string() const;
 
     // Internals used by ops and bindings.
-    Tensor(std::shared_ptr<detail::Buffer> buffer, Shape shape, Shape padded_shape, DataType dtype, Layout layout,
-           MemoryConfig memory_config, std::shared_ptr<detail::DeviceImpl> device);
+    Tensor(std::shared_ptr<detail::Buffer> buffer, Shape shape, Shape padded_shape, DataType dtype,
+           Layout layout, MemoryConfig memory_config, std::shared_ptr<detail::DeviceImpl> device);
     const std::shared_ptr<detail::Buffer>& buffer() const { return buffer_; }
     const std::shared_ptr<detail::DeviceImpl>& device_impl() const { return device_; }
 
-private:
+  private:
     std::shared_ptr<detail::Buffer> buffer_;
     Shape shape_;
     Shape padded_shape_;
@@ -83,7 +83,8 @@ extern template std::vector<uint32_t> to_host<uint32_t>(const Tensor&);
 extern template std::vector<bfloat16> to_host<bfloat16>(const Tensor&);
 inline std::vector<float> to_vector(const Tensor& tensor) { return to_host<float>(tensor); }
 
-Tensor to_device(const Tensor& tensor, Device& device, const MemoryConfig& memory_config = DRAM_MEMORY_CONFIG);
+Tensor to_device(const Tensor& tensor, Device& device,
+                 const MemoryConfig& memory_config = DRAM_MEMORY_CONFIG);
 Tensor from_device(const Tensor& tensor);  // a host copy
 Tensor cpu(const Tensor& tensor);          // TT-NN's Tensor.cpu(): same as from_device
 

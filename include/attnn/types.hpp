@@ -47,7 +47,7 @@ std::size_t element_size_bytes(DataType dtype);
 
 // A tensor shape of rank 1..8. Indexing accepts negative indices counting from the end.
 class Shape {
-public:
+  public:
     static constexpr int max_rank = 8;
     Shape() = default;
     Shape(std::initializer_list<uint32_t> dims);
@@ -66,7 +66,7 @@ public:
     friend bool operator==(const Shape& a, const Shape& b);
     std::string to_string() const;  // "Shape([8, 384, 1024])"
 
-private:
+  private:
     std::array<uint32_t, max_rank> dims_{};
     int rank_ = 0;
 };

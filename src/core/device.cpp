@@ -1,8 +1,9 @@
+#include "attnn/device.hpp"
+
 #include <map>
 #include <mutex>
 #include <thread>
 
-#include "attnn/device.hpp"
 #include "core/device_impl.hpp"
 #include "kernels/kernels.hpp"
 

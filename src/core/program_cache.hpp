@@ -21,7 +21,7 @@ struct Program {
 
 // The bytes a program depends on. Buffer addresses never enter it.
 class ProgramKey {
-public:
+  public:
     // Programs are built for the active SIMD path (blocking follows its register tiles), so the
     // path is part of every key.
     explicit ProgramKey(std::string_view op) {
@@ -34,8 +34,7 @@ public:
         return *this;
     }
     template <class T>
-        requires std::is_trivially_copyable_v<T>
-    ProgramKey& add(const T& v) {
+    requires std::is_trivially_copyable_v<T> ProgramKey& add(const T& v) {
         bytes_.append(reinterpret_cast<const char*>(&v), sizeof(T));
         return *this;
     }
@@ -54,12 +53,12 @@ public:
     }
     const std::string& bytes() const { return bytes_; }
 
-private:
+  private:
     std::string bytes_;
 };
 
 class ProgramCache {
-public:
+  public:
     std::shared_ptr<Program> find(const ProgramKey& key);
     void insert(const ProgramKey& key, std::shared_ptr<Program> program);
     void clear() { programs_.clear(); }
@@ -68,7 +67,7 @@ public:
     std::size_t hits = 0;
     std::size_t misses = 0;
 
-private:
+  private:
     std::unordered_map<std::string, std::shared_ptr<Program>> programs_;
 };
 

@@ -14,8 +14,8 @@ namespace attnn {
 
 using detail::MatrixView;
 
-Tensor::Tensor(std::shared_ptr<detail::Buffer> buffer, Shape shape, Shape padded_shape, DataType dtype, Layout layout,
-               MemoryConfig memory_config, std::shared_ptr<detail::DeviceImpl> device)
+Tensor::Tensor(std::shared_ptr<detail::Buffer> buffer, Shape shape, Shape padded_shape, DataType dtype,
+               Layout layout, MemoryConfig memory_config, std::shared_ptr<detail::DeviceImpl> device)
     : buffer_(std::move(buffer)),
       shape_(shape),
       padded_shape_(padded_shape),
@@ -138,7 +138,8 @@ template <class T>
 std::vector<T> to_host(const Tensor& tensor) {
     MatrixView v = detail::matrix_view(tensor, "to_host");
     std::vector<T> out(tensor.volume());
-    const bool raw_int = is_integer(tensor.dtype()) && (std::is_same_v<T, int32_t> || std::is_same_v<T, uint32_t>);
+    const bool raw_int =
+        is_integer(tensor.dtype()) && (std::is_same_v<T, int32_t> || std::is_same_v<T, uint32_t>);
     for_each_row(tensor.device_impl(), v.batch * v.rows, [&](int64_t row) {
         int64_t b = row / v.rows, r = row % v.rows;
         T* dst = out.data() + row * v.cols;
@@ -236,7 +237,8 @@ Tensor typecast(const Tensor& tensor, DataType dtype, std::optional<MemoryConfig
 }
 
 Tensor clone(const Tensor& tensor) {
-    return convert(tensor, tensor.dtype(), tensor.layout(), tensor.memory_config(), tensor.device_impl(), "clone");
+    return convert(tensor, tensor.dtype(), tensor.layout(), tensor.memory_config(), tensor.device_impl(),
+                   "clone");
 }
 
 void deallocate(Tensor& tensor) {
@@ -257,8 +259,8 @@ namespace {
 constexpr uint32_t edge_items = 2;
 constexpr uint32_t summarize_above = 4;
 
-void print_dim(std::ostream& os, const std::vector<float>& values, const Shape& shape, int dim, uint64_t offset,
-               int indent, bool integer) {
+void print_dim(std::ostream& os, const std::vector<float>& values, const Shape& shape, int dim,
+               uint64_t offset, int indent, bool integer) {
     uint32_t n = shape[dim];
     uint64_t stride = 1;
     for (int d = dim + 1; d < shape.rank(); ++d) stride *= shape[d];
@@ -296,8 +298,8 @@ std::string Tensor::to_string() const {
         std::vector<float> values = to_host<float>(*this);
         print_dim(os, values, shape_, 0, 0, 12, dtype_ == DataType::INT32 || dtype_ == DataType::UINT32);
     }
-    os << ", shape=" << shape_ << ", dtype=" << attnn::to_string(dtype_) << ", layout=" << attnn::to_string(layout_)
-       << ")";
+    os << ", shape=" << shape_ << ", dtype=" << attnn::to_string(dtype_)
+       << ", layout=" << attnn::to_string(layout_) << ")";
     return os.str();
 }
 

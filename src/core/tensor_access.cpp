@@ -21,8 +21,8 @@ int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
 // Where face row `fi` of face `face` of a tile begins, per dtype.
 struct FaceRow {
-    std::byte* values;   // 16 values (FLOAT32/BFLOAT16/INT: element 0; block float: mantissas)
-    uint8_t* exponent;   // block floats only
+    std::byte* values;  // 16 values (FLOAT32/BFLOAT16/INT: element 0; block float: mantissas)
+    uint8_t* exponent;  // block floats only
 };
 
 FaceRow face_row(std::byte* tile, DataType dtype, int face, int fi) {
@@ -31,8 +31,10 @@ FaceRow face_row(std::byte* tile, DataType dtype, int face, int fi) {
             return {tile + 64 + face * 256 + fi * 16, reinterpret_cast<uint8_t*>(tile) + face * 16 + fi};
         case DataType::BFLOAT4_B:
             return {tile + 64 + face * 128 + fi * 8, reinterpret_cast<uint8_t*>(tile) + face * 16 + fi};
-        case DataType::BFLOAT16: return {tile + (face * face_values + fi * 16) * 2, nullptr};
-        default: return {tile + (face * face_values + fi * 16) * 4, nullptr};
+        case DataType::BFLOAT16:
+            return {tile + (face * face_values + fi * 16) * 2, nullptr};
+        default:
+            return {tile + (face * face_values + fi * 16) * 4, nullptr};
     }
 }
 
@@ -72,8 +74,12 @@ void decode_run(DataType dtype, const std::byte* src, const uint8_t* exponent, f
                 dst[i] = float(v);
             }
             break;
-        case DataType::BFLOAT8_B: k.bfp8_decode16(*exponent, reinterpret_cast<const uint8_t*>(src), dst); break;
-        case DataType::BFLOAT4_B: k.bfp4_decode16(*exponent, reinterpret_cast<const uint8_t*>(src), dst); break;
+        case DataType::BFLOAT8_B:
+            k.bfp8_decode16(*exponent, reinterpret_cast<const uint8_t*>(src), dst);
+            break;
+        case DataType::BFLOAT4_B:
+            k.bfp4_decode16(*exponent, reinterpret_cast<const uint8_t*>(src), dst);
+            break;
     }
 }
 
@@ -90,8 +96,12 @@ I to_integer(float v) {
 void encode_run(DataType dtype, const float* src, std::byte* dst, uint8_t* exponent, int64_t n) {
     const auto& k = kernels::table();
     switch (dtype) {
-        case DataType::FLOAT32: std::memcpy(dst, src, n * 4); break;
-        case DataType::BFLOAT16: k.f32_to_bf16(src, reinterpret_cast<uint16_t*>(dst), n); break;
+        case DataType::FLOAT32:
+            std::memcpy(dst, src, n * 4);
+            break;
+        case DataType::BFLOAT16:
+            k.f32_to_bf16(src, reinterpret_cast<uint16_t*>(dst), n);
+            break;
         case DataType::INT32:
             for (int64_t i = 0; i < n; ++i) {
                 int32_t v = to_integer<int32_t>(src[i]);
@@ -104,8 +114,12 @@ void encode_run(DataType dtype, const float* src, std::byte* dst, uint8_t* expon
                 std::memcpy(dst + 4 * i, &v, 4);
             }
             break;
-        case DataType::BFLOAT8_B: k.bfp8_encode16(src, exponent, reinterpret_cast<uint8_t*>(dst)); break;
-        case DataType::BFLOAT4_B: k.bfp4_encode16(src, exponent, reinterpret_cast<uint8_t*>(dst)); break;
+        case DataType::BFLOAT8_B:
+            k.bfp8_encode16(src, exponent, reinterpret_cast<uint8_t*>(dst));
+            break;
+        case DataType::BFLOAT4_B:
+            k.bfp4_encode16(src, exponent, reinterpret_cast<uint8_t*>(dst));
+            break;
     }
 }
 
@@ -117,7 +131,8 @@ std::byte* MatrixView::element(int64_t b, int64_t r, int64_t c) const {
     std::byte* m = data + b * matrix_bytes;
     if (layout == Layout::ROW_MAJOR) return m + (r * cols + c) * int64_t(element_bytes());
     int64_t tiles_per_row = padded_cols / TILE_WIDTH;
-    std::byte* tile = m + ((r / TILE_HEIGHT) * tiles_per_row + c / TILE_WIDTH) * int64_t(tile_size_bytes(dtype));
+    std::byte* tile =
+        m + ((r / TILE_HEIGHT) * tiles_per_row + c / TILE_WIDTH) * int64_t(tile_size_bytes(dtype));
     int i = int(r % TILE_HEIGHT), j = int(c % TILE_WIDTH);
     int face = (i / FACE_HEIGHT) * 2 + j / FACE_WIDTH;
     return face_row(tile, dtype, face, i % FACE_HEIGHT).values + (j % FACE_WIDTH) * int64_t(element_bytes());
@@ -156,20 +171,26 @@ void MatrixView::read(int64_t b, int64_t r, int64_t c0, int64_t n, float* dst) c
     }
 }
 
-void MatrixView::read_rows(int64_t b, int64_t r0, int64_t n, float* dst, int64_t ld, int64_t c0, int64_t ncols) const {
+void MatrixView::read_rows(int64_t b, int64_t r0, int64_t n, float* dst, int64_t ld, int64_t c0,
+                           int64_t ncols) const {
     if (ncols < 0) ncols = cols - c0;
     if (layout == Layout::ROW_MAJOR || !is_floating_point(dtype)) {
         for (int64_t i = 0; i < n; ++i) read(b, r0 + i, c0, ncols, dst + i * ld);
         return;
     }
-    const int format = dtype == DataType::FLOAT32 ? 0 : dtype == DataType::BFLOAT16 ? 1 : dtype == DataType::BFLOAT8_B ? 2 : 3;
+    const int format = dtype == DataType::FLOAT32     ? 0
+                       : dtype == DataType::BFLOAT16  ? 1
+                       : dtype == DataType::BFLOAT8_B ? 2
+                                                      : 3;
     const int64_t tbytes = int64_t(tile_size_bytes(dtype)), tiles_per_row = padded_cols / TILE_WIDTH;
-    const int64_t first_tile = c0 / TILE_WIDTH, tiles = (c0 + ncols + TILE_WIDTH - 1) / TILE_WIDTH - first_tile;
+    const int64_t first_tile = c0 / TILE_WIDTH,
+                  tiles = (c0 + ncols + TILE_WIDTH - 1) / TILE_WIDTH - first_tile;
     const auto& k = kernels::table();
     for (int64_t r = r0; r < r0 + n;) {
-        const int64_t band = r / TILE_HEIGHT, i0 = r % TILE_HEIGHT, take = std::min(TILE_HEIGHT - i0, r0 + n - r);
-        const auto* base =
-            reinterpret_cast<const uint8_t*>(data + b * matrix_bytes + (band * tiles_per_row + first_tile) * tbytes);
+        const int64_t band = r / TILE_HEIGHT, i0 = r % TILE_HEIGHT,
+                      take = std::min(TILE_HEIGHT - i0, r0 + n - r);
+        const auto* base = reinterpret_cast<const uint8_t*>(data + b * matrix_bytes +
+                                                            (band * tiles_per_row + first_tile) * tbytes);
         k.decode_tile_rows(format, base, tbytes, tiles, i0, take, dst + (r - r0) * ld, ld);
         r += take;
     }
@@ -249,7 +270,8 @@ void require_allocated(const Tensor& t, std::string_view op, std::string_view ar
         fail(ErrorKind::Runtime, op, arg, " is on device ", t.device_impl()->id, ", which is closed");
 }
 
-DeviceImpl& require_device(std::string_view op, std::initializer_list<std::pair<const Tensor*, const char*>> tensors) {
+DeviceImpl& require_device(std::string_view op,
+                           std::initializer_list<std::pair<const Tensor*, const char*>> tensors) {
     DeviceImpl* device = nullptr;
     const char* first = nullptr;
     for (auto [t, name] : tensors) {
@@ -267,11 +289,13 @@ DeviceImpl& require_device(std::string_view op, std::initializer_list<std::pair<
 
 Tensor allocate_tensor(const Shape& shape, DataType dtype, Layout layout, const MemoryConfig& memory_config,
                        const std::shared_ptr<DeviceImpl>& device, std::string_view op) {
-    if (shape.rank() == 0) fail(ErrorKind::InvalidArgument, op, "a tensor needs rank >= 1, given a rank-0 shape");
+    if (shape.rank() == 0)
+        fail(ErrorKind::InvalidArgument, op, "a tensor needs rank >= 1, given a rank-0 shape");
     for (int d = 0; d < shape.rank(); ++d)
         if (shape[d] == 0) fail(ErrorKind::InvalidArgument, op, "shape ", shape, " has a zero-sized dim ", d);
     if (is_block_float(dtype) && layout != Layout::TILE)
-        fail(ErrorKind::TypeMismatch, op, to_string(dtype), " requires Layout::TILE, given ", to_string(layout));
+        fail(ErrorKind::TypeMismatch, op, to_string(dtype), " requires Layout::TILE, given ",
+             to_string(layout));
     Shape padded = padded_shape_for(shape, layout);
     // Every op writes all logical values, so only tile padding needs the zeros.
     // (A rank-1 TILE tensor stores one logical row in 32-row tiles.)

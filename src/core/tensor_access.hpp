@@ -29,7 +29,8 @@ struct MatrixView {
     // Decodes whole rows [r0, r0 + n) of matrix b into dst (row stride ld >= padded_cols; TILE
     // layout fills all padded_cols columns). The fast path for blocks of rows.
     // c0 (a multiple of 32) and cols narrow the decode to the tiles covering [c0, c0 + cols).
-    void read_rows(int64_t b, int64_t r0, int64_t n, float* dst, int64_t ld, int64_t c0 = 0, int64_t cols = -1) const;
+    void read_rows(int64_t b, int64_t r0, int64_t n, float* dst, int64_t ld, int64_t c0 = 0,
+                   int64_t cols = -1) const;
     // Encodes src into values [c0, c0 + n) of row r of matrix b. Block-float face rows that are
     // only partly written are decoded, patched and encoded again, so the rest of the tile stays.
     void write(int64_t b, int64_t r, int64_t c0, int64_t n, const float* src) const;
@@ -47,7 +48,8 @@ std::size_t storage_bytes(const Shape& padded_shape, DataType dtype, Layout layo
 // Checks the tensor is allocated; names `arg` of `op` in the error.
 void require_allocated(const Tensor& t, std::string_view op, std::string_view arg);
 // Checks every tensor is allocated and on the same open device, and returns it.
-DeviceImpl& require_device(std::string_view op, std::initializer_list<std::pair<const Tensor*, const char*>> tensors);
+DeviceImpl& require_device(std::string_view op,
+                           std::initializer_list<std::pair<const Tensor*, const char*>> tensors);
 
 // A zero-filled tensor on `device` (nullptr: host).
 Tensor allocate_tensor(const Shape& shape, DataType dtype, Layout layout, const MemoryConfig& memory_config,

@@ -1,19 +1,26 @@
+#include "attnn/types.hpp"
+
 #include <cstring>
 #include <sstream>
 
 #include "attnn/error.hpp"
-#include "attnn/types.hpp"
 
 namespace attnn {
 
 std::string to_string(DataType dtype) {
     switch (dtype) {
-        case DataType::BFLOAT16: return "DataType::BFLOAT16";
-        case DataType::FLOAT32: return "DataType::FLOAT32";
-        case DataType::UINT32: return "DataType::UINT32";
-        case DataType::BFLOAT8_B: return "DataType::BFLOAT8_B";
-        case DataType::BFLOAT4_B: return "DataType::BFLOAT4_B";
-        case DataType::INT32: return "DataType::INT32";
+        case DataType::BFLOAT16:
+            return "DataType::BFLOAT16";
+        case DataType::FLOAT32:
+            return "DataType::FLOAT32";
+        case DataType::UINT32:
+            return "DataType::UINT32";
+        case DataType::BFLOAT8_B:
+            return "DataType::BFLOAT8_B";
+        case DataType::BFLOAT4_B:
+            return "DataType::BFLOAT4_B";
+        case DataType::INT32:
+            return "DataType::INT32";
     }
     return "DataType::?";
 }
@@ -35,29 +42,37 @@ bool is_floating_point(DataType dtype) {
 
 std::size_t tile_size_bytes(DataType dtype) {
     switch (dtype) {
-        case DataType::BFLOAT16: return 2048;
-        case DataType::BFLOAT8_B: return 64 + 1024;
-        case DataType::BFLOAT4_B: return 64 + 512;
-        default: return 4096;
+        case DataType::BFLOAT16:
+            return 2048;
+        case DataType::BFLOAT8_B:
+            return 64 + 1024;
+        case DataType::BFLOAT4_B:
+            return 64 + 512;
+        default:
+            return 4096;
     }
 }
 
 std::size_t element_size_bytes(DataType dtype) {
     switch (dtype) {
-        case DataType::BFLOAT16: return 2;
+        case DataType::BFLOAT16:
+            return 2;
         case DataType::BFLOAT8_B:
         case DataType::BFLOAT4_B:
             detail::fail(ErrorKind::TypeMismatch, "element_size_bytes", to_string(dtype),
                          " has no per-element size: it exists only in TILE layout");
-        default: return 4;
+        default:
+            return 4;
     }
 }
 
-Shape::Shape(std::initializer_list<uint32_t> dims) : Shape(std::span<const uint32_t>(dims.begin(), dims.size())) {}
+Shape::Shape(std::initializer_list<uint32_t> dims)
+    : Shape(std::span<const uint32_t>(dims.begin(), dims.size())) {}
 
 Shape::Shape(std::span<const uint32_t> dims) {
     if (dims.size() > std::size_t(max_rank))
-        detail::fail(ErrorKind::InvalidArgument, "Shape", "rank ", dims.size(), " exceeds the maximum rank ", max_rank);
+        detail::fail(ErrorKind::InvalidArgument, "Shape", "rank ", dims.size(), " exceeds the maximum rank ",
+                     max_rank);
     rank_ = int(dims.size());
     for (int i = 0; i < rank_; ++i) dims_[i] = dims[i];
 }
@@ -65,14 +80,16 @@ Shape::Shape(std::span<const uint32_t> dims) {
 uint32_t Shape::operator[](int index) const {
     int i = index < 0 ? index + rank_ : index;
     if (i < 0 || i >= rank_)
-        detail::fail(ErrorKind::InvalidArgument, "Shape", "index ", index, " is out of range for rank ", rank_);
+        detail::fail(ErrorKind::InvalidArgument, "Shape", "index ", index, " is out of range for rank ",
+                     rank_);
     return dims_[i];
 }
 
 uint32_t& Shape::operator[](int index) {
     int i = index < 0 ? index + rank_ : index;
     if (i < 0 || i >= rank_)
-        detail::fail(ErrorKind::InvalidArgument, "Shape", "index ", index, " is out of range for rank ", rank_);
+        detail::fail(ErrorKind::InvalidArgument, "Shape", "index ", index, " is out of range for rank ",
+                     rank_);
     return dims_[i];
 }
 

@@ -12,18 +12,18 @@ namespace attnn::detail {
 
 // A non-owning reference to a callable void(int64_t task, int worker).
 class TaskFn {
-public:
+  public:
     template <class F>
     TaskFn(F& f) : obj_(&f), call_([](void* o, int64_t t, int w) { (*static_cast<F*>(o))(t, w); }) {}
     void operator()(int64_t task, int worker) const { call_(obj_, task, worker); }
 
-private:
+  private:
     void* obj_;
     void (*call_)(void*, int64_t, int);
 };
 
 class WorkerPool {
-public:
+  public:
     explicit WorkerPool(int num_workers);
     ~WorkerPool();
     WorkerPool(const WorkerPool&) = delete;
@@ -40,7 +40,7 @@ public:
         run(num_tasks, TaskFn(f), max_workers);
     }
 
-private:
+  private:
     void run(int64_t num_tasks, TaskFn fn, int max_workers);
     void worker_loop(int worker);
     void drain(int worker);

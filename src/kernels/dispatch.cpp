@@ -19,9 +19,12 @@ extern const KernelTable table;
 namespace {
 const KernelTable* table_for(Isa isa) {
     switch (isa) {
-        case Isa::avx512: return &avx512::table;
-        case Isa::avx2: return &avx2::table;
-        case Isa::portable: return &portable::table;
+        case Isa::avx512:
+            return &avx512::table;
+        case Isa::avx2:
+            return &avx2::table;
+        case Isa::portable:
+            return &portable::table;
     }
     return &portable::table;
 }
@@ -33,8 +36,10 @@ bool cpu_supports(Isa isa) {
             return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                    __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
                    __builtin_cpu_supports("fma");
-        case Isa::avx2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-        case Isa::portable: return true;
+        case Isa::avx2:
+            return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        case Isa::portable:
+            return true;
     }
     return false;
 }
@@ -76,9 +81,12 @@ std::vector<Isa> supported_isas() {
 
 const char* isa_name(Isa isa) {
     switch (isa) {
-        case Isa::avx512: return "avx512";
-        case Isa::avx2: return "avx2";
-        case Isa::portable: return "portable";
+        case Isa::avx512:
+            return "avx512";
+        case Isa::avx2:
+            return "avx2";
+        case Isa::portable:
+            return "portable";
     }
     return "portable";
 }

@@ -18,19 +18,19 @@ namespace attnn::kernels::ATTNN_ISA_NS {
 namespace {
 
 #if defined(__AVX512F__)
-constexpr int W = 16;  // floats per vector
+constexpr int W = 16;        // floats per vector
 constexpr int gemm_mr = 14;  // 14 x 2 zmm accumulators + 2 B vectors + 1 broadcast = 31 of 32 registers
 constexpr Isa this_isa = Isa::avx512;
 #elif defined(__AVX2__)
 constexpr int W = 8;
-constexpr int gemm_mr = 6;   // 6 x 2 ymm accumulators + 2 B + 1 broadcast = 15 of 16 registers
+constexpr int gemm_mr = 6;  // 6 x 2 ymm accumulators + 2 B + 1 broadcast = 15 of 16 registers
 constexpr Isa this_isa = Isa::avx2;
 #else
 constexpr int W = 4;
-constexpr int gemm_mr = 4;   // 4 x 2 xmm accumulators + 2 B + 1 broadcast = 11 of 16 registers
+constexpr int gemm_mr = 4;  // 4 x 2 xmm accumulators + 2 B + 1 broadcast = 11 of 16 registers
 constexpr Isa this_isa = Isa::portable;
 #endif
-constexpr int gemm_nv = 2;   // B vectors per k step
+constexpr int gemm_nv = 2;  // B vectors per k step
 constexpr int gemm_nr = gemm_nv * W;
 
 typedef float vf __attribute__((vector_size(W * 4)));
@@ -194,13 +194,15 @@ void bfp4_decode16(uint8_t exponent, const uint8_t* m, float* dst) {
 
 inline void bf16_to_f32_16(const uint8_t* src, float* dst) {
 #if defined(__AVX512F__)
-    __m512i w = _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src))), 16);
+    __m512i w = _mm512_slli_epi32(
+        _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src))), 16);
     _mm512_storeu_si512(dst, w);
 #elif defined(__AVX2__)
     __m128i lo = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src));
     __m128i hi = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 16));
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), _mm256_slli_epi32(_mm256_cvtepu16_epi32(lo), 16));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + 8), _mm256_slli_epi32(_mm256_cvtepu16_epi32(hi), 16));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + 8),
+                        _mm256_slli_epi32(_mm256_cvtepu16_epi32(hi), 16));
 #else
     bf16_to_f32(reinterpret_cast<const uint16_t*>(src), dst, 16);
 #endif
@@ -256,8 +258,8 @@ void bfp4_encode16(const float* src, uint8_t* exponent, uint8_t* m) {
 
 // One loop per format so each inner step is straight-line vector code.
 template <int format>
-void decode_tile_rows_as(const uint8_t* band, int64_t tile_bytes, int64_t tiles, int64_t i0, int64_t rows, float* dst,
-                         int64_t ld) {
+void decode_tile_rows_as(const uint8_t* band, int64_t tile_bytes, int64_t tiles, int64_t i0, int64_t rows,
+                         float* dst, int64_t ld) {
     for (int64_t t = 0; t < tiles; ++t) {
         const uint8_t* tile = band + t * tile_bytes;
         for (int64_t r = 0; r < rows; ++r) {
@@ -267,20 +269,30 @@ void decode_tile_rows_as(const uint8_t* band, int64_t tile_bytes, int64_t tiles,
                 float* out = dst + r * ld + t * 32 + half * 16;
                 if constexpr (format == 0) std::memcpy(out, tile + (face * 256 + fi * 16) * 4, 64);
                 if constexpr (format == 1) bf16_to_f32_16(tile + (face * 256 + fi * 16) * 2, out);
-                if constexpr (format == 2) bfp8_decode16(tile[face * 16 + fi], tile + 64 + face * 256 + fi * 16, out);
-                if constexpr (format == 3) bfp4_decode16(tile[face * 16 + fi], tile + 64 + face * 128 + fi * 8, out);
+                if constexpr (format == 2)
+                    bfp8_decode16(tile[face * 16 + fi], tile + 64 + face * 256 + fi * 16, out);
+                if constexpr (format == 3)
+                    bfp4_decode16(tile[face * 16 + fi], tile + 64 + face * 128 + fi * 8, out);
             }
         }
     }
 }
 
-void decode_tile_rows(int format, const uint8_t* band, int64_t tile_bytes, int64_t tiles, int64_t i0, int64_t rows,
-                      float* dst, int64_t ld) {
+void decode_tile_rows(int format, const uint8_t* band, int64_t tile_bytes, int64_t tiles, int64_t i0,
+                      int64_t rows, float* dst, int64_t ld) {
     switch (format) {
-        case 0: decode_tile_rows_as<0>(band, tile_bytes, tiles, i0, rows, dst, ld); break;
-        case 1: decode_tile_rows_as<1>(band, tile_bytes, tiles, i0, rows, dst, ld); break;
-        case 2: decode_tile_rows_as<2>(band, tile_bytes, tiles, i0, rows, dst, ld); break;
-        default: decode_tile_rows_as<3>(band, tile_bytes, tiles, i0, rows, dst, ld); break;
+        case 0:
+            decode_tile_rows_as<0>(band, tile_bytes, tiles, i0, rows, dst, ld);
+            break;
+        case 1:
+            decode_tile_rows_as<1>(band, tile_bytes, tiles, i0, rows, dst, ld);
+            break;
+        case 2:
+            decode_tile_rows_as<2>(band, tile_bytes, tiles, i0, rows, dst, ld);
+            break;
+        default:
+            decode_tile_rows_as<3>(band, tile_bytes, tiles, i0, rows, dst, ld);
+            break;
     }
 }
 
@@ -290,8 +302,8 @@ void decode_tile_rows(int format, const uint8_t* band, int64_t tile_bytes, int64
 // mr x 2 vector accumulators stay in registers; each k step loads 2 B vectors and broadcasts
 // mr A values. Inlined into each wrapper below, so constant strides fold into the addressing.
 __attribute__((always_inline)) inline void microkernel(int64_t kc, const float* a, int64_t stride_i,
-                                                       int64_t stride_k, const float* b, float* c, int64_t ldc,
-                                                       bool accumulate) {
+                                                       int64_t stride_k, const float* b, float* c,
+                                                       int64_t ldc, bool accumulate) {
     vf acc[gemm_mr][gemm_nv];
 #pragma GCC unroll 16
     for (int i = 0; i < gemm_mr; ++i)
@@ -356,8 +368,8 @@ void attention_scores(const float* q, int64_t heads, int64_t dh, const float* ke
 }
 
 // The output rows stay in registers for one W-wide slice of dh while the keys stream past.
-void attention_accumulate(const float* p, int64_t ldp, int64_t heads, const float* values, int64_t ld, int64_t n,
-                          int64_t dh, float* out) {
+void attention_accumulate(const float* p, int64_t ldp, int64_t heads, const float* values, int64_t ld,
+                          int64_t n, int64_t dh, float* out) {
     for (int64_t h0 = 0; h0 < heads; h0 += 8) {
         const int64_t hn = heads - h0 < 8 ? heads - h0 : 8;
         for (int64_t d = 0; d < dh; d += W) {
@@ -410,7 +422,7 @@ inline vf vexp_approx(vf x) {
     vf t = xc * 1.44269504088896341f;
     vi n = __builtin_convertvector(t, vi);  // truncates toward zero
     vf nf = __builtin_convertvector(n, vf);
-    vi fix = nf > t ? vi{} + 1 : vi{};     // floor for negative t
+    vi fix = nf > t ? vi{} + 1 : vi{};  // floor for negative t
     n -= fix;
     nf = __builtin_convertvector(n, vf);
     vf f = t - nf;
@@ -453,7 +465,8 @@ void softmax_panel(float* s, int64_t kn, float* m, float* l, float* alpha, bool 
         vf m_safe = m_new == -__builtin_inff() ? splat(0.0f) : m_new;
         vf sum = vf{};
         for (int64_t k = 0; k < kn; ++k) {
-            vf p = approx ? vexp_approx(load(col + k * gemm_nr) - m_safe) : vexp(load(col + k * gemm_nr) - m_safe);
+            vf p = approx ? vexp_approx(load(col + k * gemm_nr) - m_safe)
+                          : vexp(load(col + k * gemm_nr) - m_safe);
             store(col + k * gemm_nr, p);
             sum += p;
         }
@@ -531,9 +544,15 @@ void bias_activation(float* x, int64_t n, const float* bias, Activation act) {
             if (bias)
                 for (int64_t i = 0; i < n; ++i) x[i] += bias[i];
             break;
-        case Activation::relu: bias_activation_impl<Activation::relu>(x, n, bias); break;
-        case Activation::gelu: bias_activation_impl<Activation::gelu>(x, n, bias); break;
-        case Activation::silu: bias_activation_impl<Activation::silu>(x, n, bias); break;
+        case Activation::relu:
+            bias_activation_impl<Activation::relu>(x, n, bias);
+            break;
+        case Activation::gelu:
+            bias_activation_impl<Activation::gelu>(x, n, bias);
+            break;
+        case Activation::silu:
+            bias_activation_impl<Activation::silu>(x, n, bias);
+            break;
     }
 }
 

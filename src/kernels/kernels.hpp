@@ -55,8 +55,8 @@ struct KernelTable {
     // Decode attention on a block of keys, `heads` query rows at a time; dh a multiple of 16.
     // scores[h * lds + j] = dot(q[h * dh ..], keys[j * dh ..])
     // (keys and values rows have stride ld.)
-    void (*attention_scores)(const float* q, int64_t heads, int64_t dh, const float* keys, int64_t ld, int64_t n,
-                             float* scores, int64_t lds);
+    void (*attention_scores)(const float* q, int64_t heads, int64_t dh, const float* keys, int64_t ld,
+                             int64_t n, float* scores, int64_t lds);
     // out[h * dh + d] += sum_j p[h * ldp + j] * values[j * ld + d]
     void (*attention_accumulate)(const float* p, int64_t ldp, int64_t heads, const float* values, int64_t ld,
                                  int64_t n, int64_t dh, float* out);

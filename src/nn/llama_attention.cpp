@@ -29,7 +29,8 @@ void check_config(const LlamaAttentionConfig& c) {
 
 LlamaAttentionWeights LlamaAttentionWeights::random(const LlamaAttentionConfig& c, uint64_t seed) {
     Generator gen(seed);
-    const float in_scale = 1.0f / std::sqrt(float(c.dim)), out_scale = 1.0f / std::sqrt(float(c.num_heads * c.head_dim));
+    const float in_scale = 1.0f / std::sqrt(float(c.dim)),
+                out_scale = 1.0f / std::sqrt(float(c.num_heads * c.head_dim));
     LlamaAttentionWeights w;
     w.wq = gen.normal(std::size_t(c.num_heads) * c.head_dim * c.dim, 0.0f, in_scale);
     w.wk = gen.normal(std::size_t(c.num_kv_heads) * c.head_dim * c.dim, 0.0f, in_scale);
@@ -38,7 +39,8 @@ LlamaAttentionWeights LlamaAttentionWeights::random(const LlamaAttentionConfig& 
     return w;
 }
 
-LlamaAttention::LlamaAttention(Device& device, const LlamaAttentionConfig& config, const LlamaAttentionWeights& w)
+LlamaAttention::LlamaAttention(Device& device, const LlamaAttentionConfig& config,
+                               const LlamaAttentionWeights& w)
     : device_(device), config_(config) {
     check_config(config);
     const auto& c = config_;
@@ -46,8 +48,8 @@ LlamaAttention::LlamaAttention(Device& device, const LlamaAttentionConfig& confi
     const char* op = "LlamaAttention";
     ATTNN_CHECK(w.wq.size() == std::size_t(q_rows) * c.dim && w.wk.size() == std::size_t(kv_rows) * c.dim &&
                     w.wv.size() == std::size_t(kv_rows) * c.dim && w.wo.size() == std::size_t(c.dim) * q_rows,
-                op, "weights must be wq [", q_rows, ", ", c.dim, "], wk and wv [", kv_rows, ", ", c.dim, "], wo [",
-                c.dim, ", ", q_rows, "]");
+                op, "weights must be wq [", q_rows, ", ", c.dim, "], wk and wv [", kv_rows, ", ", c.dim,
+                "], wo [", c.dim, ", ", q_rows, "]");
     // The fused QKV weight: the Q rows, then K, then V, so each token's projection is
     // [q heads | k heads | v heads] as nlp_create_qkv_heads expects.
     std::vector<float> fused;
@@ -66,7 +68,8 @@ LlamaAttention::LlamaAttention(Device& device, const LlamaAttentionConfig& confi
         std::vector<int32_t> table(blocks);
         std::iota(table.begin(), table.end(), 0);
         std::shuffle(table.begin(), table.end(), std::mt19937(1234));
-        page_table_ = from_host(std::span<const int32_t>(table), Shape{c.max_batch, per_user}, {.device = device});
+        page_table_ =
+            from_host(std::span<const int32_t>(table), Shape{c.max_batch, per_user}, {.device = device});
     } else {
         k_cache_ = zeros(Shape{c.max_batch, c.num_kv_heads, c.max_seq_len, c.head_dim}, cache);
         v_cache_ = zeros(Shape{c.max_batch, c.num_kv_heads, c.max_seq_len, c.head_dim}, cache);
@@ -100,7 +103,8 @@ Tensor LlamaAttention::prefill(const Tensor& x, uint32_t user) {
         fill_cache(v_cache_, v, user);
     }
     Tensor attn = transformer::scaled_dot_product_attention(q, k, v, {.is_causal = true});
-    return linear(experimental::nlp_concat_heads(attn), wo_, {.transpose_b = true, .dtype = c.activation_dtype});
+    return linear(experimental::nlp_concat_heads(attn), wo_,
+                  {.transpose_b = true, .dtype = c.activation_dtype});
 }
 
 Tensor LlamaAttention::decode(const Tensor& x, const std::vector<int32_t>& positions) {
@@ -110,23 +114,25 @@ Tensor LlamaAttention::decode(const Tensor& x, const std::vector<int32_t>& posit
                 "x must be [1, 1, b, ", c.dim, "], given x.shape=", x.shape());
     const uint32_t b = x.shape()[2];
     ATTNN_CHECK(b <= c.max_batch, op, "b=", b, " exceeds max_batch=", c.max_batch);
-    ATTNN_CHECK(positions.size() == b, op, "positions has ", positions.size(), " entries for b=", b, " users");
+    ATTNN_CHECK(positions.size() == b, op, "positions has ", positions.size(), " entries for b=", b,
+                " users");
     std::vector<uint32_t> rope_positions(b);
     for (uint32_t i = 0; i < b; ++i) {
-        ATTNN_CHECK(positions[i] >= -1 && positions[i] < int32_t(c.max_seq_len), op, "positions[", i, "]=",
-                    positions[i], " must be in [-1, ", c.max_seq_len, ")");
+        ATTNN_CHECK(positions[i] >= -1 && positions[i] < int32_t(c.max_seq_len), op, "positions[", i,
+                    "]=", positions[i], " must be in [-1, ", c.max_seq_len, ")");
         rope_positions[i] = uint32_t(std::max(positions[i], 0));  // a skipped user's row is never read
     }
 
     Tensor xqkv = linear(x, wqkv_, {.transpose_b = true, .dtype = c.activation_dtype});
-    auto [q, k, v] = experimental::nlp_create_qkv_heads_decode(xqkv, c.num_heads, {.num_kv_heads = c.num_kv_heads});
+    auto [q, k, v] =
+        experimental::nlp_create_qkv_heads_decode(xqkv, c.num_heads, {.num_kv_heads = c.num_kv_heads});
     RopeTensors rot = rope_decode_tensors(rope_, rope_positions, device_);
     q = experimental::rotary_embedding_llama(q, rot.cos, rot.sin, trans_mat_, {.is_decode_mode = true});
     k = experimental::rotary_embedding_llama(k, rot.cos, rot.sin, trans_mat_, {.is_decode_mode = true});
     experimental::paged_update_cache(k_cache_, k, {.update_idxs = positions, .page_table = page_table_});
     experimental::paged_update_cache(v_cache_, v, {.update_idxs = positions, .page_table = page_table_});
-    Tensor attn = page_table_ ? transformer::paged_scaled_dot_product_attention_decode(q, k_cache_, v_cache_,
-                                                                                       *page_table_, {.cur_pos = positions})
+    Tensor attn = page_table_ ? transformer::paged_scaled_dot_product_attention_decode(
+                                    q, k_cache_, v_cache_, *page_table_, {.cur_pos = positions})
                               : transformer::scaled_dot_product_attention_decode(q, k_cache_, v_cache_,
                                                                                  {.cur_pos = positions});
     Tensor concat = experimental::nlp_concat_heads_decode(attn, c.num_heads);

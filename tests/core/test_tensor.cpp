@@ -16,14 +16,16 @@ struct LayoutCase {
     Layout layout;
 };
 
-class TensorRoundTrip : public ::testing::TestWithParam<std::tuple<DataType, Layout, std::vector<uint32_t>>> {};
+class TensorRoundTrip : public ::testing::TestWithParam<std::tuple<DataType, Layout, std::vector<uint32_t>>> {
+};
 
 // Values survive from_host -> to_host exactly in FLOAT32, and within the dtype's rounding otherwise.
 TEST_P(TensorRoundTrip, ValuesSurviveWithinDtypePrecision) {
     auto [dtype, layout, dims] = GetParam();
     Shape shape(dims);
     auto data = random_values(shape.volume(), 7, -4.0f, 4.0f);
-    Tensor t = from_host(std::span<const float>(data), shape, {.dtype = dtype, .layout = layout, .device = test_device()});
+    Tensor t = from_host(std::span<const float>(data), shape,
+                         {.dtype = dtype, .layout = layout, .device = test_device()});
     EXPECT_EQ(t.shape(), shape);
     EXPECT_EQ(t.dtype(), dtype);
     EXPECT_EQ(t.layout(), layout);
@@ -31,8 +33,8 @@ TEST_P(TensorRoundTrip, ValuesSurviveWithinDtypePrecision) {
     ASSERT_EQ(back.size(), data.size());
     // Tolerances: bf16 keeps 8 significant bits; bfp8 7 bits below the row's largest exponent
     // (|x| < 8 here: step 2^-4), bfp4 3 bits (step 2^0).
-    double tol = dtype == DataType::FLOAT32 ? 0.0
-                 : dtype == DataType::BFLOAT16 ? 4.0 / 256
+    double tol = dtype == DataType::FLOAT32     ? 0.0
+                 : dtype == DataType::BFLOAT16  ? 4.0 / 256
                  : dtype == DataType::BFLOAT8_B ? 4.0 / 64 + 1e-6
                                                 : 4.0 / 4 + 1e-6;
     for (std::size_t i = 0; i < data.size(); ++i) ASSERT_NEAR(back[i], data[i], tol) << "at " << i;
@@ -40,15 +42,15 @@ TEST_P(TensorRoundTrip, ValuesSurviveWithinDtypePrecision) {
 
 const auto awkward_shapes =
     ::testing::Values(std::vector<uint32_t>{1}, std::vector<uint32_t>{31}, std::vector<uint32_t>{33, 1},
-                      std::vector<uint32_t>{2, 31, 33}, std::vector<uint32_t>{64, 32}, std::vector<uint32_t>{1, 2011},
-                      std::vector<uint32_t>{2, 3, 5, 40});
+                      std::vector<uint32_t>{2, 31, 33}, std::vector<uint32_t>{64, 32},
+                      std::vector<uint32_t>{1, 2011}, std::vector<uint32_t>{2, 3, 5, 40});
 INSTANTIATE_TEST_SUITE_P(FloatDtypesBothLayouts, TensorRoundTrip,
                          ::testing::Combine(::testing::Values(DataType::FLOAT32, DataType::BFLOAT16),
-                                            ::testing::Values(Layout::ROW_MAJOR, Layout::TILE), awkward_shapes));
-INSTANTIATE_TEST_SUITE_P(
-    BlockFloatsInTile, TensorRoundTrip,
-    ::testing::Combine(::testing::Values(DataType::BFLOAT8_B, DataType::BFLOAT4_B), ::testing::Values(Layout::TILE),
-                       awkward_shapes));
+                                            ::testing::Values(Layout::ROW_MAJOR, Layout::TILE),
+                                            awkward_shapes));
+INSTANTIATE_TEST_SUITE_P(BlockFloatsInTile, TensorRoundTrip,
+                         ::testing::Combine(::testing::Values(DataType::BFLOAT8_B, DataType::BFLOAT4_B),
+                                            ::testing::Values(Layout::TILE), awkward_shapes));
 
 TEST(Tensor, TilePaddedShapeRoundsLastTwoDims) {
     std::vector<float> data(2 * 31 * 33, 1.0f);
@@ -59,8 +61,10 @@ TEST(Tensor, TilePaddedShapeRoundsLastTwoDims) {
 
 TEST(Tensor, BlockFloatTileSizesMatchTtMetal) {
     std::vector<float> data(32 * 32, 1.0f);
-    Tensor b8 = from_host(std::span<const float>(data), Shape{32, 32}, {.dtype = DataType::BFLOAT8_B, .layout = Layout::TILE});
-    Tensor b4 = from_host(std::span<const float>(data), Shape{32, 32}, {.dtype = DataType::BFLOAT4_B, .layout = Layout::TILE});
+    Tensor b8 = from_host(std::span<const float>(data), Shape{32, 32},
+                          {.dtype = DataType::BFLOAT8_B, .layout = Layout::TILE});
+    Tensor b4 = from_host(std::span<const float>(data), Shape{32, 32},
+                          {.dtype = DataType::BFLOAT4_B, .layout = Layout::TILE});
     EXPECT_EQ(b8.size_bytes(), 1088u);
     EXPECT_EQ(b4.size_bytes(), 576u);
 }
@@ -129,7 +133,8 @@ TEST(Tensor, DeallocatedTensorIsRejected) {
 
 TEST(Tensor, PrintsLikeTtnn) {
     std::vector<float> data = {1.0f, -2.5f, 0.125f, 4.0f};
-    Tensor t = from_host(std::span<const float>(data), Shape{2, 2}, {.dtype = DataType::BFLOAT16, .layout = Layout::TILE});
+    Tensor t = from_host(std::span<const float>(data), Shape{2, 2},
+                         {.dtype = DataType::BFLOAT16, .layout = Layout::TILE});
     EXPECT_EQ(t.to_string(),
               "ttnn.Tensor([[ 1.00000, -2.50000],\n             [ 0.12500,  4.00000]], shape=Shape([2, 2]), "
               "dtype=DataType::BFLOAT16, layout=Layout::TILE)");

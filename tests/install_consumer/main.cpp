@@ -24,6 +24,7 @@ int main() {
 
     bool ok = out.shape() == Shape{8, 16, 384, 64} && host.size() == 8u * 16 * 384 * 64;
     for (float value : host) ok = ok && std::isfinite(value);
-    std::cout << "attnn consumer: README example " << (ok ? "ok" : "FAILED") << ", output " << out.shape() << '\n';
+    std::cout << "attnn consumer: README example " << (ok ? "ok" : "FAILED") << ", output " << out.shape()
+              << '\n';
     return ok ? 0 : 1;
 }

@@ -57,40 +57,62 @@ TEST_P(LlamaAttentionLayer, PrefillThenDecodeMatchesFp64) {
         auto got = to_host<double>(layer.decode(input(x, 2, c.dim, c.activation_dtype), pos));
         auto want = ref.decode(testing::to_double(x), pos);
         EXPECT_GE(reference::pcc(want, got), lc.min_pcc) << "decode step " << step;
-        if (step == 1)
+        if (step == 1) {
             for (uint32_t d = 0; d < c.dim; ++d) EXPECT_EQ(got[c.dim + d], 0.0) << "skipped user's row";
+        }
         for (auto& p : positions) ++p;
         if (step == 1) --positions[1];
     }
 }
 
 LlamaAttentionConfig small(DataType weights, DataType activations, DataType cache, bool paged) {
-    return {.dim = 256, .num_heads = 8, .num_kv_heads = 2, .head_dim = 32, .max_batch = 2, .max_seq_len = 128,
-            .rope = {.theta = 10000.0}, .weight_dtype = weights, .activation_dtype = activations,
-            .cache_dtype = cache, .paged = paged, .block_size = 32};
+    return {.dim = 256,
+            .num_heads = 8,
+            .num_kv_heads = 2,
+            .head_dim = 32,
+            .max_batch = 2,
+            .max_seq_len = 128,
+            .rope = {.theta = 10000.0},
+            .weight_dtype = weights,
+            .activation_dtype = activations,
+            .cache_dtype = cache,
+            .paged = paged,
+            .block_size = 32};
 }
 
 INSTANTIATE_TEST_SUITE_P(
     CachesAndDtypes, LlamaAttentionLayer,
-    ::testing::Values(
-        LayerCase{small(DataType::FLOAT32, DataType::FLOAT32, DataType::FLOAT32, false), 0.99999, "fp32_contiguous"},
-        LayerCase{small(DataType::FLOAT32, DataType::FLOAT32, DataType::FLOAT32, true), 0.99999, "fp32_paged"},
-        LayerCase{small(DataType::BFLOAT16, DataType::BFLOAT16, DataType::BFLOAT16, true), 0.999, "bf16_paged"},
-        LayerCase{small(DataType::BFLOAT16, DataType::BFLOAT16, DataType::BFLOAT8_B, false), 0.99, "bfp8_cache"},
-        // Llama-3-8B's attention geometry: dim 4096, 32 query heads, 8 KV heads, head dim 128.
-        LayerCase{{.max_batch = 2, .max_seq_len = 64, .paged = true, .block_size = 32}, 0.999, "llama3_8b_paged"}),
+    ::testing::Values(LayerCase{small(DataType::FLOAT32, DataType::FLOAT32, DataType::FLOAT32, false),
+                                0.99999, "fp32_contiguous"},
+                      LayerCase{small(DataType::FLOAT32, DataType::FLOAT32, DataType::FLOAT32, true), 0.99999,
+                                "fp32_paged"},
+                      LayerCase{small(DataType::BFLOAT16, DataType::BFLOAT16, DataType::BFLOAT16, true),
+                                0.999, "bf16_paged"},
+                      LayerCase{small(DataType::BFLOAT16, DataType::BFLOAT16, DataType::BFLOAT8_B, false),
+                                0.99, "bfp8_cache"},
+                      // Llama-3-8B's attention geometry: dim 4096, 32 query heads, 8 KV heads, head dim 128.
+                      LayerCase{{.max_batch = 2, .max_seq_len = 64, .paged = true, .block_size = 32},
+                                0.999,
+                                "llama3_8b_paged"}),
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST(LlamaAttentionLayer, BadInputsAreRejected) {
     LlamaAttentionConfig c = small(DataType::FLOAT32, DataType::FLOAT32, DataType::FLOAT32, false);
     LlamaAttention layer(test_device(), c, LlamaAttentionWeights::random(c, 1));
     std::vector<float> x(3 * 100, 0.1f);
-    testing::expect_error([&] { layer.prefill(input(x, 3, 100, DataType::FLOAT32), 0); }, {"prefill", "x must be"});
+    testing::expect_error([&] { layer.prefill(input(x, 3, 100, DataType::FLOAT32), 0); },
+                          {"prefill", "x must be"});
     std::vector<float> ok(3 * 256, 0.1f);
-    testing::expect_error([&] { layer.prefill(input(ok, 3, 256, DataType::FLOAT32), 2); }, {"user=2", "max_batch"});
+    testing::expect_error([&] { layer.prefill(input(ok, 3, 256, DataType::FLOAT32), 2); },
+                          {"user=2", "max_batch"});
     std::vector<float> two(2 * 256, 0.1f);
-    testing::expect_error([&] { layer.decode(input(two, 2, 256, DataType::FLOAT32), {5}); }, {"positions has 1"});
-    testing::expect_error([&] { layer.decode(input(two, 2, 256, DataType::FLOAT32), {5, 128}); }, {"positions[1]=128"});
+    testing::expect_error([&] { layer.decode(input(two, 2, 256, DataType::FLOAT32), {5}); },
+                          {"positions has 1"});
+    testing::expect_error(
+        [&] {
+            layer.decode(input(two, 2, 256, DataType::FLOAT32), {5, 128});
+        },
+        {"positions[1]=128"});
     LlamaAttentionConfig bad = c;
     bad.num_kv_heads = 3;
     testing::expect_error([&] { LlamaAttention(test_device(), bad, LlamaAttentionWeights::random(bad, 1)); },

@@ -13,7 +13,8 @@ using testing::test_device;
 Tensor make(const std::vector<uint32_t>& dims, DataType dtype, uint32_t seed) {
     Shape shape(dims);
     auto v = random_values(shape.volume(), seed, -2.0f, 2.0f);
-    return from_host(std::span<const float>(v), shape, {.dtype = dtype, .layout = Layout::TILE, .device = test_device()});
+    return from_host(std::span<const float>(v), shape,
+                     {.dtype = dtype, .layout = Layout::TILE, .device = test_device()});
 }
 
 std::vector<uint8_t> bytes(const Tensor& t) {
@@ -103,18 +104,26 @@ TEST(PagedCache, RejectedCallsLeaveTheCacheUntouched) {
     std::vector<int32_t> table = {0, 9};
     Tensor pt = from_host(std::span<const int32_t>(table), Shape{1, 2}, {.device = test_device()});
     Tensor row = make({1, 1, 2, 32}, DataType::FLOAT32, 9);
-    expect_error([&] { experimental::paged_update_cache(cache, row, {.update_idxs = {20}, .page_table = pt}); },
-                 {"paged_update_cache", "page_table[0][1]=9", "out of range"});
-    expect_error([&] { experimental::paged_update_cache(cache, row, {.update_idxs = {40}, .page_table = pt}); },
-                 {"position 40", "beyond"});
+    expect_error(
+        [&] { experimental::paged_update_cache(cache, row, {.update_idxs = {20}, .page_table = pt}); },
+        {"paged_update_cache", "page_table[0][1]=9", "out of range"});
+    expect_error(
+        [&] { experimental::paged_update_cache(cache, row, {.update_idxs = {40}, .page_table = pt}); },
+        {"position 40", "beyond"});
     Tensor wrong_heads = make({1, 1, 3, 32}, DataType::FLOAT32, 10);
-    expect_error([&] { experimental::paged_update_cache(cache, wrong_heads, {.update_idxs = {1}, .page_table = pt}); },
-                 {"KV heads"});
+    expect_error(
+        [&] { experimental::paged_update_cache(cache, wrong_heads, {.update_idxs = {1}, .page_table = pt}); },
+        {"KV heads"});
     Tensor long_seq = make({1, 2, 40, 32}, DataType::FLOAT32, 11);
-    expect_error([&] { experimental::paged_fill_cache(cache, long_seq, pt, 0); }, {"paged_fill_cache", "beyond"});
+    expect_error([&] { experimental::paged_fill_cache(cache, long_seq, pt, 0); },
+                 {"paged_fill_cache", "beyond"});
     Tensor contiguous = make({2, 2, 16, 32}, DataType::BFLOAT16, 12);
     expect_error([&] { fill_cache(contiguous, long_seq, 0); }, {"fill_cache", "beyond"});
-    expect_error([&] { fill_cache(contiguous, make({1, 2, 4, 32}, DataType::FLOAT32, 13), 2); }, {"batch_idx=2"});
+    expect_error(
+        [&] {
+            fill_cache(contiguous, make({1, 2, 4, 32}, DataType::FLOAT32, 13), 2);
+        },
+        {"batch_idx=2"});
     EXPECT_EQ(bytes(cache), before);
 }
 

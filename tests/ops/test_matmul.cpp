@@ -14,7 +14,8 @@ using testing::test_device;
 Tensor make(const std::vector<uint32_t>& dims, DataType dtype, Layout layout, uint32_t seed) {
     Shape shape(dims);
     auto v = random_values(shape.volume(), seed);
-    return from_host(std::span<const float>(v), shape, {.dtype = dtype, .layout = layout, .device = test_device()});
+    return from_host(std::span<const float>(v), shape,
+                     {.dtype = dtype, .layout = layout, .device = test_device()});
 }
 
 // The error budget: inputs are compared on their stored (already rounded) values, so only the
@@ -22,10 +23,14 @@ Tensor make(const std::vector<uint32_t>& dims, DataType dtype, Layout layout, ui
 double tolerance(DataType out_dtype, uint64_t k) {
     double scale = std::sqrt(double(k)) + 1;
     switch (out_dtype) {
-        case DataType::FLOAT32: return 1e-5 * scale;
-        case DataType::BFLOAT16: return 1.0 / 128 * scale;
-        case DataType::BFLOAT8_B: return 1.0 / 32 * scale;
-        default: return 1.0 / 2 * scale;
+        case DataType::FLOAT32:
+            return 1e-5 * scale;
+        case DataType::BFLOAT16:
+            return 1.0 / 128 * scale;
+        case DataType::BFLOAT8_B:
+            return 1.0 / 32 * scale;
+        default:
+            return 1.0 / 2 * scale;
     }
 }
 
@@ -56,7 +61,7 @@ const auto shapes = ::testing::Values(
     MatmulCase{{64, 96}, {96, 32}}, MatmulCase{{2, 3, 31, 40}, {40, 33}},
     MatmulCase{{2, 1, 37, 20}, {1, 3, 20, 45}},  // both sides broadcast
     MatmulCase{{4, 33, 65}, {4, 65, 70}}, MatmulCase{{300, 520}, {520, 97}},
-    MatmulCase{{45, 31}, {45, 50}, true, false},   // transpose_a
+    MatmulCase{{45, 31}, {45, 50}, true, false},     // transpose_a
     MatmulCase{{3, 29, 70}, {66, 70}, false, true},  // transpose_b, a Linear weight
     MatmulCase{{2, 17, 40}, {2, 33, 17}, true, true});
 
@@ -76,7 +81,8 @@ TEST(Matmul, MixedDtypesAndOutputDtype) {
     Tensor out = matmul(a, w, {.dtype = DataType::BFLOAT16});
     EXPECT_EQ(out.dtype(), DataType::BFLOAT16);
     Array expect = reference::matmul(reference::from_tensor(a), reference::from_tensor(w));
-    EXPECT_LE(reference::max_abs_diff(to_host<double>(out), expect.values), tolerance(DataType::BFLOAT16, 130));
+    EXPECT_LE(reference::max_abs_diff(to_host<double>(out), expect.values),
+              tolerance(DataType::BFLOAT16, 130));
 }
 
 TEST(Matmul, CoreGridLimitsWorkersWithoutChangingResult) {
@@ -97,7 +103,8 @@ TEST_P(LinearAgainstReference, BiasAndActivation) {
     Tensor bias = make({45}, DataType::BFLOAT16, Layout::TILE, 7);
     Tensor out = linear(x, w, {.bias = bias, .transpose_b = true, .activation = act});
     auto bias_values = to_host<double>(bias);
-    Array expect = reference::matmul(reference::from_tensor(x), reference::from_tensor(w), false, true, &bias_values, act);
+    Array expect = reference::matmul(reference::from_tensor(x), reference::from_tensor(w), false, true,
+                                     &bias_values, act);
     EXPECT_LE(reference::max_abs_diff(to_host<double>(out), expect.values), 2e-5 * (1 + std::sqrt(70.0)));
 }
 
@@ -109,7 +116,8 @@ TEST(Matmul, ProgramCacheHitsOnRepeatedShapes) {
     Device& device = test_device();
     bool was = device.program_cache_enabled();
     device.enable_program_cache();
-    Tensor a = make({40, 50}, DataType::FLOAT32, Layout::TILE, 8), b = make({50, 60}, DataType::FLOAT32, Layout::TILE, 9);
+    Tensor a = make({40, 50}, DataType::FLOAT32, Layout::TILE, 8),
+           b = make({50, 60}, DataType::FLOAT32, Layout::TILE, 9);
     matmul(a, b);
     std::size_t entries = device.num_program_cache_entries(), hits = device.program_cache_hits();
     matmul(a, b);
@@ -126,12 +134,18 @@ TEST(Matmul, ValidationErrorsNameTheProblem) {
     expect_error([&] { matmul(a, b); }, {"matmul", "K=5", "K=6"});
     Tensor v = make({5}, DataType::FLOAT32, Layout::TILE, 3);
     expect_error([&] { matmul(a, v); }, {"matmul", "b must have rank >= 2"});
-    Tensor ab = make({2, 4, 5}, DataType::FLOAT32, Layout::TILE, 4), bb = make({3, 5, 4}, DataType::FLOAT32, Layout::TILE, 5);
+    Tensor ab = make({2, 4, 5}, DataType::FLOAT32, Layout::TILE, 4),
+           bb = make({3, 5, 4}, DataType::FLOAT32, Layout::TILE, 5);
     expect_error([&] { matmul(ab, bb); }, {"batch dims do not broadcast"});
     std::vector<int32_t> ints(20, 1);
     Tensor ai = from_host(std::span<const int32_t>(ints), Shape{4, 5}, {.device = test_device()});
-    expect_error([&] { matmul(ai, make({5, 2}, DataType::FLOAT32, Layout::ROW_MAJOR, 6)); }, {"a.dtype", "INT32"});
-    Tensor rm = make({4, 5}, DataType::FLOAT32, Layout::ROW_MAJOR, 7), rb = make({5, 3}, DataType::FLOAT32, Layout::ROW_MAJOR, 8);
+    expect_error(
+        [&] {
+            matmul(ai, make({5, 2}, DataType::FLOAT32, Layout::ROW_MAJOR, 6));
+        },
+        {"a.dtype", "INT32"});
+    Tensor rm = make({4, 5}, DataType::FLOAT32, Layout::ROW_MAJOR, 7),
+           rb = make({5, 3}, DataType::FLOAT32, Layout::ROW_MAJOR, 8);
     expect_error([&] { matmul(rm, rb, {.dtype = DataType::BFLOAT8_B}); }, {"BFLOAT8_B", "TILE"});
     std::vector<float> hv(20, 1.0f);
     Tensor host = from_host(std::span<const float>(hv), Shape{4, 5});
@@ -147,8 +161,8 @@ TEST(Matmul, NonFiniteInputsPropagateWithoutCrashing) {
     Tensor a = from_host(std::span<const float>(av), Shape{2, 2}, {.device = test_device()});
     Tensor b = from_host(std::span<const float>(bv), Shape{2, 2}, {.device = test_device()});
     auto out = to_host<float>(matmul(a, b));
-    EXPECT_TRUE(std::isnan(out[0]));       // 1*1 + nan*0
-    EXPECT_EQ(out[3], INFINITY);           // 2*0 + 3*inf
+    EXPECT_TRUE(std::isnan(out[0]));  // 1*1 + nan*0
+    EXPECT_EQ(out[3], INFINITY);      // 2*0 + 3*inf
 }
 
 }  // namespace

@@ -16,7 +16,8 @@ using transformer::SDPAProgramConfig;
 Tensor make(const std::vector<uint32_t>& dims, DataType dtype, uint32_t seed, Layout layout = Layout::TILE) {
     Shape shape(dims);
     auto v = reference::ttnn_sdpa_inputs(shape.volume(), seed);
-    return from_host(std::span<const float>(v), shape, {.dtype = dtype, .layout = layout, .device = test_device()});
+    return from_host(std::span<const float>(v), shape,
+                     {.dtype = dtype, .layout = layout, .device = test_device()});
 }
 
 struct SdpaCase {
@@ -26,8 +27,8 @@ struct SdpaCase {
 };
 
 std::ostream& operator<<(std::ostream& os, const SdpaCase& c) {
-    return os << "b" << c.b << "_h" << c.nqh << "_kv" << c.nkv << "_sq" << c.sq << "_sk" << c.sk << "_dh" << c.dh
-              << (c.causal ? "_causal" : "") << "_qc" << c.q_chunk << "_kc" << c.k_chunk;
+    return os << "b" << c.b << "_h" << c.nqh << "_kv" << c.nkv << "_sq" << c.sq << "_sk" << c.sk << "_dh"
+              << c.dh << (c.causal ? "_causal" : "") << "_qc" << c.q_chunk << "_kc" << c.k_chunk;
 }
 
 // Checks one call against the fp64 reference on the stored (already rounded) inputs: the
@@ -39,8 +40,9 @@ void check(const SdpaCase& c, DataType q_dtype, DataType kv_dtype, double min_pc
     SDPAProgramConfig config{.q_chunk_size = c.q_chunk, .k_chunk_size = c.k_chunk, .exp_approx_mode = approx};
     Tensor out = scaled_dot_product_attention(q, k, v, {.is_causal = c.causal, .program_config = config});
     ASSERT_EQ(out.shape(), q.shape());
-    Array expect = reference::sdpa(reference::from_tensor(q), reference::from_tensor(k), reference::from_tensor(v),
-                                   nullptr, c.causal, 1.0 / std::sqrt(double(c.dh)));
+    Array expect =
+        reference::sdpa(reference::from_tensor(q), reference::from_tensor(k), reference::from_tensor(v),
+                        nullptr, c.causal, 1.0 / std::sqrt(double(c.dh)));
     auto got = to_host<double>(out);
     EXPECT_GE(reference::pcc(expect.values, got), min_pcc) << c;
     EXPECT_LE(reference::max_abs_diff(expect.values, got), max_err) << c;
@@ -56,14 +58,15 @@ TEST_P(SdpaShapes, Float32MatchesFp64) {
 
 INSTANTIATE_TEST_SUITE_P(
     AwkwardShapes, SdpaShapes,
-    ::testing::Combine(::testing::ValuesIn(kernels::supported_isas()),
-                       ::testing::Values(SdpaCase{1, 1, 1, 1, 1, 1, false}, SdpaCase{1, 1, 1, 1, 1, 1, true},
-                                         SdpaCase{1, 2, 1, 31, 31, 31, true}, SdpaCase{2, 4, 1, 33, 33, 80, false},
-                                         SdpaCase{1, 8, 2, 160, 160, 96, true},       // GQA 4
-                                         SdpaCase{1, 8, 1, 70, 130, 64, true},        // MQA, sq < sk
-                                         SdpaCase{1, 2, 2, 100, 300, 128, false, 32, 64},
-                                         SdpaCase{2, 4, 2, 97, 97, 40, true, 17, 45},  // chunks not dividing s
-                                         SdpaCase{1, 1, 1, 2011, 2011, 64, true}, SdpaCase{1, 2, 1, 5, 2011, 256, false})),
+    ::testing::Combine(
+        ::testing::ValuesIn(kernels::supported_isas()),
+        ::testing::Values(SdpaCase{1, 1, 1, 1, 1, 1, false}, SdpaCase{1, 1, 1, 1, 1, 1, true},
+                          SdpaCase{1, 2, 1, 31, 31, 31, true}, SdpaCase{2, 4, 1, 33, 33, 80, false},
+                          SdpaCase{1, 8, 2, 160, 160, 96, true},  // GQA 4
+                          SdpaCase{1, 8, 1, 70, 130, 64, true},   // MQA, sq < sk
+                          SdpaCase{1, 2, 2, 100, 300, 128, false, 32, 64},
+                          SdpaCase{2, 4, 2, 97, 97, 40, true, 17, 45},  // chunks not dividing s
+                          SdpaCase{1, 1, 1, 2011, 2011, 64, true}, SdpaCase{1, 2, 1, 5, 2011, 256, false})),
     [](const auto& info) {
         std::ostringstream os;
         os << kernels::isa_name(std::get<0>(info.param)) << "_" << std::get<1>(info.param);
@@ -90,19 +93,22 @@ TEST(Sdpa, MasksBroadcastAndFullyMaskedRowsGiveZeros) {
     const uint32_t b = 2, h = 4, sq = 37, sk = 50, dh = 33;
     Tensor q = make({b, h, sq, dh}, DataType::FLOAT32, 4), k = make({b, 2, sk, dh}, DataType::FLOAT32, 5),
            v = make({b, 2, sk, dh}, DataType::FLOAT32, 6);
-    for (std::vector<uint32_t> mdims : {std::vector<uint32_t>{1, 1, sq, sk}, {b, 1, sq, sk}, {b, h, sq, sk}}) {
+    for (std::vector<uint32_t> mdims :
+         {std::vector<uint32_t>{1, 1, sq, sk}, {b, 1, sq, sk}, {b, h, sq, sk}}) {
         Shape ms(mdims);
         std::vector<float> mask = testing::random_values(ms.volume(), 9, -3.0f, 1.0f);
         // Row 3 of every mask matrix: all keys masked.
         for (std::size_t m = 0; m < ms.volume() / (sq * sk); ++m)
             for (uint32_t j = 0; j < sk; ++j) mask[(m * sq + 3) * sk + j] = -INFINITY;
         Tensor tm = from_host(std::span<const float>(mask), ms,
-                              {.dtype = DataType::BFLOAT16, .layout = Layout::TILE, .device = test_device(),
+                              {.dtype = DataType::BFLOAT16,
+                               .layout = Layout::TILE,
+                               .device = test_device(),
                                .pad_value = -INFINITY});
         Tensor out = scaled_dot_product_attention(q, k, v, {.attn_mask = tm, .is_causal = false});
         Array rm = reference::from_tensor(tm);
-        Array expect = reference::sdpa(reference::from_tensor(q), reference::from_tensor(k), reference::from_tensor(v),
-                                       &rm, false, 1.0 / std::sqrt(double(dh)));
+        Array expect = reference::sdpa(reference::from_tensor(q), reference::from_tensor(k),
+                                       reference::from_tensor(v), &rm, false, 1.0 / std::sqrt(double(dh)));
         auto got = to_host<double>(out);
         EXPECT_LE(reference::max_abs_diff(expect.values, got), 2e-5) << ms;
         for (uint32_t bi = 0; bi < b; ++bi)
@@ -138,8 +144,9 @@ TEST(Sdpa, BadInputsAreRejected) {
     Tensor mask = make({1, 1, 8, 8}, DataType::FLOAT32, 7);
     expect_error([&] { scaled_dot_product_attention(q, k2, k2, {.attn_mask = mask}); }, {op, "exclude"});
     Tensor bad_mask = make({1, 1, 8, 7}, DataType::FLOAT32, 8);
-    expect_error([&] { scaled_dot_product_attention(q, k2, k2, {.attn_mask = bad_mask, .is_causal = false}); },
-                 {op, "attn_mask must be"});
+    expect_error(
+        [&] { scaled_dot_product_attention(q, k2, k2, {.attn_mask = bad_mask, .is_causal = false}); },
+        {op, "attn_mask must be"});
     Tensor q3 = make({4, 8, 16}, DataType::FLOAT32, 9);
     expect_error([&] { scaled_dot_product_attention(q3, k2, k2); }, {op, "4-d"});
     expect_error([&] { scaled_dot_product_attention(q, k2, k2, {.scale = NAN}); }, {op, "scale"});
@@ -155,11 +162,13 @@ namespace {
 // cache with the chunk's queries as the last positions.
 TEST(ChunkedSdpa, MatchesCausalAttentionOverTheLogicalCache) {
     const uint32_t b = 2, nqh = 8, nkv = 2, S = 192, dh = 64, block = 32, chunk = 50, start = 96;
-    Tensor lk = make({b, nkv, S, dh}, DataType::BFLOAT16, 21), lv = make({b, nkv, S, dh}, DataType::BFLOAT16, 22);
+    Tensor lk = make({b, nkv, S, dh}, DataType::BFLOAT16, 21),
+           lv = make({b, nkv, S, dh}, DataType::BFLOAT16, 22);
     Array ak = reference::from_tensor(lk), av = reference::from_tensor(lv);
     testing::PagedCache paged = testing::page(ak, av, block, DataType::BFLOAT16, 23);
     Tensor q = make({b, nqh, chunk, dh}, DataType::FLOAT32, 24);
-    Tensor out = transformer::chunked_scaled_dot_product_attention(q, paged.k, paged.v, paged.page_table, start);
+    Tensor out =
+        transformer::chunked_scaled_dot_product_attention(q, paged.k, paged.v, paged.page_table, start);
     // Reference: keys 0 .. start + chunk - 1 of the logical cache, queries as the last `chunk` positions.
     const uint32_t sk = start + chunk;
     Array kk{{b, nkv, sk, dh}, {}}, vv{{b, nkv, sk, dh}, {}};
@@ -168,11 +177,15 @@ TEST(ChunkedSdpa, MatchesCausalAttentionOverTheLogicalCache) {
         kk.values.insert(kk.values.end(), ak.values.begin() + base, ak.values.begin() + base + sk * dh);
         vv.values.insert(vv.values.end(), av.values.begin() + base, av.values.begin() + base + sk * dh);
     }
-    Array expect = reference::sdpa(reference::from_tensor(q), kk, vv, nullptr, true, 1.0 / std::sqrt(double(dh)));
+    Array expect =
+        reference::sdpa(reference::from_tensor(q), kk, vv, nullptr, true, 1.0 / std::sqrt(double(dh)));
     auto got = to_host<double>(out);
     EXPECT_LE(reference::max_abs_diff(expect.values, got), 2e-5);
-    expect_error([&] { transformer::chunked_scaled_dot_product_attention(q, paged.k, paged.v, paged.page_table, 150); },
-                 {"chunked_scaled_dot_product_attention", "beyond the cache"});
+    expect_error(
+        [&] {
+            transformer::chunked_scaled_dot_product_attention(q, paged.k, paged.v, paged.page_table, 150);
+        },
+        {"chunked_scaled_dot_product_attention", "beyond the cache"});
 }
 
 }  // namespace

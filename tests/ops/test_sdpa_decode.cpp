@@ -20,13 +20,16 @@ using transformer::SDPAProgramConfig;
 Tensor make(const std::vector<uint32_t>& dims, DataType dtype, uint32_t seed) {
     Shape shape(dims);
     auto v = reference::ttnn_sdpa_inputs(shape.volume(), seed);
-    return from_host(std::span<const float>(v), shape, {.dtype = dtype, .layout = Layout::TILE, .device = test_device()});
+    return from_host(std::span<const float>(v), shape,
+                     {.dtype = dtype, .layout = Layout::TILE, .device = test_device()});
 }
 
 // Expected decode output: user i's query against its first cur_pos[i] + 1 positions of the
 // logical cache [b, nkv, S, dh] (values as stored).
-std::vector<double> expected(const Array& q, const Array& cache_k, const Array& cache_v, const std::vector<int32_t>& pos) {
-    const uint32_t b = q.shape[1], nqh = q.shape[2], dh = q.shape[3], nkv = cache_k.shape[1], S = cache_k.shape[2];
+std::vector<double> expected(const Array& q, const Array& cache_k, const Array& cache_v,
+                             const std::vector<int32_t>& pos) {
+    const uint32_t b = q.shape[1], nqh = q.shape[2], dh = q.shape[3], nkv = cache_k.shape[1],
+                   S = cache_k.shape[2];
     std::vector<double> out(q.values.size(), 0.0);
     for (uint32_t i = 0; i < b; ++i) {
         if (pos[i] < 0) continue;
@@ -35,8 +38,10 @@ std::vector<double> expected(const Array& q, const Array& cache_k, const Array& 
         Array ki{{1, nkv, len, dh}, {}}, vi{{1, nkv, len, dh}, {}};
         for (uint32_t h = 0; h < nkv; ++h) {
             auto base = (std::size_t(i) * nkv + h) * S * dh;
-            ki.values.insert(ki.values.end(), cache_k.values.begin() + base, cache_k.values.begin() + base + len * dh);
-            vi.values.insert(vi.values.end(), cache_v.values.begin() + base, cache_v.values.begin() + base + len * dh);
+            ki.values.insert(ki.values.end(), cache_k.values.begin() + base,
+                             cache_k.values.begin() + base + len * dh);
+            vi.values.insert(vi.values.end(), cache_v.values.begin() + base,
+                             cache_v.values.begin() + base + len * dh);
         }
         Array o = reference::sdpa(qi, ki, vi, nullptr, false, 1.0 / std::sqrt(double(dh)));
         std::copy(o.values.begin(), o.values.end(), out.begin() + i * nqh * dh);
@@ -56,11 +61,14 @@ TEST_P(DecodeContiguous, MatchesReferenceAtEveryPosition) {
     auto [isa, c] = GetParam();
     testing::ScopedIsa scoped(isa);
     Tensor q = make({1, c.b, c.nqh, c.dh}, DataType::FLOAT32, 1);
-    Tensor k = make({c.b, c.nkv, c.S, c.dh}, DataType::BFLOAT16, 2), v = make({c.b, c.nkv, c.S, c.dh}, DataType::BFLOAT16, 3);
+    Tensor k = make({c.b, c.nkv, c.S, c.dh}, DataType::BFLOAT16, 2),
+           v = make({c.b, c.nkv, c.S, c.dh}, DataType::BFLOAT16, 3);
     SDPAProgramConfig config{.k_chunk_size = c.k_chunk};
-    Tensor out = scaled_dot_product_attention_decode(q, k, v, {.cur_pos = c.cur_pos, .program_config = config});
+    Tensor out =
+        scaled_dot_product_attention_decode(q, k, v, {.cur_pos = c.cur_pos, .program_config = config});
     ASSERT_EQ(out.shape(), q.shape());
-    auto want = expected(reference::from_tensor(q), reference::from_tensor(k), reference::from_tensor(v), c.cur_pos);
+    auto want =
+        expected(reference::from_tensor(q), reference::from_tensor(k), reference::from_tensor(v), c.cur_pos);
     auto got = to_host<double>(out);
     EXPECT_LE(reference::max_abs_diff(want, got), 3e-5);
     EXPECT_GE(reference::pcc(want, got), 0.9999);
@@ -70,12 +78,11 @@ INSTANTIATE_TEST_SUITE_P(
     Positions, DecodeContiguous,
     ::testing::Combine(
         ::testing::ValuesIn(kernels::supported_isas()),
-        ::testing::Values(
-            DecodeCase{4, 8, 2, 300, 64, {0, 127, 128, 299}},          // chunk boundaries at 128
-            DecodeCase{3, 4, 4, 200, 80, {31, 32, -1}, 32},           // 32-key chunks; user 2 skipped
-            DecodeCase{2, 32, 8, 1100, 128, {1023, 1024}, 0},         // Llama GQA 32/8, a second part
-            DecodeCase{1, 8, 1, 2011, 96, {2010}, 64},                // MQA, split across workers
-            DecodeCase{33, 2, 1, 40, 32, std::vector<int32_t>(33, 17)})));  // batch over 32
+        ::testing::Values(DecodeCase{4, 8, 2, 300, 64, {0, 127, 128, 299}},  // chunk boundaries at 128
+                          DecodeCase{3, 4, 4, 200, 80, {31, 32, -1}, 32},    // 32-key chunks; user 2 skipped
+                          DecodeCase{2, 32, 8, 1100, 128, {1023, 1024}, 0},  // Llama GQA 32/8, a second part
+                          DecodeCase{1, 8, 1, 2011, 96, {2010}, 64},         // MQA, split across workers
+                          DecodeCase{33, 2, 1, 40, 32, std::vector<int32_t>(33, 17)})));  // batch over 32
 
 TEST(Decode, CurPosTensorEqualsList) {
     Tensor q = make({1, 3, 4, 64}, DataType::BFLOAT16, 4);
@@ -98,7 +105,8 @@ TEST_P(DecodePaged, ShuffledBlocksMatchTheContiguousReference) {
     Array ak = reference::from_tensor(lk), av = reference::from_tensor(lv);
     testing::PagedCache paged = testing::page(ak, av, block_size, dtype, 10);
     std::vector<int32_t> pos = {int32_t(block_size) - 1, int32_t(block_size), 255};  // block boundaries
-    Tensor out = paged_scaled_dot_product_attention_decode(q, paged.k, paged.v, paged.page_table, {.cur_pos = pos});
+    Tensor out =
+        paged_scaled_dot_product_attention_decode(q, paged.k, paged.v, paged.page_table, {.cur_pos = pos});
     auto want = expected(reference::from_tensor(q), ak, av, pos);
     auto got = to_host<double>(out);
     double pcc_floor = dtype == DataType::BFLOAT8_B ? 0.99 : 0.999;  // output is BFLOAT16 like q
@@ -121,8 +129,10 @@ TEST(Decode, NonCausalUsesTheMask) {
         for (uint32_t h = 0; h < nqh; ++h)
             for (uint32_t j = 0; j < S; ++j)
                 if (j > (i == 0 ? 40u : 9u)) mask[(i * nqh + h) * S + j] = -INFINITY;
-    Tensor m = from_host(std::span<const float>(mask), Shape{1, b, nqh, S}, {.layout = Layout::TILE, .device = test_device()});
-    auto masked = to_host<double>(scaled_dot_product_attention_decode(q, k, v, {.is_causal = false, .attn_mask = m}));
+    Tensor m = from_host(std::span<const float>(mask), Shape{1, b, nqh, S},
+                         {.layout = Layout::TILE, .device = test_device()});
+    auto masked =
+        to_host<double>(scaled_dot_product_attention_decode(q, k, v, {.is_causal = false, .attn_mask = m}));
     auto causal = to_host<double>(scaled_dot_product_attention_decode(q, k, v, {.cur_pos = {40, 9}}));
     EXPECT_LE(reference::max_abs_diff(masked, causal), 1e-6);
 }
@@ -130,17 +140,30 @@ TEST(Decode, NonCausalUsesTheMask) {
 TEST(Decode, BadInputsAreRejected) {
     Tensor q = make({1, 2, 4, 32}, DataType::FLOAT32, 1), k = make({2, 2, 64, 32}, DataType::FLOAT32, 2);
     const char* op = "scaled_dot_product_attention_decode";
-    expect_error([&] { scaled_dot_product_attention_decode(q, k, k, {.cur_pos = {3, 64}}); }, {op, "position 64", "beyond"});
-    expect_error([&] { scaled_dot_product_attention_decode(q, k, k, {.cur_pos = {3}}); }, {op, "one position per user"});
+    expect_error(
+        [&] {
+            scaled_dot_product_attention_decode(q, k, k, {.cur_pos = {3, 64}});
+        },
+        {op, "position 64", "beyond"});
+    expect_error([&] { scaled_dot_product_attention_decode(q, k, k, {.cur_pos = {3}}); },
+                 {op, "one position per user"});
     expect_error([&] { scaled_dot_product_attention_decode(q, k, k, {.cur_pos = {3, -2}}); }, {op, ">= -1"});
     Tensor k3 = make({2, 3, 64, 32}, DataType::FLOAT32, 3);
-    expect_error([&] { scaled_dot_product_attention_decode(q, k3, k3, {.cur_pos = {1, 1}}); }, {op, "multiple"});
-    expect_error([&] { scaled_dot_product_attention_decode(q, k, k, {.is_causal = false}); }, {op, "attn_mask"});
+    expect_error(
+        [&] {
+            scaled_dot_product_attention_decode(q, k3, k3, {.cur_pos = {1, 1}});
+        },
+        {op, "multiple"});
+    expect_error([&] { scaled_dot_product_attention_decode(q, k, k, {.is_causal = false}); },
+                 {op, "attn_mask"});
     std::vector<int32_t> table = {0, 5};  // block 5 does not exist
     Tensor pt = from_host(std::span<const int32_t>(table), Shape{2, 1}, {.device = test_device()});
     Tensor pk = make({4, 2, 32, 32}, DataType::FLOAT32, 4);
-    expect_error([&] { paged_scaled_dot_product_attention_decode(q, pk, pk, pt, {.cur_pos = {3, 3}}); },
-                 {"paged_scaled_dot_product_attention_decode", "page_table[1][0]=5", "out of range"});
+    expect_error(
+        [&] {
+            paged_scaled_dot_product_attention_decode(q, pk, pk, pt, {.cur_pos = {3, 3}});
+        },
+        {"paged_scaled_dot_product_attention_decode", "page_table[1][0]=5", "out of range"});
 }
 
 }  // namespace

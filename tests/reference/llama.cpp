@@ -11,11 +11,13 @@ LlamaAttentionReference::LlamaAttentionReference(const nn::LlamaAttentionConfig&
       wk_(w.wk.begin(), w.wk.end()),
       wv_(w.wv.begin(), w.wv.end()),
       wo_(w.wo.begin(), w.wo.end()),
-      k_(config.max_batch, std::vector<double>(std::size_t(config.max_seq_len) * config.num_kv_heads * config.head_dim)),
+      k_(config.max_batch,
+         std::vector<double>(std::size_t(config.max_seq_len) * config.num_kv_heads * config.head_dim)),
       v_(k_) {}
 
 // w [out, in] times x [in] -> [out]
-std::vector<double> LlamaAttentionReference::project(const std::vector<double>& w, const double* x, uint32_t out) const {
+std::vector<double> LlamaAttentionReference::project(const std::vector<double>& w, const double* x,
+                                                     uint32_t out) const {
     const uint32_t in = uint32_t(w.size() / out);
     std::vector<double> y(out, 0.0);
     for (uint32_t o = 0; o < out; ++o)
@@ -33,7 +35,8 @@ void LlamaAttentionReference::rope(double* head, uint32_t position) const {
 }
 
 // q [nh * dh] against keys 0..keys-1 of `user` -> [nh * dh]
-std::vector<double> LlamaAttentionReference::attend(const std::vector<double>& q, uint32_t user, uint32_t keys) const {
+std::vector<double> LlamaAttentionReference::attend(const std::vector<double>& q, uint32_t user,
+                                                    uint32_t keys) const {
     const uint32_t dh = c_.head_dim, nkv = c_.num_kv_heads, group = c_.num_heads / nkv;
     std::vector<double> out(q.size(), 0.0), s(keys);
     for (uint32_t h = 0; h < c_.num_heads; ++h) {
@@ -41,7 +44,8 @@ std::vector<double> LlamaAttentionReference::attend(const std::vector<double>& q
         double mx = -INFINITY;
         for (uint32_t j = 0; j < keys; ++j) {
             double dot = 0;
-            for (uint32_t d = 0; d < dh; ++d) dot += q[h * dh + d] * k_[user][(std::size_t(j) * nkv + kvh) * dh + d];
+            for (uint32_t d = 0; d < dh; ++d)
+                dot += q[h * dh + d] * k_[user][(std::size_t(j) * nkv + kvh) * dh + d];
             s[j] = dot / std::sqrt(double(dh));
             mx = std::max(mx, s[j]);
         }
@@ -78,7 +82,8 @@ std::vector<double> LlamaAttentionReference::prefill(const std::vector<double>& 
     return out;
 }
 
-std::vector<double> LlamaAttentionReference::decode(const std::vector<double>& x, const std::vector<int32_t>& positions) {
+std::vector<double> LlamaAttentionReference::decode(const std::vector<double>& x,
+                                                    const std::vector<int32_t>& positions) {
     const uint32_t b = uint32_t(positions.size()), dh = c_.head_dim, nkv = c_.num_kv_heads;
     std::vector<double> out(std::size_t(b) * c_.dim, 0.0);
     for (uint32_t i = 0; i < b; ++i) {

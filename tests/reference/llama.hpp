@@ -8,14 +8,14 @@ namespace attnn::reference {
 // The Llama attention layer in plain fp64: projections, interleaved RoPE with
 // f_k = theta^(-2k/dh), a per-user KV cache, causal softmax attention, output projection.
 class LlamaAttentionReference {
-public:
+  public:
     LlamaAttentionReference(const nn::LlamaAttentionConfig& config, const nn::LlamaAttentionWeights& weights);
     // x [s, dim] of `user` at positions 0..s-1 -> [s, dim]
     std::vector<double> prefill(const std::vector<double>& x, uint32_t user);
     // x [b, dim], one token per user at positions[i] (-1: skipped, zeros) -> [b, dim]
     std::vector<double> decode(const std::vector<double>& x, const std::vector<int32_t>& positions);
 
-private:
+  private:
     std::vector<double> project(const std::vector<double>& w, const double* x, uint32_t out) const;
     void rope(double* head, uint32_t position) const;
     std::vector<double> attend(const std::vector<double>& q, uint32_t user, uint32_t keys) const;

@@ -5,8 +5,8 @@
 
 namespace attnn::reference {
 
-Array matmul(const Array& a, const Array& b, bool transpose_a, bool transpose_b, const std::vector<double>* bias,
-             const std::string& activation) {
+Array matmul(const Array& a, const Array& b, bool transpose_a, bool transpose_b,
+             const std::vector<double>* bias, const std::string& activation) {
     const std::size_t ra = a.shape.size(), rb = b.shape.size();
     const uint64_t m = transpose_a ? a.shape[ra - 1] : a.shape[ra - 2];
     const uint64_t k = transpose_a ? a.shape[ra - 2] : a.shape[ra - 1];
@@ -45,12 +45,17 @@ Array matmul(const Array& a, const Array& b, bool transpose_a, bool transpose_b,
             for (uint64_t j = 0; j < n; ++j) {
                 double s = 0;
                 for (uint64_t kk = 0; kk < k; ++kk)
-                    s += (transpose_a ? pa[kk * m + i] : pa[i * k + kk]) * (transpose_b ? pb[j * k + kk] : pb[kk * n + j]);
+                    s += (transpose_a ? pa[kk * m + i] : pa[i * k + kk]) *
+                         (transpose_b ? pb[j * k + kk] : pb[kk * n + j]);
                 if (bias) s += (*bias)[j];
-                if (activation == "relu") s = s > 0 ? s : 0;
-                else if (activation == "gelu") s = 0.5 * s * (1 + std::erf(s / std::sqrt(2.0)));
-                else if (activation == "silu") s = s / (1 + std::exp(-s));
-                else if (!activation.empty()) throw std::invalid_argument("reference::matmul: unknown activation");
+                if (activation == "relu")
+                    s = s > 0 ? s : 0;
+                else if (activation == "gelu")
+                    s = 0.5 * s * (1 + std::erf(s / std::sqrt(2.0)));
+                else if (activation == "silu")
+                    s = s / (1 + std::exp(-s));
+                else if (!activation.empty())
+                    throw std::invalid_argument("reference::matmul: unknown activation");
                 pc[i * n + j] = s;
             }
     }

@@ -21,13 +21,13 @@ struct LlamaAttentionConfig {
     uint32_t num_heads = 32;
     uint32_t num_kv_heads = 8;
     uint32_t head_dim = 128;
-    uint32_t max_batch = 1;       // users the KV cache holds
-    uint32_t max_seq_len = 2048;  // positions per user
+    uint32_t max_batch = 1;                  // users the KV cache holds
+    uint32_t max_seq_len = 2048;             // positions per user
     RopeOptions rope = {.theta = 500000.0};  // interleaved pairing: Meta-layout checkpoints
     DataType weight_dtype = DataType::BFLOAT16;
     DataType activation_dtype = DataType::BFLOAT16;
     DataType cache_dtype = DataType::BFLOAT16;  // FLOAT32, BFLOAT16 or BFLOAT8_B
-    bool paged = false;           // a paged cache [blocks, nkv, block_size, dh] with a page table
+    bool paged = false;  // a paged cache [blocks, nkv, block_size, dh] with a page table
     uint32_t block_size = 64;
 };
 
@@ -42,7 +42,7 @@ struct LlamaAttentionWeights {
 };
 
 class LlamaAttention {
-public:
+  public:
     LlamaAttention(Device& device, const LlamaAttentionConfig& config, const LlamaAttentionWeights& weights);
 
     // x [1, 1, s, dim] -> [1, 1, s, dim]: user `user`'s prompt at positions 0..s-1; its keys and
@@ -58,7 +58,7 @@ public:
     // INT32 [max_batch, max_seq_len / block_size]; empty for a contiguous cache.
     const std::optional<Tensor>& page_table() const { return page_table_; }
 
-private:
+  private:
     Device device_;
     LlamaAttentionConfig config_;
     Tensor wqkv_, wo_;  // [(nh + 2 nkv) dh, dim] and [dim, nh dh], used with transpose_b

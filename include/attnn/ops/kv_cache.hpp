@@ -12,7 +12,8 @@ namespace attnn {
 
 // cache [B, nkv, S, dh], input [1, nkv, s, dh] (s <= S): cache[batch_idx, :, 0:s] = input.
 void fill_cache(Tensor& cache, const Tensor& input, uint32_t batch_idx);
-// cache [B, nkv, S, dh], input [1, b, nkv, dh] (b <= B): cache[i, :, update_idx] = input[0, i] for every user i.
+// cache [B, nkv, S, dh], input [1, b, nkv, dh] (b <= B): cache[i, :, update_idx] = input[0, i] for every user
+// i.
 void update_cache(Tensor& cache, const Tensor& input, uint32_t update_idx);
 
 namespace experimental {
@@ -22,7 +23,7 @@ namespace experimental {
 void paged_fill_cache(Tensor& cache, const Tensor& input, const Tensor& page_table, uint32_t batch_idx);
 
 struct PagedUpdateOptions {
-    std::vector<int32_t> update_idxs;           // position per user; -1 skips the user
+    std::vector<int32_t> update_idxs;          // position per user; -1 skips the user
     std::optional<Tensor> update_idxs_tensor;  // the same as an INT32 tensor [b]
     std::optional<Tensor> page_table;          // none: a contiguous cache [b, nkv, S, dh]
 };

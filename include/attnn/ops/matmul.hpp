@@ -11,7 +11,7 @@ struct MatmulOptions {
     bool transpose_a = false;
     bool transpose_b = false;
     std::optional<MemoryConfig> memory_config;
-    std::optional<DataType> dtype;  // default: a's dtype
+    std::optional<DataType> dtype;      // default: a's dtype
     std::optional<CoreGrid> core_grid;  // at most y*x workers
 };
 

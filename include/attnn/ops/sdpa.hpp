@@ -17,8 +17,8 @@ struct SDPAProgramConfig {
 
 struct SDPAOptions {
     std::optional<Tensor> attn_mask;  // [b | 1, nqh | 1, sq, sk], added to the scaled scores
-    bool is_causal = true;            // excludes attn_mask; with sq < sk the queries are the last sq positions
-    std::optional<float> scale;       // default 1/sqrt(dh)
+    bool is_causal = true;       // excludes attn_mask; with sq < sk the queries are the last sq positions
+    std::optional<float> scale;  // default 1/sqrt(dh)
     std::optional<SDPAProgramConfig> program_config;
     std::optional<MemoryConfig> memory_config;
 };
@@ -27,7 +27,8 @@ struct SDPAOptions {
 // FlashAttention-2: Q chunks over the workers, an online softmax over K/V chunks, no sq x sk
 // buffer. Any sequence length and head dim; FLOAT32, BFLOAT16, BFLOAT8_B or BFLOAT4_B inputs,
 // decoded a chunk at a time; fp32 accumulation. A query row whose keys are all masked gives zeros.
-Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const SDPAOptions& options = {});
+Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                                    const SDPAOptions& options = {});
 
 struct ChunkedSDPAOptions {
     std::optional<float> scale;

@@ -9,9 +9,9 @@
 namespace attnn::transformer {
 
 struct SDPADecodeOptions {
-    bool is_causal = true;            // keys 0..cur_pos[i] of user i; no mask
-    std::optional<Tensor> attn_mask;  // non-causal: [1, b, nqh, s] added to the scaled scores
-    std::vector<int32_t> cur_pos;     // causal: last valid position per user; -1 skips the user
+    bool is_causal = true;                 // keys 0..cur_pos[i] of user i; no mask
+    std::optional<Tensor> attn_mask;       // non-causal: [1, b, nqh, s] added to the scaled scores
+    std::vector<int32_t> cur_pos;          // causal: last valid position per user; -1 skips the user
     std::optional<Tensor> cur_pos_tensor;  // the same as an INT32 tensor [b] (values that change under trace)
     std::optional<float> scale;            // default 1/sqrt(dh)
     std::optional<SDPAProgramConfig> program_config;  // k_chunk_size, max_cores_per_head_batch
@@ -28,6 +28,7 @@ Tensor scaled_dot_product_attention_decode(const Tensor& q, const Tensor& k, con
 // The same over a paged cache: k/v [max_blocks, nkv, block_size, dh], page_table INT32
 // [b, blocks_per_user] mapping user i's block j to a cache block.
 Tensor paged_scaled_dot_product_attention_decode(const Tensor& q, const Tensor& k, const Tensor& v,
-                                                 const Tensor& page_table, const SDPADecodeOptions& options = {});
+                                                 const Tensor& page_table,
+                                                 const SDPADecodeOptions& options = {});
 
 }  // namespace attnn::transformer

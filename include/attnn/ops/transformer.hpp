@@ -15,8 +15,8 @@ struct SplitHeadsOptions {
 
 // x [b, s, (nh + 2*nkv) * hd] -> q [b, nh, s, hd], k [b, nkv, hd, s] (or [b, nkv, s, hd]
 // with transpose_key=false), v [b, nkv, s, hd].
-std::tuple<Tensor, Tensor, Tensor> split_query_key_value_and_split_heads(const Tensor& x, uint32_t num_heads,
-                                                                         const SplitHeadsOptions& options = {});
+std::tuple<Tensor, Tensor, Tensor> split_query_key_value_and_split_heads(
+    const Tensor& x, uint32_t num_heads, const SplitHeadsOptions& options = {});
 
 struct AttentionSoftmaxOptions {
     std::optional<uint32_t> head_size;     // scale 1/sqrt(head_size); none: scale 1

@@ -2,10 +2,11 @@
 // position of one head), which in TILE layout are whole face rows: re-encoding a BFLOAT8_B row
 // never disturbs its neighbours, and rows written by different users never share storage.
 // All checks run before the first write, so a rejected call leaves the cache untouched.
+#include "attnn/ops/kv_cache.hpp"
+
 #include <vector>
 
 #include "attnn/error.hpp"
-#include "attnn/ops/kv_cache.hpp"
 #include "core/device_impl.hpp"
 #include "core/tensor_access.hpp"
 #include "ops/kv_cache/kv_layout.hpp"
@@ -23,7 +24,8 @@ void check_cache_and_input(const char* op, const Tensor& cache, const Tensor& in
     ATTNN_CHECK_TYPE(is_floating_point(cache.dtype()) && is_floating_point(input.dtype()), op,
                      "cache and input must be floating-point, given ", to_string(cache.dtype()), " and ",
                      to_string(input.dtype()));
-    ATTNN_CHECK(cache.shape()[3] == input.shape()[3], op, "head dim differs: cache.shape[3]=", cache.shape()[3],
+    ATTNN_CHECK(cache.shape()[3] == input.shape()[3], op,
+                "head dim differs: cache.shape[3]=", cache.shape()[3],
                 " but input.shape[3]=", input.shape()[3]);
 }
 
@@ -41,16 +43,20 @@ struct RowCopier {
 void fill(const char* op, Tensor& cache, const Tensor& input, const KvLayout& layout, uint32_t user) {
     detail::DeviceImpl& device = detail::require_device(op, {{&cache, "cache"}, {&input, "input"}});
     const int64_t heads = input.shape()[1], s = input.shape()[2], dh = input.shape()[3];
-    ATTNN_CHECK(input.shape()[0] == 1, op, "input must be [1, nkv, s, dh], given input.shape=", input.shape());
+    ATTNN_CHECK(input.shape()[0] == 1, op,
+                "input must be [1, nkv, s, dh], given input.shape=", input.shape());
     ATTNN_CHECK(heads == layout.heads(), op, "input.shape[1]=", heads, " must equal the cache's KV heads ",
                 layout.heads());
-    ATTNN_CHECK(user < layout.users(), op, "batch_idx=", user, " is out of range for ", layout.users(), " users");
+    ATTNN_CHECK(user < layout.users(), op, "batch_idx=", user, " is out of range for ", layout.users(),
+                " users");
     layout.check_positions(op, user, s - 1);
     std::lock_guard lock(device.op_mutex);
     RowCopier copy{detail::matrix_view(input, op), detail::matrix_view(cache, op), dh};
-    std::vector<std::vector<float>> rows(std::size_t(device.pool->size()), std::vector<float>(std::size_t(dh)));
+    std::vector<std::vector<float>> rows(std::size_t(device.pool->size()),
+                                         std::vector<float>(std::size_t(dh)));
     device.pool->parallel_for(heads, [&](int64_t h, int worker) {
-        for (int64_t pos = 0; pos < s; ++pos) copy(h, pos, layout.locate(user, h, pos), rows[std::size_t(worker)].data());
+        for (int64_t pos = 0; pos < s; ++pos)
+            copy(h, pos, layout.locate(user, h, pos), rows[std::size_t(worker)].data());
     });
 }
 
@@ -59,7 +65,8 @@ void update(const char* op, Tensor& cache, const Tensor& input, const KvLayout& 
             const std::vector<int32_t>& positions) {
     detail::DeviceImpl& device = detail::require_device(op, {{&cache, "cache"}, {&input, "input"}});
     const int64_t users = input.shape()[1], heads = input.shape()[2], dh = input.shape()[3];
-    ATTNN_CHECK(input.shape()[0] == 1, op, "input must be [1, b, nkv, dh], given input.shape=", input.shape());
+    ATTNN_CHECK(input.shape()[0] == 1, op,
+                "input must be [1, b, nkv, dh], given input.shape=", input.shape());
     ATTNN_CHECK(heads == layout.heads(), op, "input.shape[2]=", heads, " must equal the cache's KV heads ",
                 layout.heads());
     ATTNN_CHECK(users <= layout.users(), op, "input has b=", users, " users but the cache addresses ",
@@ -74,11 +81,13 @@ void update(const char* op, Tensor& cache, const Tensor& input, const KvLayout& 
     std::lock_guard lock(device.op_mutex);
     RowCopier copy{detail::matrix_view(input, op), detail::matrix_view(cache, op), dh};
     // Any batch size: one task per user, each writing only its own rows (TT-NN #52671).
-    std::vector<std::vector<float>> rows(std::size_t(device.pool->size()), std::vector<float>(std::size_t(dh)));
+    std::vector<std::vector<float>> rows(std::size_t(device.pool->size()),
+                                         std::vector<float>(std::size_t(dh)));
     device.pool->parallel_for(users, [&](int64_t i, int worker) {
         const int32_t pos = positions[std::size_t(i)];
         if (pos < 0) return;
-        for (int64_t h = 0; h < heads; ++h) copy(i, h, layout.locate(i, h, pos), rows[std::size_t(worker)].data());
+        for (int64_t h = 0; h < heads; ++h)
+            copy(i, h, layout.locate(i, h, pos), rows[std::size_t(worker)].data());
     });
 }
 
@@ -94,7 +103,8 @@ void update_cache(Tensor& cache, const Tensor& input, uint32_t update_idx) {
     const char* op = "update_cache";
     check_cache_and_input(op, cache, input);
     const int64_t users = input.shape().rank() == 4 ? input.shape()[1] : 0;
-    update(op, cache, input, KvLayout::contiguous(cache), std::vector<int32_t>(std::size_t(users), int32_t(update_idx)));
+    update(op, cache, input, KvLayout::contiguous(cache),
+           std::vector<int32_t>(std::size_t(users), int32_t(update_idx)));
 }
 
 namespace experimental {
@@ -115,7 +125,8 @@ void paged_update_cache(Tensor& cache, const Tensor& input, const PagedUpdateOpt
         positions = detail::read_index_tensor(*options.update_idxs_tensor, op, "update_idxs_tensor");
     }
     if (options.page_table) detail::require_allocated(*options.page_table, op, "page_table");
-    KvLayout layout = options.page_table ? KvLayout::paged(cache, *options.page_table, op) : KvLayout::contiguous(cache);
+    KvLayout layout =
+        options.page_table ? KvLayout::paged(cache, *options.page_table, op) : KvLayout::contiguous(cache);
     update(op, cache, input, layout, positions);
 }
 

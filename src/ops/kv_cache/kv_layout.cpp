@@ -42,8 +42,8 @@ void KvLayout::read(const MatrixView& cache, int64_t user, int64_t head, int64_t
 }
 
 void KvLayout::check_positions(std::string_view op, int64_t user, int64_t last) const {
-    ATTNN_CHECK(last < capacity_, op, "position ", last, " of user ", user, " is beyond the cache (", capacity_,
-                " positions per user)");
+    ATTNN_CHECK(last < capacity_, op, "position ", last, " of user ", user, " is beyond the cache (",
+                capacity_, " positions per user)");
     if (block_size_ == 0) return;
     for (int64_t j = 0; j <= last / block_size_; ++j) {
         int32_t block = table_[std::size_t(user * blocks_per_user_ + j)];

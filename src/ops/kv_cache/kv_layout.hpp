@@ -13,7 +13,7 @@
 namespace attnn::detail {
 
 class KvLayout {
-public:
+  public:
     // A contiguous cache: user i is cache[i].
     static KvLayout contiguous(const Tensor& cache);
     // A paged cache; `op` names the caller in errors.
@@ -38,7 +38,7 @@ public:
     // Checks that positions [0, last] of `user` map to existing blocks.
     void check_positions(std::string_view op, int64_t user, int64_t last) const;
 
-private:
+  private:
     int64_t users_ = 0, capacity_ = 0, heads_ = 0, block_size_ = 0, blocks_per_user_ = 0, max_blocks_ = 0;
     std::vector<int32_t> table_;
 };

@@ -24,12 +24,12 @@ namespace attnn::detail {
 
 namespace {
 
-constexpr int64_t kc_block = 256;    // A micro-panel (14 x 256 fp32 = 14 KiB) fits L1 beside B lines
-constexpr int64_t nc_block = 256;    // B block (256 x 256 fp32 = 256 KiB) and C block fit L2 (1-2 MiB)
-constexpr int64_t mc_target = 256;   // A block (mc x kc = 256 KiB) fits L2 with the B and C blocks
-constexpr int64_t strip_max = 2048;  // packed B strip (k x strip) per worker stays a few MiB for k ~ 1-2K
+constexpr int64_t kc_block = 256;        // A micro-panel (14 x 256 fp32 = 14 KiB) fits L1 beside B lines
+constexpr int64_t nc_block = 256;        // B block (256 x 256 fp32 = 256 KiB) and C block fit L2 (1-2 MiB)
+constexpr int64_t mc_target = 256;       // A block (mc x kc = 256 KiB) fits L2 with the B and C blocks
+constexpr int64_t strip_max = 2048;      // packed B strip (k x strip) per worker stays a few MiB for k ~ 1-2K
 constexpr int64_t c_ld = nc_block + 16;  // C block row stride, padded so rows do not alias in L1 sets
-constexpr int64_t face_align = 32;   // task column boundaries on tile edges: no two tasks share a face row
+constexpr int64_t face_align = 32;  // task column boundaries on tile edges: no two tasks share a face row
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
@@ -93,7 +93,8 @@ namespace {
 inline int64_t slice_len(int64_t pc, int64_t k) { return std::min(kc_block, k - pc); }
 
 // Rows [m0, m0 + mc) of the logical A (m x k) as mc/mr panels per kc slice, k-major.
-void pack_a(const GemmProgram& p, const MatrixView& a, int64_t a_matrix, int64_t m0, float* dst, float* band) {
+void pack_a(const GemmProgram& p, const MatrixView& a, int64_t a_matrix, int64_t m0, float* dst,
+            float* band) {
     const int mr = p.mr;
     const int64_t k = p.problem.k, m = p.problem.m, panels = p.mc / mr;
     const int64_t valid = std::min(p.mc, p.m_total - m0);
@@ -141,7 +142,8 @@ void pack_a(const GemmProgram& p, const MatrixView& a, int64_t a_matrix, int64_t
 }
 
 // Columns [n0, n0 + strip) of the logical B (k x n) as strip/nr panels per kc slice, k-major.
-void pack_b(const GemmProgram& p, const MatrixView& b, int64_t b_matrix, int64_t n0, float* dst, float* band) {
+void pack_b(const GemmProgram& p, const MatrixView& b, int64_t b_matrix, int64_t n0, float* dst,
+            float* band) {
     const int nr = p.nr;
     const int64_t k = p.problem.k, panels = round_up(p.strip, nr) / nr;
     const int64_t valid = std::min(p.strip, p.problem.n - n0);
@@ -185,8 +187,8 @@ void pack_b(const GemmProgram& p, const MatrixView& b, int64_t b_matrix, int64_t
 
 }  // namespace
 
-void run_gemm(GemmProgram& p, DeviceImpl& device, const MatrixView& a, const MatrixView& b, const MatrixView& out,
-              const MatrixView* bias) {
+void run_gemm(GemmProgram& p, DeviceImpl& device, const MatrixView& a, const MatrixView& b,
+              const MatrixView& out, const MatrixView* bias) {
     const GemmProblem& prob = p.problem;
     const auto& kt = kernels::table();
     const float* bias_values = nullptr;
@@ -235,7 +237,8 @@ void run_gemm(GemmProgram& p, DeviceImpl& device, const MatrixView& a, const Mat
                 for (int64_t i = 0; i < valid_m; ++i) {
                     float* c_row = s.c_tile.data() + i * c_ld;
                     if (bias_values || prob.activation != kernels::Activation::none)
-                        kt.bias_activation(c_row, nb, bias_values ? bias_values + n0 + jc : nullptr, prob.activation);
+                        kt.bias_activation(c_row, nb, bias_values ? bias_values + n0 + jc : nullptr,
+                                           prob.activation);
                     int64_t gm = m0 + i;
                     int64_t ob_row = prob.fold_batch_into_m ? gm / prob.m : ob;
                     int64_t r = prob.fold_batch_into_m ? gm % prob.m : gm;

@@ -30,15 +30,15 @@ struct GemmProblem {
 struct GemmProgram : Program {
     GemmProblem problem;
     int mr = 0, nr = 0;
-    int64_t m_total = 0;     // rows of the (possibly batch-folded) A
-    int64_t mc = 0;          // rows per task (multiple of mr)
+    int64_t m_total = 0;  // rows of the (possibly batch-folded) A
+    int64_t mc = 0;       // rows per task (multiple of mr)
     int64_t m_blocks = 0;
-    int64_t strip = 0;       // output columns per task (multiple of 32: tasks never share a face row)
+    int64_t strip = 0;  // output columns per task (multiple of 32: tasks never share a face row)
     int64_t n_strips = 0;
-    int64_t tasks = 0;       // batches x n_strips x m_blocks, in that nesting order
+    int64_t tasks = 0;  // batches x n_strips x m_blocks, in that nesting order
     int64_t k_padded = 0;
-    int64_t band_ld = 0;     // row stride of `band` for rows of A or of a transposed B (tile-padded k)
-    int64_t band_ld_n = 0;   // row stride of `band` for a strip of rows of B
+    int64_t band_ld = 0;    // row stride of `band` for rows of A or of a transposed B (tile-padded k)
+    int64_t band_ld_n = 0;  // row stride of `band` for a strip of rows of B
     struct Scratch {
         std::vector<float> a_pack, b_pack, c_tile;
         std::vector<float> band;  // up to 32 decoded rows of A or B, or an edge panel

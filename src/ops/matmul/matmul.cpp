@@ -48,8 +48,9 @@ MatmulSpec plan(const char* op, const Tensor& a, const Tensor& b, bool transpose
     const int64_t ka = transpose_a ? a.shape()[-2] : a.shape()[-1];
     const int64_t kb = transpose_b ? b.shape()[-1] : b.shape()[-2];
     const int64_t n = transpose_b ? b.shape()[-2] : b.shape()[-1];
-    ATTNN_CHECK(ka == kb, op, "inner dims differ: a gives K=", ka, transpose_a ? " (a.shape[-2], transpose_a)" : " (a.shape[-1])",
-                " but b gives K=", kb, transpose_b ? " (b.shape[-1], transpose_b)" : " (b.shape[-2])",
+    ATTNN_CHECK(ka == kb, op, "inner dims differ: a gives K=", ka,
+                transpose_a ? " (a.shape[-2], transpose_a)" : " (a.shape[-1])", " but b gives K=", kb,
+                transpose_b ? " (b.shape[-1], transpose_b)" : " (b.shape[-2])",
                 "; a.shape=", dims_string(a.shape()), ", b.shape=", dims_string(b.shape()));
 
     // numpy broadcasting of the leading dims
@@ -58,8 +59,9 @@ MatmulSpec plan(const char* op, const Tensor& a, const Tensor& b, bool transpose
     for (int i = 0; i < ro; ++i) {
         int ia = i - (ro - ra), ib = i - (ro - rb);
         uint32_t da = ia >= 0 ? a.shape()[ia] : 1, db = ib >= 0 ? b.shape()[ib] : 1;
-        ATTNN_CHECK(da == db || da == 1 || db == 1, op, "batch dims do not broadcast: a.shape=",
-                    dims_string(a.shape()), ", b.shape=", dims_string(b.shape()));
+        ATTNN_CHECK(da == db || da == 1 || db == 1, op,
+                    "batch dims do not broadcast: a.shape=", dims_string(a.shape()),
+                    ", b.shape=", dims_string(b.shape()));
         lead[std::size_t(i)] = std::max(da, db);
     }
     MatmulSpec spec;
@@ -72,8 +74,9 @@ MatmulSpec plan(const char* op, const Tensor& a, const Tensor& b, bool transpose
     spec.out_memory = memory_config.value_or(a.memory_config());
     ATTNN_CHECK_TYPE(is_floating_point(spec.out_dtype), op, "dtype must be a floating-point type, given ",
                      to_string(spec.out_dtype));
-    ATTNN_CHECK_TYPE(!is_block_float(spec.out_dtype) || spec.out_layout == Layout::TILE, op, "dtype=",
-                     to_string(spec.out_dtype), " needs a TILE-layout output, but a is in ", to_string(a.layout()));
+    ATTNN_CHECK_TYPE(!is_block_float(spec.out_dtype) || spec.out_layout == Layout::TILE, op,
+                     "dtype=", to_string(spec.out_dtype), " needs a TILE-layout output, but a is in ",
+                     to_string(a.layout()));
 
     GemmProblem& prob = spec.problem;
     prob.m = m, prob.n = n, prob.k = ka;
@@ -108,8 +111,8 @@ MatmulSpec plan(const char* op, const Tensor& a, const Tensor& b, bool transpose
     prob.fold_batch_into_m = !transpose_a && b.shape().batch_volume() == 1 && a_unbroadcast;
     int workers = device.pool->size();
     if (core_grid) {
-        ATTNN_CHECK(core_grid->num_cores() >= 1, op, "core_grid must have at least one core, given y=", core_grid->y,
-                    " x=", core_grid->x);
+        ATTNN_CHECK(core_grid->num_cores() >= 1, op,
+                    "core_grid must have at least one core, given y=", core_grid->y, " x=", core_grid->x);
         workers = std::min<int>(workers, int(core_grid->num_cores()));
     }
     prob.workers = workers;
@@ -145,28 +148,27 @@ Tensor matmul(const Tensor& a, const Tensor& b, const MatmulOptions& options) {
     const char* op = "matmul";
     detail::DeviceImpl& device = detail::require_device(op, {{&a, "a"}, {&b, "b"}});
     std::lock_guard lock(device.op_mutex);
-    MatmulSpec spec = plan(op, a, b, options.transpose_a, options.transpose_b, options.dtype, options.memory_config,
-                           options.core_grid, device);
+    MatmulSpec spec = plan(op, a, b, options.transpose_a, options.transpose_b, options.dtype,
+                           options.memory_config, options.core_grid, device);
     return run(op, a, b, nullptr, std::move(spec), device);
 }
 
 Tensor linear(const Tensor& a, const Tensor& b, const LinearOptions& options) {
     const char* op = "linear";
     const Tensor* bias = options.bias ? &*options.bias : nullptr;
-    detail::DeviceImpl& device =
-        bias ? detail::require_device(op, {{&a, "a"}, {&b, "b"}, {bias, "bias"}})
-             : detail::require_device(op, {{&a, "a"}, {&b, "b"}});
+    detail::DeviceImpl& device = bias ? detail::require_device(op, {{&a, "a"}, {&b, "b"}, {bias, "bias"}})
+                                      : detail::require_device(op, {{&a, "a"}, {&b, "b"}});
     std::lock_guard lock(device.op_mutex);
-    MatmulSpec spec = plan(op, a, b, options.transpose_a, options.transpose_b, options.dtype, options.memory_config,
-                           options.core_grid, device);
+    MatmulSpec spec = plan(op, a, b, options.transpose_a, options.transpose_b, options.dtype,
+                           options.memory_config, options.core_grid, device);
     spec.problem.activation = parse_activation(options.activation, op);
     if (bias) {
         const int64_t n = spec.problem.n;
-        ATTNN_CHECK_TYPE(is_floating_point(bias->dtype()), op, "bias.dtype must be a floating-point type, given ",
-                         to_string(bias->dtype()));
+        ATTNN_CHECK_TYPE(is_floating_point(bias->dtype()), op,
+                         "bias.dtype must be a floating-point type, given ", to_string(bias->dtype()));
         ATTNN_CHECK(int64_t(bias->shape()[-1]) == n && bias->shape().volume() == uint64_t(n), op,
-                    "bias must hold N=", n, " values as [N] or [1, ..., 1, N], given bias.shape=",
-                    dims_string(bias->shape()));
+                    "bias must hold N=", n,
+                    " values as [N] or [1, ..., 1, N], given bias.shape=", dims_string(bias->shape()));
     }
     return run(op, a, b, bias, std::move(spec), device);
 }

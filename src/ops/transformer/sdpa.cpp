@@ -11,12 +11,13 @@
 // and at the end O / l. Nothing grows with sq x sk: scratch is one chunk of each, per worker.
 // Causal: K chunks past the diagonal are skipped, and a task takes chunk i together with chunk
 // n-1-i so every task does the same work.
+#include "attnn/ops/sdpa.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 
 #include "attnn/error.hpp"
-#include "attnn/ops/sdpa.hpp"
 #include "core/device_impl.hpp"
 #include "core/tensor_access.hpp"
 #include "kernels/kernels.hpp"
@@ -28,8 +29,8 @@ namespace {
 
 using detail::MatrixView;
 
-constexpr int64_t target_rows = 256;   // stacked query rows per task: each K/V chunk decoded serves them all,
-                                       // and S^T (256 x 256) and O^T (dh x 256) still fit L2
+constexpr int64_t target_rows = 256;  // stacked query rows per task: each K/V chunk decoded serves them all,
+                                      // and S^T (256 x 256) and O^T (dh x 256) still fit L2
 constexpr int64_t default_k_chunk = 256;  // K and V chunks (256 x dh fp32) fit L2 beside S and O
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -104,8 +105,8 @@ void attend_chunk(const SdpaProgram& p, SdpaProgram::Scratch& s, const Inputs& i
         float* st = s.st.data();
         for (int64_t pnl = 0; pnl < panels; ++pnl)
             for (int64_t ir = 0; ir < kn_mr; ir += mr)
-                kt.gemm_kernel_rows(dh, kbuf + ir * k_ld, k_ld, qt + pnl * dh * nr, st + (pnl * kc_mr + ir) * nr, nr,
-                                    false);
+                kt.gemm_kernel_rows(dh, kbuf + ir * k_ld, k_ld, qt + pnl * dh * nr,
+                                    st + (pnl * kc_mr + ir) * nr, nr, false);
 
         if (in.has_mask) {
             for (int64_t r = 0; r < rows; ++r) {
@@ -118,21 +119,23 @@ void attend_chunk(const SdpaProgram& p, SdpaProgram::Scratch& s, const Inputs& i
         if (p.causal && k0 + kn - 1 > q0 + offset) {  // the chunk crosses the diagonal
             for (int64_t r = 0; r < rows; ++r) {
                 float* col = st + ((r / nr) * kc_mr) * nr + r % nr;
-                for (int64_t j = std::max<int64_t>(row_pos(r) + offset - k0 + 1, 0); j < kn; ++j) col[j * nr] = -INFINITY;
+                for (int64_t j = std::max<int64_t>(row_pos(r) + offset - k0 + 1, 0); j < kn; ++j)
+                    col[j * nr] = -INFINITY;
             }
         }
         for (int64_t pnl = 0; pnl < panels; ++pnl) {
             float* a = s.alpha.data() + pnl * nr;
-            kt.softmax_panel(st + pnl * kc_mr * nr, kn, s.m.data() + pnl * nr, s.l.data() + pnl * nr, a, p.approx);
+            kt.softmax_panel(st + pnl * kc_mr * nr, kn, s.m.data() + pnl * nr, s.l.data() + pnl * nr, a,
+                             p.approx);
         }
         // Rescale what O^T holds by alpha, then O^T += V^T P^T.
         for (int64_t d = 0; d < dh; ++d)
-            kt.binary(kernels::BinaryOp::multiply, s.ot.data() + d * rows_pad, s.alpha.data(), s.ot.data() + d * rows_pad,
-                      rows_pad);
+            kt.binary(kernels::BinaryOp::multiply, s.ot.data() + d * rows_pad, s.alpha.data(),
+                      s.ot.data() + d * rows_pad, rows_pad);
         for (int64_t pnl = 0; pnl < panels; ++pnl)
             for (int64_t id = 0; id < dh_ld; id += mr)
-                kt.gemm_kernel_cols(kn, vbuf + id, dh_ld, st + pnl * kc_mr * nr, s.ot.data() + id * rows_pad + pnl * nr,
-                                    rows_pad, true);
+                kt.gemm_kernel_cols(kn, vbuf + id, dh_ld, st + pnl * kc_mr * nr,
+                                    s.ot.data() + id * rows_pad + pnl * nr, rows_pad, true);
     }
     // O = (O^T)^T / l; a query whose keys were all masked has l = 0 and gets zeros.
     for (int64_t r = 0; r < rows; ++r) {
@@ -147,8 +150,8 @@ void validate(const Tensor& q, const Tensor& k, const Tensor& v, const SDPAOptio
     for (auto [t, name] : {std::pair{&q, "q"}, {&k, "k"}, {&v, "v"}}) {
         ATTNN_CHECK(t->shape().rank() == 4, op, name, " must be 4-d [b, heads, s, dh], given ", name,
                     ".shape=", t->shape());
-        ATTNN_CHECK_TYPE(is_floating_point(t->dtype()), op, name, ".dtype must be a floating-point type, given ",
-                         to_string(t->dtype()));
+        ATTNN_CHECK_TYPE(is_floating_point(t->dtype()), op, name,
+                         ".dtype must be a floating-point type, given ", to_string(t->dtype()));
     }
     ATTNN_CHECK(k.shape() == v.shape(), op, "k and v must have the same shape, given k.shape=", k.shape(),
                 ", v.shape=", v.shape());
@@ -161,20 +164,22 @@ void validate(const Tensor& q, const Tensor& k, const Tensor& v, const SDPAOptio
     ATTNN_CHECK(!(o.is_causal && o.attn_mask), op,
                 "is_causal=true and attn_mask exclude each other; pass is_causal=false with a mask");
     if (o.is_causal)
-        ATTNN_CHECK(q.shape()[2] <= k.shape()[2], op, "causal attention needs sq <= sk (queries are the last sq "
-                    "positions), given q.shape[2]=", q.shape()[2], ", k.shape[2]=", k.shape()[2]);
+        ATTNN_CHECK(q.shape()[2] <= k.shape()[2], op,
+                    "causal attention needs sq <= sk (queries are the last sq "
+                    "positions), given q.shape[2]=",
+                    q.shape()[2], ", k.shape[2]=", k.shape()[2]);
     if (o.attn_mask) {
         const Shape& m = o.attn_mask->shape();
-        ATTNN_CHECK(m.rank() == 4 && (m[0] == 1 || m[0] == q.shape()[0]) && (m[1] == 1 || m[1] == q.shape()[1]) &&
-                        m[2] == q.shape()[2] && m[3] == k.shape()[2],
-                    op, "attn_mask must be [b or 1, nqh or 1, sq, sk] = [", q.shape()[0], ", ", q.shape()[1], ", ",
-                    q.shape()[2], ", ", k.shape()[2], "], given ", m);
+        ATTNN_CHECK(m.rank() == 4 && (m[0] == 1 || m[0] == q.shape()[0]) &&
+                        (m[1] == 1 || m[1] == q.shape()[1]) && m[2] == q.shape()[2] && m[3] == k.shape()[2],
+                    op, "attn_mask must be [b or 1, nqh or 1, sq, sk] = [", q.shape()[0], ", ", q.shape()[1],
+                    ", ", q.shape()[2], ", ", k.shape()[2], "], given ", m);
         ATTNN_CHECK_TYPE(is_floating_point(o.attn_mask->dtype()), op,
-                         "attn_mask.dtype must be a floating-point type, given ", to_string(o.attn_mask->dtype()));
+                         "attn_mask.dtype must be a floating-point type, given ",
+                         to_string(o.attn_mask->dtype()));
     }
     if (o.scale) ATTNN_CHECK(std::isfinite(*o.scale), op, "scale must be finite, given ", *o.scale);
 }
-
 
 // The shared body: `sk` keys per user, found through `layout`.
 Tensor run_sdpa(const char* op, detail::DeviceImpl& device, const Tensor& q, const Tensor& k, const Tensor& v,
@@ -195,10 +200,12 @@ Tensor run_sdpa(const char* op, detail::DeviceImpl& device, const Tensor& q, con
         p->batch = q.shape()[0], p->nqh = q.shape()[1], p->nkv = k.shape()[1], p->sq = q.shape()[2];
         p->sk = sk, p->dh = q.shape()[3], p->group = p->nqh / p->nkv;
         p->causal = options.is_causal, p->approx = config.exp_approx_mode;
-        if (options.attn_mask) p->mask_b = options.attn_mask->shape()[0], p->mask_h = options.attn_mask->shape()[1];
+        if (options.attn_mask)
+            p->mask_b = options.attn_mask->shape()[0], p->mask_h = options.attn_mask->shape()[1];
         p->mr = kt.gemm_mr, p->nr = kt.gemm_nr, p->workers = workers;
-        p->qc = config.q_chunk_size ? config.q_chunk_size
-                                    : std::clamp<int64_t>(target_rows / p->group, 8, std::max<int64_t>(p->sq, 8));
+        p->qc = config.q_chunk_size
+                    ? config.q_chunk_size
+                    : std::clamp<int64_t>(target_rows / p->group, 8, std::max<int64_t>(p->sq, 8));
         p->qc = std::min(p->qc, p->sq);
         p->kc = std::min<int64_t>(config.k_chunk_size ? config.k_chunk_size : default_k_chunk, p->sk);
         p->q_chunks = ceil_div(p->sq, p->qc);
@@ -223,11 +230,17 @@ Tensor run_sdpa(const char* op, detail::DeviceImpl& device, const Tensor& q, con
         return p;
     });
 
-    Tensor out = detail::allocate_tensor(q.shape(), q.dtype(), q.layout(), options.memory_config.value_or(q.memory_config()),
-                                         q.device_impl(), op);
-    Inputs in{detail::matrix_view(q, op), detail::matrix_view(k, op), detail::matrix_view(v, op),
-              detail::matrix_view(out, op), {}, bool(options.attn_mask),
-              options.scale.value_or(1.0f / std::sqrt(float(q.shape()[3]))), std::move(layout)};
+    Tensor out =
+        detail::allocate_tensor(q.shape(), q.dtype(), q.layout(),
+                                options.memory_config.value_or(q.memory_config()), q.device_impl(), op);
+    Inputs in{detail::matrix_view(q, op),
+              detail::matrix_view(k, op),
+              detail::matrix_view(v, op),
+              detail::matrix_view(out, op),
+              {},
+              bool(options.attn_mask),
+              options.scale.value_or(1.0f / std::sqrt(float(q.shape()[3]))),
+              std::move(layout)};
     if (options.attn_mask) in.mask = detail::matrix_view(*options.attn_mask, op);
     const SdpaProgram& p = *program;
     device.pool->parallel_for(
@@ -236,7 +249,8 @@ Tensor run_sdpa(const char* op, detail::DeviceImpl& device, const Tensor& q, con
             SdpaProgram::Scratch& s = program->scratch[std::size_t(worker)];
             const int64_t unit = t % p.units, kvh = (t / p.units) % p.nkv, bi = t / (p.units * p.nkv);
             attend_chunk(p, s, in, bi, kvh, unit);
-            if (p.causal && p.q_chunks - 1 - unit != unit) attend_chunk(p, s, in, bi, kvh, p.q_chunks - 1 - unit);
+            if (p.causal && p.q_chunks - 1 - unit != unit)
+                attend_chunk(p, s, in, bi, kvh, p.q_chunks - 1 - unit);
         },
         workers);
     return out;
@@ -244,10 +258,12 @@ Tensor run_sdpa(const char* op, detail::DeviceImpl& device, const Tensor& q, con
 
 }  // namespace
 
-Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const SDPAOptions& options) {
+Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                                    const SDPAOptions& options) {
     const char* op = "scaled_dot_product_attention";
     detail::DeviceImpl& device =
-        options.attn_mask ? detail::require_device(op, {{&q, "q"}, {&k, "k"}, {&v, "v"}, {&*options.attn_mask, "attn_mask"}})
+        options.attn_mask ? detail::require_device(
+                                op, {{&q, "q"}, {&k, "k"}, {&v, "v"}, {&*options.attn_mask, "attn_mask"}})
                           : detail::require_device(op, {{&q, "q"}, {&k, "k"}, {&v, "v"}});
     validate(q, k, v, options);
     return run_sdpa(op, device, q, k, v, options, k.shape()[2], detail::KvLayout::contiguous(k));
@@ -261,8 +277,8 @@ Tensor chunked_scaled_dot_product_attention(const Tensor& q, const Tensor& k, co
         detail::require_device(op, {{&q, "q"}, {&k, "k"}, {&v, "v"}, {&page_table, "page_table"}});
     for (auto [t, name] : {std::pair{&q, "q"}, {&k, "k"}, {&v, "v"}}) {
         ATTNN_CHECK(t->shape().rank() == 4, op, name, " must be 4-d, given ", name, ".shape=", t->shape());
-        ATTNN_CHECK_TYPE(is_floating_point(t->dtype()), op, name, ".dtype must be a floating-point type, given ",
-                         to_string(t->dtype()));
+        ATTNN_CHECK_TYPE(is_floating_point(t->dtype()), op, name,
+                         ".dtype must be a floating-point type, given ", to_string(t->dtype()));
     }
     ATTNN_CHECK(k.shape() == v.shape(), op, "k and v must have the same shape, given k.shape=", k.shape(),
                 ", v.shape=", v.shape());
@@ -275,7 +291,9 @@ Tensor chunked_scaled_dot_product_attention(const Tensor& q, const Tensor& k, co
                 " must cover q.shape[0]=", q.shape()[0], " users");
     const int64_t sk = int64_t(chunk_start_idx) + q.shape()[2];
     for (int64_t user = 0; user < q.shape()[0]; ++user) layout.check_positions(op, user, sk - 1);
-    SDPAOptions o{.is_causal = true, .scale = options.scale, .program_config = options.program_config,
+    SDPAOptions o{.is_causal = true,
+                  .scale = options.scale,
+                  .program_config = options.program_config,
                   .memory_config = options.memory_config};
     return run_sdpa(op, device, q, k, v, o, sk, std::move(layout));
 }

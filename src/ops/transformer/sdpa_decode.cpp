@@ -6,11 +6,12 @@
 // parts merge exactly: m = max(m1, m2), l = e^(m1-m) l1 + e^(m2-m) l2, O likewise, out = O / l.
 // Keys are processed in chunks: decode the K chunk to fp32, score all heads against it, update
 // the online softmax, decode the V chunk, accumulate.
+#include "attnn/ops/sdpa_decode.hpp"
+
 #include <algorithm>
 #include <cmath>
 
 #include "attnn/error.hpp"
-#include "attnn/ops/sdpa_decode.hpp"
 #include "core/device_impl.hpp"
 #include "core/tensor_access.hpp"
 #include "kernels/kernels.hpp"
@@ -23,7 +24,7 @@ namespace {
 using detail::KvLayout;
 using detail::MatrixView;
 
-constexpr int64_t default_k_chunk = 128;  // 128 keys x dh fp32 of K and of V stay in L1/L2
+constexpr int64_t default_k_chunk = 128;    // 128 keys x dh fp32 of K and of V stay in L1/L2
 constexpr int64_t min_keys_per_part = 256;  // below this, splitting a sequence costs more than it saves
 constexpr int64_t lane_align = 16;          // dh padded for the widest vector
 
@@ -101,21 +102,22 @@ void attend_part(const DecodeProgram& p, DecodeProgram::Scratch& s, const Job& j
 Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor* page_table,
                   const SDPADecodeOptions& options) {
     std::vector<std::pair<const Tensor*, const char*>> args = {{&q, "q"}, {&k, "k"}, {&v, "v"}};
-    detail::DeviceImpl& device = page_table ? detail::require_device(op, {{&q, "q"}, {&k, "k"}, {&v, "v"}, {page_table, "page_table"}})
-                                            : detail::require_device(op, {{&q, "q"}, {&k, "k"}, {&v, "v"}});
+    detail::DeviceImpl& device =
+        page_table ? detail::require_device(op, {{&q, "q"}, {&k, "k"}, {&v, "v"}, {page_table, "page_table"}})
+                   : detail::require_device(op, {{&q, "q"}, {&k, "k"}, {&v, "v"}});
     for (auto [t, name] : args) {
         ATTNN_CHECK(t->shape().rank() == 4, op, name, " must be 4-d, given ", name, ".shape=", t->shape());
-        ATTNN_CHECK_TYPE(is_floating_point(t->dtype()), op, name, ".dtype must be a floating-point type, given ",
-                         to_string(t->dtype()));
+        ATTNN_CHECK_TYPE(is_floating_point(t->dtype()), op, name,
+                         ".dtype must be a floating-point type, given ", to_string(t->dtype()));
     }
     ATTNN_CHECK(q.shape()[0] == 1, op, "q must be [1, b, nqh, dh], given q.shape=", q.shape());
     ATTNN_CHECK(k.shape() == v.shape(), op, "k and v must have the same shape, given k.shape=", k.shape(),
                 ", v.shape=", v.shape());
     const int64_t b = q.shape()[1], nqh = q.shape()[2], dh = q.shape()[3], nkv = k.shape()[1];
-    ATTNN_CHECK(k.shape()[3] == uint32_t(dh), op, "head dim differs: q.shape[3]=", dh, " but k.shape[3]=",
-                k.shape()[3]);
-    ATTNN_CHECK(nqh % nkv == 0, op, "q.shape[2]=", nqh, " (query heads) must be a multiple of k.shape[1]=", nkv,
-                " (KV heads)");
+    ATTNN_CHECK(k.shape()[3] == uint32_t(dh), op, "head dim differs: q.shape[3]=", dh,
+                " but k.shape[3]=", k.shape()[3]);
+    ATTNN_CHECK(nqh % nkv == 0, op, "q.shape[2]=", nqh,
+                " (query heads) must be a multiple of k.shape[1]=", nkv, " (KV heads)");
     KvLayout layout = page_table ? KvLayout::paged(k, *page_table, op) : KvLayout::contiguous(k);
     ATTNN_CHECK(layout.users() >= b, op, page_table ? "page_table.shape[0]=" : "k.shape[0]=", layout.users(),
                 " must cover the b=", b, " users of q");
@@ -132,8 +134,9 @@ Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor
     }
     job.length.assign(std::size_t(b), layout.capacity());
     if (job.causal) {
-        ATTNN_CHECK(int64_t(positions.size()) == b, op, "causal decode needs one position per user: cur_pos has ",
-                    positions.size(), " entries, q has b=", b);
+        ATTNN_CHECK(int64_t(positions.size()) == b, op,
+                    "causal decode needs one position per user: cur_pos has ", positions.size(),
+                    " entries, q has b=", b);
         for (int64_t i = 0; i < b; ++i) {
             int32_t pos = positions[std::size_t(i)];
             ATTNN_CHECK(pos >= -1, op, "cur_pos[", i, "]=", pos, " must be >= -1 (-1 skips the user)");
@@ -149,7 +152,8 @@ Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor
         for (int64_t i = 0; i < b; ++i) layout.check_positions(op, i, layout.capacity() - 1);
         job.mask = detail::matrix_view(*options.attn_mask, op);
     }
-    if (options.scale) ATTNN_CHECK(std::isfinite(*options.scale), op, "scale must be finite, given ", *options.scale);
+    if (options.scale)
+        ATTNN_CHECK(std::isfinite(*options.scale), op, "scale must be finite, given ", *options.scale);
     job.scale = options.scale.value_or(1.0f / std::sqrt(float(dh)));
 
     std::lock_guard lock(device.op_mutex);
@@ -188,8 +192,9 @@ Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor
     job.q = detail::matrix_view(q, op);
     job.k = detail::matrix_view(k, op);
     job.v = detail::matrix_view(v, op);
-    Tensor out = detail::allocate_tensor(q.shape(), q.dtype(), q.layout(), options.memory_config.value_or(q.memory_config()),
-                                         q.device_impl(), op);
+    Tensor out =
+        detail::allocate_tensor(q.shape(), q.dtype(), q.layout(),
+                                options.memory_config.value_or(q.memory_config()), q.device_impl(), op);
     job.out = detail::matrix_view(out, op);
 
     // Split sequences only while workers would otherwise idle, and never below min_keys_per_part.
@@ -197,10 +202,13 @@ Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor
     for (int64_t len : job.length) active += len > 0, longest = std::max(longest, len);
     const int64_t units = active * nkv;
     job.parts = units == 0 ? 1
-                           : std::clamp<int64_t>(ceil_div(workers, units), 1,
-                                                 std::min(p.max_parts, std::max<int64_t>(1, longest / min_keys_per_part)));
+                           : std::clamp<int64_t>(
+                                 ceil_div(workers, units), 1,
+                                 std::min(p.max_parts, std::max<int64_t>(1, longest / min_keys_per_part)));
     const int64_t g = p.group, dhp = p.dh_pad;
-    auto slot = [&](int64_t user, int64_t kvh, int64_t part) { return ((user * nkv + kvh) * p.max_parts + part) * g; };
+    auto slot = [&](int64_t user, int64_t kvh, int64_t part) {
+        return ((user * nkv + kvh) * p.max_parts + part) * g;
+    };
     device.pool->parallel_for(
         b * nkv * job.parts,
         [&](int64_t t, int worker) {
@@ -211,8 +219,8 @@ Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor
             const int64_t begin = std::min(len, chunks * part / job.parts * p.kc);
             const int64_t end = std::min(len, chunks * (part + 1) / job.parts * p.kc);
             const int64_t sl = slot(user, kvh, part);
-            attend_part(p, p.scratch[std::size_t(worker)], job, user, kvh, begin, end, p.partial_o.data() + sl * dhp,
-                        p.partial_m.data() + sl, p.partial_l.data() + sl);
+            attend_part(p, p.scratch[std::size_t(worker)], job, user, kvh, begin, end,
+                        p.partial_o.data() + sl * dhp, p.partial_m.data() + sl, p.partial_l.data() + sl);
         },
         workers);
     // Merge the parts of each (user, head) and write the output rows.
@@ -222,7 +230,8 @@ Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor
         for (int64_t kvh = 0; kvh < nkv; ++kvh)
             for (int64_t h = 0; h < g; ++h) {
                 float m = -INFINITY;
-                for (int64_t part = 0; part < job.parts; ++part) m = std::max(m, p.partial_m[std::size_t(slot(user, kvh, part) + h)]);
+                for (int64_t part = 0; part < job.parts; ++part)
+                    m = std::max(m, p.partial_m[std::size_t(slot(user, kvh, part) + h)]);
                 std::fill(merged.begin(), merged.end(), 0.0f);
                 float l = 0;
                 if (m != -INFINITY) {
