@@ -196,6 +196,21 @@ void MatrixView::read_rows(int64_t b, int64_t r0, int64_t n, float* dst, int64_t
     }
 }
 
+void MatrixView::prefetch_rows(int64_t b, int64_t r0, int64_t n) const {
+    if (n <= 0) return;
+    const std::byte* begin;
+    const std::byte* end;
+    if (layout == Layout::ROW_MAJOR) {
+        begin = element(b, r0, 0);
+        end = begin + n * cols * int64_t(element_bytes());
+    } else {
+        const int64_t band_bytes = padded_cols / TILE_WIDTH * int64_t(tile_size_bytes(dtype));
+        begin = data + b * matrix_bytes + r0 / TILE_HEIGHT * band_bytes;
+        end = data + b * matrix_bytes + ((r0 + n - 1) / TILE_HEIGHT + 1) * band_bytes;
+    }
+    for (const std::byte* p = begin; p < end; p += 64) __builtin_prefetch(p, 0, 2);
+}
+
 void MatrixView::write(int64_t b, int64_t r, int64_t c0, int64_t n, const float* src) const {
     if (n <= 0) return;
     if (layout == Layout::ROW_MAJOR) {

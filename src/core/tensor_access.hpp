@@ -31,6 +31,9 @@ struct MatrixView {
     // c0 (a multiple of 32) and cols narrow the decode to the tiles covering [c0, c0 + cols).
     void read_rows(int64_t b, int64_t r0, int64_t n, float* dst, int64_t ld, int64_t c0 = 0,
                    int64_t cols = -1) const;
+    // Asks the CPU to start loading rows [r0, r0 + n) of matrix b (whole tile bands in TILE
+    // layout) while other work runs: attention prefetches its next K/V chunk this way.
+    void prefetch_rows(int64_t b, int64_t r0, int64_t n) const;
     // Encodes src into values [c0, c0 + n) of row r of matrix b. Block-float face rows that are
     // only partly written are decoded, patched and encoded again, so the rest of the tile stays.
     void write(int64_t b, int64_t r, int64_t c0, int64_t n, const float* src) const;

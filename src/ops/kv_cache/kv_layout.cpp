@@ -41,6 +41,15 @@ void KvLayout::read(const MatrixView& cache, int64_t user, int64_t head, int64_t
     }
 }
 
+void KvLayout::prefetch(const MatrixView& cache, int64_t user, int64_t head, int64_t first, int64_t n) const {
+    for (int64_t j = 0; j < n;) {
+        auto [matrix, row] = locate(user, head, first + j);
+        const int64_t run = block_size_ ? std::min(n - j, block_size_ - row) : n - j;
+        cache.prefetch_rows(matrix, row, run);
+        j += run;
+    }
+}
+
 void KvLayout::check_positions(std::string_view op, int64_t user, int64_t last) const {
     ATTNN_CHECK(last < capacity_, op, "position ", last, " of user ", user, " is beyond the cache (",
                 capacity_, " positions per user)");

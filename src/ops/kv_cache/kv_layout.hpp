@@ -35,6 +35,9 @@ class KvLayout {
     // ld >= the cache's padded row), a contiguous run of rows at a time.
     void read(const MatrixView& cache, int64_t user, int64_t head, int64_t first, int64_t n, float* dst,
               int64_t ld) const;
+    // Starts loading positions [first, first + n) of (user, head) into the caches (see
+    // MatrixView::prefetch_rows).
+    void prefetch(const MatrixView& cache, int64_t user, int64_t head, int64_t first, int64_t n) const;
     // Checks that positions [0, last] of `user` map to existing blocks.
     void check_positions(std::string_view op, int64_t user, int64_t last) const;
 

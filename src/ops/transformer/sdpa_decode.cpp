@@ -71,6 +71,10 @@ void attend_part(const DecodeProgram& p, DecodeProgram::Scratch& s, const Job& j
         const int64_t kn = std::min(p.kc, k_end - k0), ld = p.kv_ld;
         job.layout.read(job.k, user, kvh, k0, kn, s.kbuf.data(), ld);
         job.layout.read(job.v, user, kvh, k0, kn, s.vbuf.data(), ld);
+        // Decode is a stream over the cache: start the next chunk's loads before computing on this one.
+        const int64_t next = std::min(p.kc, k_end - (k0 + kn));
+        job.layout.prefetch(job.k, user, kvh, k0 + kn, next);
+        job.layout.prefetch(job.v, user, kvh, k0 + kn, next);
         if (dhp > dh)  // the dot products run over whole vectors: clear what lies past dh
             for (int64_t j = 0; j < kn; ++j) {
                 std::fill(s.kbuf.data() + j * ld + dh, s.kbuf.data() + j * ld + dhp, 0.0f);
