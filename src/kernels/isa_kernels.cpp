@@ -350,38 +350,102 @@ void gemm_kernel_cols(int64_t kc, const float* a, int64_t lda, const float* b, f
 
 // ---- decode attention ------------------------------------------------------------------
 
-// Up to 8 query heads share each key vector load; one horizontal sum per (head, key).
-void attention_scores(const float* q, int64_t heads, int64_t dh, const float* keys, int64_t ld, int64_t n,
-                      float* scores, int64_t lds) {
-    for (int64_t h0 = 0; h0 < heads; h0 += 8) {
-        const int64_t hn = heads - h0 < 8 ? heads - h0 : 8;
+// H query heads (a compile-time count, so the accumulators live in registers) share each key
+// vector load; one horizontal sum per (head, key).
+template <int H>
+void scores_for_heads(const float* q, int64_t dh, const float* keys, int64_t ld, int64_t n, float* scores,
+                      int64_t lds) {
+    for (int64_t j = 0; j < n; ++j) {
+        const float* key = keys + j * ld;
+        vf acc[H];
+#pragma GCC unroll 8
+        for (int h = 0; h < H; ++h) acc[h] = vf{};
+        for (int64_t d = 0; d < dh; d += W) {
+            vf kv = load(key + d);
+#pragma GCC unroll 8
+            for (int h = 0; h < H; ++h) acc[h] += load(q + h * dh + d) * kv;
+        }
+#pragma GCC unroll 8
+        for (int h = 0; h < H; ++h) scores[h * lds + j] = hsum(acc[h]);
+    }
+}
+
+// out[h] += sum_j p[h][j] v[j] for H heads: the H output slices stay in registers for one
+// W-wide slice of dh while the keys stream past.
+template <int H>
+void accumulate_for_heads(const float* p, int64_t ldp, const float* values, int64_t ld, int64_t n, int64_t dh,
+                          float* out) {
+    for (int64_t d = 0; d < dh; d += W) {
+        vf acc[H];
+#pragma GCC unroll 8
+        for (int h = 0; h < H; ++h) acc[h] = load(out + h * dh + d);
         for (int64_t j = 0; j < n; ++j) {
-            const float* key = keys + j * ld;
-            vf acc[8] = {};
-            for (int64_t d = 0; d < dh; d += W) {
-                vf kv = load(key + d);
-                for (int64_t h = 0; h < hn; ++h) acc[h] += load(q + (h0 + h) * dh + d) * kv;
-            }
-            for (int64_t h = 0; h < hn; ++h) scores[(h0 + h) * lds + j] = hsum(acc[h]);
+            vf vv = load(values + j * ld + d);
+#pragma GCC unroll 8
+            for (int h = 0; h < H; ++h) acc[h] += splat(p[h * ldp + j]) * vv;
+        }
+#pragma GCC unroll 8
+        for (int h = 0; h < H; ++h) store(out + h * dh + d, acc[h]);
+    }
+}
+
+// Calls fn<H>(first_head) for the heads in groups of up to 8.
+template <template <int> class F, class... Args>
+void for_head_groups(int64_t heads, Args... args) {
+    for (int64_t h0 = 0; h0 < heads; h0 += 8) {
+        switch (heads - h0 < 8 ? heads - h0 : 8) {
+            case 1:
+                F<1>::run(h0, args...);
+                break;
+            case 2:
+                F<2>::run(h0, args...);
+                break;
+            case 3:
+                F<3>::run(h0, args...);
+                break;
+            case 4:
+                F<4>::run(h0, args...);
+                break;
+            case 5:
+                F<5>::run(h0, args...);
+                break;
+            case 6:
+                F<6>::run(h0, args...);
+                break;
+            case 7:
+                F<7>::run(h0, args...);
+                break;
+            default:
+                F<8>::run(h0, args...);
+                break;
         }
     }
 }
 
-// The output rows stay in registers for one W-wide slice of dh while the keys stream past.
+template <int H>
+struct Scores {
+    static void run(int64_t h0, const float* q, int64_t dh, const float* keys, int64_t ld, int64_t n,
+                    float* scores, int64_t lds) {
+        scores_for_heads<H>(q + h0 * dh, dh, keys, ld, n, scores + h0 * lds, lds);
+    }
+};
+
+template <int H>
+struct Accumulate {
+    static void run(int64_t h0, const float* p, int64_t ldp, const float* values, int64_t ld, int64_t n,
+                    int64_t dh, float* out) {
+        accumulate_for_heads<H>(p + h0 * ldp, ldp, values, ld, n, dh, out + h0 * dh);
+    }
+};
+
+void attention_scores(const float* q, int64_t heads, int64_t dh, const float* keys, int64_t ld, int64_t n,
+                      float* scores, int64_t lds) {
+    for_head_groups<Scores>(heads, q, dh, keys, ld, n, scores, lds);
+}
+
 void attention_accumulate(const float* p, int64_t ldp, int64_t heads, const float* values, int64_t ld,
                           int64_t n, int64_t dh, float* out) {
-    for (int64_t h0 = 0; h0 < heads; h0 += 8) {
-        const int64_t hn = heads - h0 < 8 ? heads - h0 : 8;
-        for (int64_t d = 0; d < dh; d += W) {
-            vf acc[8];
-            for (int64_t h = 0; h < hn; ++h) acc[h] = load(out + (h0 + h) * dh + d);
-            for (int64_t j = 0; j < n; ++j) {
-                vf vv = load(values + j * ld + d);
-                for (int64_t h = 0; h < hn; ++h) acc[h] += splat(p[(h0 + h) * ldp + j]) * vv;
-            }
-            for (int64_t h = 0; h < hn; ++h) store(out + (h0 + h) * dh + d, acc[h]);
-        }
-    }
+    for_head_groups<Accumulate>(heads, p, ldp, values, ld, n, dh, out);
 }
 
 // ---- row math ---------------------------------------------------------------------------
