@@ -98,6 +98,9 @@ void attend_chunk(const SdpaProgram& p, SdpaProgram::Scratch& s, const Inputs& i
         const int64_t k_ld = p.k_ld;
         in.layout.read(in.k, bi, kvh, k0, kn, kbuf, k_ld);
         in.layout.read(in.v, bi, kvh, k0, kn, vbuf, dh_ld);
+        const int64_t next = std::min(p.kc, k_end - (k0 + kn));  // start loading the next chunk
+        in.layout.prefetch(in.k, bi, kvh, k0 + kn, next);
+        in.layout.prefetch(in.v, bi, kvh, k0 + kn, next);
         std::fill(kbuf + kn * k_ld, kbuf + kn_mr * k_ld, 0.0f);
         if (dh_ld > dh)  // O^T rows past dh are never read, but keep inf/NaN padding out of them
             for (int64_t j = 0; j < kn; ++j) std::fill(vbuf + j * dh_ld + dh, vbuf + (j + 1) * dh_ld, 0.0f);
