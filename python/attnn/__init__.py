@@ -1,0 +1,67 @@
+"""attnn: TT-NN's attention stack, running on the CPU.
+
+A TT-NN program runs on attnn with one changed line, ``import attnn as ttnn``: the device, tensors
+in ROW_MAJOR or 32x32 TILE layout, BFLOAT16 / BFLOAT8_B / BFLOAT4_B storage, the program cache and
+the ops keep TT-NN's names, keyword names and shapes. Every op runs in attnn's C++ library
+(attnn._attnn); this package converts arguments and host data.
+"""
+
+from . import _attnn
+from ._attnn import (
+    BufferType,
+    CoreGrid,
+    DataType,
+    Device,
+    Layout,
+    MemoryConfig,
+    Shape,
+    Tensor,
+    TensorMemoryLayout,
+    bfloat4_b,
+    bfloat8_b,
+    bfloat16,
+    float32,
+    int32,
+    uint32,
+    ROW_MAJOR_LAYOUT,
+    TILE_LAYOUT,
+    TILE_SIZE,
+    DRAM_MEMORY_CONFIG,
+    L1_MEMORY_CONFIG,
+    # device
+    close_device,
+    disable_and_clear_program_cache,
+    enable_program_cache,
+    get_num_devices,
+    # tensors
+    clone,
+    deallocate,
+    from_device,
+    full,
+    load_npy,
+    ones,
+    save_npy,
+    to_device,
+    to_layout,
+    typecast,
+    zeros,
+    # ops
+    add,
+    fill_cache,
+    linear,
+    matmul,
+    multiply,
+    permute,
+    reshape,
+    softmax,
+    subtract,
+    transpose,
+    update_cache,
+)
+from ._device import CoreCoord, manage_device, open_device
+from ._convert import comp_pcc, from_numpy, from_torch, to_numpy, to_torch
+from ._runtime import get_fallback_function, log_runtime
+from ._config import MathFidelity, WormholeComputeKernelConfig, init_device_compute_kernel_config
+from . import experimental, model_preprocessing, random, transformer
+
+__version__ = "0.1.0"

@@ -1,0 +1,33 @@
+"""TT-NN's compute kernel configuration objects.
+
+Tensix kernels trade accuracy for speed through these (math fidelity, fp32 accumulation in the
+destination registers). attnn always computes in fp32 with fp32 accumulation, so the ops accept
+a compute_kernel_config and it has no effect; the objects exist so TT-NN programs run unchanged.
+"""
+
+import enum
+from dataclasses import dataclass
+
+__all__ = ["MathFidelity", "WormholeComputeKernelConfig", "init_device_compute_kernel_config"]
+
+
+class MathFidelity(enum.Enum):
+    LoFi = 0
+    HiFi2 = 2
+    HiFi3 = 3
+    HiFi4 = 4
+
+
+@dataclass
+class WormholeComputeKernelConfig:
+    math_fidelity: MathFidelity = MathFidelity.HiFi4
+    math_approx_mode: bool = False
+    fp32_dest_acc_en: bool = True
+    packer_l1_acc: bool = False
+    dst_full_sync_en: bool = False
+
+
+def init_device_compute_kernel_config(arch=None, *, math_fidelity=MathFidelity.HiFi4, math_approx_mode=False,
+                                      fp32_dest_acc_en=True, packer_l1_acc=False, dst_full_sync_en=False):
+    return WormholeComputeKernelConfig(math_fidelity, math_approx_mode, fp32_dest_acc_en, packer_l1_acc,
+                                       dst_full_sync_en)

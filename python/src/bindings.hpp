@@ -1,0 +1,16 @@
+// attnn's Python extension (_attnn): thin nanobind wrappers over the C++ API, with TT-NN's Python
+// names and keyword names. Every kernel lives in the C++ library; this layer converts arguments.
+#pragma once
+#include <nanobind/nanobind.h>
+
+namespace attnn::python {
+
+namespace nb = nanobind;
+
+void bind_types(nb::module_& m);   // DataType, Layout, MemoryConfig, Shape, CoreGrid, errors
+void bind_device(nb::module_& m);  // Device, open/close, program cache
+void bind_tensor(nb::module_& m);  // Tensor, host <-> tensor, layouts, creation, data movement
+void bind_ops(nb::module_& m);     // matmul, eltwise, softmax, transformer.*, experimental.*, caches
+void bind_extras(nb::module_& m);  // torch-compatible random numbers, comp_pcc, .npy files
+
+}  // namespace attnn::python

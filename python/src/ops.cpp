@@ -1,0 +1,272 @@
+// The ops. TT-NN's program_config / compute_kernel_config keywords of matmul and linear are
+// accepted and ignored (attnn blocks its GEMM itself and always computes in fp32); the
+// attention ops take attnn's SDPAProgramConfig.
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/tuple.h>
+#include <nanobind/stl/vector.h>
+
+#include "convert.hpp"
+
+namespace attnn::python {
+
+namespace {
+
+std::string activation_name(const std::optional<std::string>& activation) { return activation.value_or(""); }
+
+Tensor matmul_py(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b,
+                 std::optional<MemoryConfig> memory_config, std::optional<DataType> dtype,
+                 std::optional<CoreGrid> core_grid, nb::handle /*program_config*/,
+                 nb::handle /*compute_kernel_config*/, std::optional<std::string> activation) {
+    if (activation && !activation->empty())
+        return linear(a, b, LinearOptions{.transpose_a = transpose_a, .transpose_b = transpose_b,
+                                          .activation = *activation, .memory_config = memory_config,
+                                          .dtype = dtype, .core_grid = core_grid});
+    return matmul(a, b, MatmulOptions{.transpose_a = transpose_a, .transpose_b = transpose_b,
+                                      .memory_config = memory_config, .dtype = dtype, .core_grid = core_grid});
+}
+
+Tensor linear_py(const Tensor& a, const Tensor& b, std::optional<Tensor> bias, bool transpose_a, bool transpose_b,
+                 std::optional<MemoryConfig> memory_config, std::optional<DataType> dtype,
+                 std::optional<CoreGrid> core_grid, std::optional<std::string> activation, nb::handle, nb::handle) {
+    return linear(a, b, LinearOptions{.bias = std::move(bias), .transpose_a = transpose_a,
+                                      .transpose_b = transpose_b, .activation = activation_name(activation),
+                                      .memory_config = memory_config, .dtype = dtype, .core_grid = core_grid});
+}
+
+template <class Fn>
+void bind_binary(nb::module_& m, const char* name, Fn fn) {
+    m.def(
+        name,
+        [fn](const Tensor& a, const Tensor& b, std::optional<MemoryConfig> mc, std::optional<DataType> dtype) {
+            return fn(a, b, BinaryOptions{.dtype = dtype, .memory_config = mc});
+        },
+        nb::arg("input_tensor_a"), nb::arg("input_tensor_b"), nb::kw_only(), nb::arg("memory_config") = nb::none(),
+        nb::arg("dtype") = nb::none());
+    m.def(
+        name,
+        [fn](const Tensor& a, float b, std::optional<MemoryConfig> mc, std::optional<DataType> dtype) {
+            return fn(a, b, BinaryOptions{.dtype = dtype, .memory_config = mc});
+        },
+        nb::arg("input_tensor_a"), nb::arg("input_tensor_b"), nb::kw_only(), nb::arg("memory_config") = nb::none(),
+        nb::arg("dtype") = nb::none());
+}
+
+void bind_transformer(nb::module_& t) {
+    nb::class_<transformer::SDPAProgramConfig>(t, "SDPAProgramConfig")
+        .def(
+            "__init__",
+            [](transformer::SDPAProgramConfig* c, std::optional<CoreGrid> grid, uint32_t q_chunk_size,
+               uint32_t k_chunk_size, bool exp_approx_mode, uint32_t max_cores_per_head_batch) {
+                new (c) transformer::SDPAProgramConfig{grid, q_chunk_size, k_chunk_size, exp_approx_mode,
+                                                       max_cores_per_head_batch};
+            },
+            nb::kw_only(), nb::arg("compute_with_storage_grid_size") = nb::none(), nb::arg("q_chunk_size") = 0,
+            nb::arg("k_chunk_size") = 0, nb::arg("exp_approx_mode") = false,
+            nb::arg("max_cores_per_head_batch") = 16)
+        .def_rw("compute_with_storage_grid_size", &transformer::SDPAProgramConfig::compute_with_storage_grid_size)
+        .def_rw("q_chunk_size", &transformer::SDPAProgramConfig::q_chunk_size)
+        .def_rw("k_chunk_size", &transformer::SDPAProgramConfig::k_chunk_size)
+        .def_rw("exp_approx_mode", &transformer::SDPAProgramConfig::exp_approx_mode)
+        .def_rw("max_cores_per_head_batch", &transformer::SDPAProgramConfig::max_cores_per_head_batch);
+
+    t.def(
+        "split_query_key_value_and_split_heads",
+        [](const Tensor& x, uint32_t num_heads, std::optional<uint32_t> num_kv_heads, bool transpose_key,
+           std::optional<MemoryConfig> mc) {
+            return transformer::split_query_key_value_and_split_heads(
+                x, num_heads, {.num_kv_heads = num_kv_heads, .transpose_key = transpose_key, .memory_config = mc});
+        },
+        nb::arg("input_tensor"), nb::kw_only(), nb::arg("num_heads"), nb::arg("num_kv_heads") = nb::none(),
+        nb::arg("transpose_key") = true, nb::arg("memory_config") = nb::none());
+    t.def(
+        "attention_softmax",
+        [](const Tensor& x, std::optional<uint32_t> head_size, std::optional<Tensor> mask,
+           std::optional<MemoryConfig> mc) {
+            return transformer::attention_softmax(
+                x, {.head_size = head_size, .attention_mask = std::move(mask), .memory_config = mc});
+        },
+        nb::arg("input_tensor"), nb::kw_only(), nb::arg("head_size") = nb::none(),
+        nb::arg("attention_mask") = nb::none(), nb::arg("memory_config") = nb::none());
+    t.def(
+        "attention_softmax_",
+        [](Tensor& x, std::optional<uint32_t> head_size, std::optional<Tensor> mask, std::optional<MemoryConfig> mc) {
+            return transformer::attention_softmax_(
+                x, {.head_size = head_size, .attention_mask = std::move(mask), .memory_config = mc});
+        },
+        nb::arg("input_tensor"), nb::kw_only(), nb::arg("head_size") = nb::none(),
+        nb::arg("attention_mask") = nb::none(), nb::arg("memory_config") = nb::none());
+    t.def(
+        "concatenate_heads",
+        [](const Tensor& x, std::optional<MemoryConfig> mc) { return transformer::concatenate_heads(x, mc); },
+        nb::arg("input_tensor"), nb::kw_only(), nb::arg("memory_config") = nb::none());
+
+    t.def(
+        "scaled_dot_product_attention",
+        [](const Tensor& q, const Tensor& k, const Tensor& v, std::optional<Tensor> attn_mask, bool is_causal,
+           std::optional<float> scale, std::optional<transformer::SDPAProgramConfig> program_config, nb::handle,
+           std::optional<MemoryConfig> mc) {
+            return transformer::scaled_dot_product_attention(
+                q, k, v, {.attn_mask = std::move(attn_mask), .is_causal = is_causal, .scale = scale,
+                          .program_config = program_config, .memory_config = mc});
+        },
+        nb::arg("input_tensor_q"), nb::arg("input_tensor_k"), nb::arg("input_tensor_v"), nb::kw_only(),
+        nb::arg("attn_mask") = nb::none(), nb::arg("is_causal") = true, nb::arg("scale") = nb::none(),
+        nb::arg("program_config") = nb::none(), nb::arg("compute_kernel_config") = nb::none(),
+        nb::arg("memory_config") = nb::none());
+    t.def(
+        "chunked_scaled_dot_product_attention",
+        [](const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& page_table, uint32_t chunk_start_idx,
+           std::optional<float> scale, std::optional<transformer::SDPAProgramConfig> program_config, nb::handle,
+           std::optional<MemoryConfig> mc) {
+            return transformer::chunked_scaled_dot_product_attention(
+                q, k, v, page_table, chunk_start_idx,
+                {.scale = scale, .program_config = program_config, .memory_config = mc});
+        },
+        nb::arg("input_tensor_q"), nb::arg("input_tensor_k"), nb::arg("input_tensor_v"), nb::arg("page_table_tensor"),
+        nb::arg("chunk_start_idx"), nb::kw_only(), nb::arg("scale") = nb::none(), nb::arg("program_config") = nb::none(),
+        nb::arg("compute_kernel_config") = nb::none(), nb::arg("memory_config") = nb::none());
+
+    // Decode: the Python layer's wrappers pass page_table (or page_table_tensor) through.
+    t.def(
+        "_sdpa_decode",
+        [](const Tensor& q, const Tensor& k, const Tensor& v, std::optional<Tensor> page_table, bool is_causal,
+           std::optional<Tensor> attn_mask, std::optional<std::vector<int32_t>> cur_pos,
+           std::optional<Tensor> cur_pos_tensor, std::optional<float> scale,
+           std::optional<transformer::SDPAProgramConfig> program_config, std::optional<MemoryConfig> mc) {
+            transformer::SDPADecodeOptions o{.is_causal = is_causal,
+                                             .attn_mask = std::move(attn_mask),
+                                             .cur_pos = cur_pos.value_or(std::vector<int32_t>{}),
+                                             .cur_pos_tensor = std::move(cur_pos_tensor),
+                                             .scale = scale,
+                                             .program_config = program_config,
+                                             .memory_config = mc};
+            if (page_table) return transformer::paged_scaled_dot_product_attention_decode(q, k, v, *page_table, o);
+            return transformer::scaled_dot_product_attention_decode(q, k, v, o);
+        },
+        nb::arg("q"), nb::arg("k"), nb::arg("v"), nb::arg("page_table").none(), nb::arg("is_causal"),
+        nb::arg("attn_mask").none(), nb::arg("cur_pos").none(), nb::arg("cur_pos_tensor").none(),
+        nb::arg("scale").none(), nb::arg("program_config").none(), nb::arg("memory_config").none());
+}
+
+void bind_experimental(nb::module_& e) {
+    e.def(
+        "nlp_create_qkv_heads",
+        [](const Tensor& x, std::optional<Tensor> input_kv, uint32_t num_heads, std::optional<uint32_t> num_kv_heads,
+           bool transpose_k_heads, std::optional<MemoryConfig> mc) {
+            return experimental::nlp_create_qkv_heads(x, num_heads,
+                                                      {.input_kv = std::move(input_kv),
+                                                       .num_kv_heads = num_kv_heads,
+                                                       .transpose_k_heads = transpose_k_heads,
+                                                       .memory_config = mc});
+        },
+        nb::arg("input_tensor"), nb::arg("input_tensor_kv") = nb::none(), nb::kw_only(), nb::arg("num_heads"),
+        nb::arg("num_kv_heads") = nb::none(), nb::arg("transpose_k_heads") = true,
+        nb::arg("memory_config") = nb::none());
+    e.def(
+        "nlp_create_qkv_heads_decode",
+        [](const Tensor& x, uint32_t num_heads, std::optional<uint32_t> num_kv_heads, std::optional<MemoryConfig> mc) {
+            return experimental::nlp_create_qkv_heads_decode(x, num_heads,
+                                                             {.num_kv_heads = num_kv_heads, .memory_config = mc});
+        },
+        nb::arg("input_tensor"), nb::kw_only(), nb::arg("num_heads"), nb::arg("num_kv_heads") = nb::none(),
+        nb::arg("memory_config") = nb::none());
+    e.def(
+        "nlp_concat_heads",
+        [](const Tensor& x, std::optional<MemoryConfig> mc) { return experimental::nlp_concat_heads(x, mc); },
+        nb::arg("input_tensor"), nb::kw_only(), nb::arg("memory_config") = nb::none());
+    e.def(
+        "nlp_concat_heads_decode",
+        [](const Tensor& x, uint32_t num_heads, std::optional<MemoryConfig> mc) {
+            return experimental::nlp_concat_heads_decode(x, num_heads, mc);
+        },
+        nb::arg("input_tensor"), nb::kw_only(), nb::arg("num_heads"), nb::arg("memory_config") = nb::none());
+    e.def(
+        "rotary_embedding_llama",
+        [](const Tensor& x, const Tensor& cos, const Tensor& sin, const Tensor& trans_mat, bool is_decode_mode,
+           std::optional<MemoryConfig> mc, nb::handle) {
+            return experimental::rotary_embedding_llama(x, cos, sin, trans_mat,
+                                                        {.is_decode_mode = is_decode_mode, .memory_config = mc});
+        },
+        nb::arg("input_tensor"), nb::arg("cos_cache"), nb::arg("sin_cache"), nb::arg("trans_mat"),
+        nb::arg("is_decode_mode") = false, nb::kw_only(), nb::arg("memory_config") = nb::none(),
+        nb::arg("compute_kernel_config") = nb::none());
+    e.def(
+        "rotary_embedding",
+        [](const Tensor& x, const Tensor& cos, const Tensor& sin, std::optional<uint32_t> token_index,
+           std::optional<MemoryConfig> mc, nb::handle) {
+            return experimental::rotary_embedding(x, cos, sin, {.token_index = token_index, .memory_config = mc});
+        },
+        nb::arg("input_tensor"), nb::arg("cos_cache"), nb::arg("sin_cache"), nb::arg("token_index") = nb::none(),
+        nb::kw_only(), nb::arg("memory_config") = nb::none(), nb::arg("compute_kernel_config") = nb::none());
+    e.def(
+        "get_rot_transformation_mat", [](Device& d) { return experimental::get_rot_transformation_mat(d); },
+        nb::arg("device"),
+        "The [1, 1, 32, 32] BFLOAT16 TILE matrix rotary_embedding_llama takes (tt-metal's get_rot_transformation_mat).");
+    e.def(
+        "paged_fill_cache",
+        [](Tensor& cache, const Tensor& input, const Tensor& page_table, uint32_t batch_idx) {
+            experimental::paged_fill_cache(cache, input, page_table, batch_idx);
+            return cache;
+        },
+        nb::arg("cache_tensor"), nb::arg("input_tensor"), nb::arg("page_table"), nb::kw_only(), nb::arg("batch_idx"));
+    e.def(
+        "paged_update_cache",
+        [](Tensor& cache, const Tensor& input, std::optional<std::vector<int32_t>> update_idxs,
+           std::optional<Tensor> update_idxs_tensor, std::optional<Tensor> page_table, nb::handle) {
+            experimental::paged_update_cache(cache, input,
+                                             {.update_idxs = update_idxs.value_or(std::vector<int32_t>{}),
+                                              .update_idxs_tensor = std::move(update_idxs_tensor),
+                                              .page_table = std::move(page_table)});
+            return cache;
+        },
+        nb::arg("cache_tensor"), nb::arg("input_tensor"), nb::kw_only(), nb::arg("update_idxs") = nb::none(),
+        nb::arg("update_idxs_tensor") = nb::none(), nb::arg("page_table") = nb::none(),
+        nb::arg("compute_kernel_config") = nb::none());
+}
+
+}  // namespace
+
+void bind_ops(nb::module_& m) {
+    m.def("matmul", &matmul_py, nb::arg("input_tensor_a"), nb::arg("input_tensor_b"), nb::kw_only(),
+          nb::arg("transpose_a") = false, nb::arg("transpose_b") = false, nb::arg("memory_config") = nb::none(),
+          nb::arg("dtype") = nb::none(), nb::arg("core_grid") = nb::none(), nb::arg("program_config") = nb::none(),
+          nb::arg("compute_kernel_config") = nb::none(), nb::arg("activation") = nb::none());
+    m.def("linear", &linear_py, nb::arg("input_tensor_a"), nb::arg("input_tensor_b"), nb::kw_only(),
+          nb::arg("bias") = nb::none(), nb::arg("transpose_a") = false, nb::arg("transpose_b") = false,
+          nb::arg("memory_config") = nb::none(), nb::arg("dtype") = nb::none(), nb::arg("core_grid") = nb::none(),
+          nb::arg("activation") = nb::none(), nb::arg("program_config") = nb::none(),
+          nb::arg("compute_kernel_config") = nb::none());
+
+    bind_binary(m, "add", [](const auto& a, const auto& b, const BinaryOptions& o) { return add(a, b, o); });
+    bind_binary(m, "subtract", [](const auto& a, const auto& b, const BinaryOptions& o) { return subtract(a, b, o); });
+    bind_binary(m, "multiply", [](const auto& a, const auto& b, const BinaryOptions& o) { return multiply(a, b, o); });
+
+    m.def(
+        "softmax",
+        [](const Tensor& x, int dim, std::optional<MemoryConfig> mc, nb::handle, bool) { return softmax(x, dim, mc); },
+        nb::arg("input_tensor"), nb::arg("dim") = -1, nb::kw_only(), nb::arg("memory_config") = nb::none(),
+        nb::arg("compute_kernel_config") = nb::none(), nb::arg("numeric_stable") = true);
+
+    m.def(
+        "fill_cache",
+        [](Tensor& cache, const Tensor& input, uint32_t batch_idx) {
+            fill_cache(cache, input, batch_idx);
+            return cache;
+        },
+        nb::arg("cache_tensor"), nb::arg("input_tensor"), nb::arg("batch_idx"));
+    m.def(
+        "update_cache",
+        [](Tensor& cache, const Tensor& input, uint32_t update_idx) {
+            update_cache(cache, input, update_idx);
+            return cache;
+        },
+        nb::arg("cache_tensor"), nb::arg("input_tensor"), nb::arg("update_idx"));
+
+    nb::module_ t = m.def_submodule("transformer", "TT-NN's ttnn.transformer ops");
+    bind_transformer(t);
+    nb::module_ e = m.def_submodule("experimental", "TT-NN's ttnn.experimental ops");
+    bind_experimental(e);
+}
+
+}  // namespace attnn::python
