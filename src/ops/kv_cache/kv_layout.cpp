@@ -50,8 +50,8 @@ void KvLayout::prefetch(const MatrixView& cache, int64_t user, int64_t head, int
     }
 }
 
-void KvLayout::check_positions(std::string_view op, int64_t user, int64_t last) const {
-    ATTNN_CHECK(last < capacity_, op, "position ", last, " of user ", user, " is beyond the cache (",
+void KvLayout::check_positions(std::string_view op, std::string_view arg, int64_t user, int64_t last) const {
+    ATTNN_CHECK(last < capacity_, op, arg, ": position ", last, " of user ", user, " is beyond the cache (",
                 capacity_, " positions per user)");
     if (block_size_ == 0) return;
     for (int64_t j = 0; j <= last / block_size_; ++j) {

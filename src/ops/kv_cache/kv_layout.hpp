@@ -39,7 +39,7 @@ class KvLayout {
     // MatrixView::prefetch_rows).
     void prefetch(const MatrixView& cache, int64_t user, int64_t head, int64_t first, int64_t n) const;
     // Checks that positions [0, last] of `user` map to existing blocks.
-    void check_positions(std::string_view op, int64_t user, int64_t last) const;
+    void check_positions(std::string_view op, std::string_view arg, int64_t user, int64_t last) const;
 
   private:
     int64_t users_ = 0, capacity_ = 0, heads_ = 0, block_size_ = 0, blocks_per_user_ = 0, max_blocks_ = 0;

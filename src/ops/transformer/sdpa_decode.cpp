@@ -144,7 +144,7 @@ Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor
         for (int64_t i = 0; i < b; ++i) {
             int32_t pos = positions[std::size_t(i)];
             ATTNN_CHECK(pos >= -1, op, "cur_pos[", i, "]=", pos, " must be >= -1 (-1 skips the user)");
-            if (pos >= 0) layout.check_positions(op, i, pos);
+            if (pos >= 0) layout.check_positions(op, "cur_pos", i, pos);
             job.length[std::size_t(i)] = pos + 1;
         }
     } else {
@@ -153,7 +153,7 @@ Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor
         ATTNN_CHECK(ms.rank() == 4 && ms[0] == 1 && ms[1] == uint32_t(b) && ms[2] == uint32_t(nqh) &&
                         ms[3] == uint32_t(layout.capacity()),
                     op, "attn_mask must be [1, ", b, ", ", nqh, ", ", layout.capacity(), "], given ", ms);
-        for (int64_t i = 0; i < b; ++i) layout.check_positions(op, i, layout.capacity() - 1);
+        for (int64_t i = 0; i < b; ++i) layout.check_positions(op, "attn_mask", i, layout.capacity() - 1);
         job.mask = detail::matrix_view(*options.attn_mask, op);
     }
     if (options.scale)

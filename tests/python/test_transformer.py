@@ -1,0 +1,248 @@
+"""ttnn.transformer, ttnn.experimental and the KV cache ops against numpy float64 references."""
+
+import numpy as np
+import pytest
+
+import attnn
+import reference as ref
+from conftest import assert_close, dtype_layouts, put
+
+
+def assert_moved(actual, expected, dtype, name="output"):
+    """Data movement copies values exactly, except that a block-float output re-encodes them:
+    values that land in a new face row share a new exponent."""
+    if dtype in (attnn.bfloat8_b, attnn.bfloat4_b):
+        assert_close(attnn.to_numpy(actual), expected, dtype, name)
+    else:
+        assert np.array_equal(attnn.to_numpy(actual).astype(np.float64), expected), name
+
+ATTN_DTYPES = dtype_layouts([attnn.float32, attnn.bfloat16, attnn.bfloat8_b])
+
+
+@pytest.mark.parametrize("dtype,layout", ATTN_DTYPES)
+@pytest.mark.parametrize("b,s,nh,nkv,hd", [(1, 1, 1, 1, 1), (2, 33, 4, 4, 31), (1, 31, 8, 2, 32)])
+@pytest.mark.parametrize("transpose_key", [True, False])
+def test_split_heads_attention_softmax_concatenate(dtype, layout, b, s, nh, nkv, hd, transpose_key, rng, device):
+    x, x_ref = put(rng.standard_normal((b, s, (nh + 2 * nkv) * hd)), dtype, layout, device)
+    q, k, v = attnn.transformer.split_query_key_value_and_split_heads(
+        x, num_heads=nh, num_kv_heads=nkv, transpose_key=transpose_key, memory_config=attnn.L1_MEMORY_CONFIG)
+    for got, want in zip((q, k, v), ref.split_heads(x_ref, nh, nkv, transpose_key)):
+        assert_moved(got, want, dtype)
+    assert_moved(attnn.transformer.concatenate_heads(q),
+                 ref.concatenate_heads(attnn.to_numpy(q).astype(np.float64)), dtype, "concatenate_heads")
+
+    scores, s_ref = put(rng.standard_normal((b, nh, s, s)) * 3, dtype, layout, device)
+    mask, m_ref = put(rng.standard_normal((b, 1, 1, s)), dtype, layout, device)
+    out = attnn.transformer.attention_softmax(scores, head_size=hd, attention_mask=mask)
+    assert_close(attnn.to_numpy(out), ref.attention_softmax(s_ref, hd, m_ref), dtype)
+    same = attnn.transformer.attention_softmax_(scores, attention_mask=mask, head_size=hd)
+    assert_close(attnn.to_numpy(scores), ref.attention_softmax(s_ref, hd, m_ref), dtype, "in place")
+    assert np.array_equal(attnn.to_numpy(same), attnn.to_numpy(scores))
+
+
+@pytest.mark.parametrize("dtype,layout", ATTN_DTYPES)
+@pytest.mark.parametrize("b,nqh,nkv,sq,sk,dh", [(1, 1, 1, 1, 1, 32), (2, 4, 2, 33, 33, 31), (1, 8, 1, 31, 95, 64),
+                                                (1, 2, 2, 130, 130, 64)])
+def test_scaled_dot_product_attention_causal(dtype, layout, b, nqh, nkv, sq, sk, dh, rng, device):
+    q, q_ref = put(rng.standard_normal((b, nqh, sq, dh)), dtype, layout, device)
+    k, k_ref = put(rng.standard_normal((b, nkv, sk, dh)), dtype, layout, device)
+    v, v_ref = put(rng.standard_normal((b, nkv, sk, dh)), dtype, layout, device)
+    out = attnn.transformer.scaled_dot_product_attention(q, k, v, is_causal=True)
+    assert tuple(out.shape) == (b, nqh, sq, dh)
+    assert_close(attnn.to_numpy(out), ref.sdpa(q_ref, k_ref, v_ref, causal=True), dtype)
+
+
+@pytest.mark.parametrize("dtype,layout", ATTN_DTYPES)
+def test_scaled_dot_product_attention_mask_scale_and_program_config(dtype, layout, rng, device):
+    b, nh, sq, sk, dh = 2, 3, 33, 70, 40
+    q, q_ref = put(rng.standard_normal((b, nh, sq, dh)), dtype, layout, device)
+    k, k_ref = put(rng.standard_normal((b, nh, sk, dh)), dtype, layout, device)
+    v, v_ref = put(rng.standard_normal((b, nh, sk, dh)), dtype, layout, device)
+    m = rng.standard_normal((b, 1, sq, sk))
+    m[:, :, :, 5:9] = -np.inf
+    mask, m_ref = put(m, attnn.bfloat16, attnn.TILE_LAYOUT, device)
+    config = attnn.transformer.SDPAProgramConfig(
+        compute_with_storage_grid_size=attnn.CoreCoord(8, 7), q_chunk_size=32, k_chunk_size=32)
+    out = attnn.transformer.scaled_dot_product_attention(
+        q, k, v, attn_mask=mask, is_causal=False, scale=0.3, program_config=config,
+        compute_kernel_config=attnn.WormholeComputeKernelConfig(math_fidelity=attnn.MathFidelity.HiFi2))
+    assert_close(attnn.to_numpy(out), ref.sdpa(q_ref, k_ref, v_ref, mask=m_ref, scale=0.3), dtype)
+
+
+def make_paged(rng, device, dtype, b, nkv, s, dh, block_size):
+    """A random contiguous cache, the same as a paged cache with shuffled blocks, and its page table."""
+    blocks_per_user = s // block_size
+    contiguous = rng.standard_normal((b, nkv, s, dh))
+    perm = rng.permutation(b * blocks_per_user)
+    table = perm.reshape(b, blocks_per_user).astype(np.int32)
+    paged = np.zeros((b * blocks_per_user, nkv, block_size, dh))
+    for u in range(b):
+        for j in range(blocks_per_user):
+            paged[table[u, j]] = contiguous[u, :, j * block_size : (j + 1) * block_size]
+    cache, cache_ref = put(paged, dtype, attnn.TILE_LAYOUT, device)
+    page_table = attnn.from_numpy(table, device=device)
+    return cache, cache_ref, page_table, table
+
+
+@pytest.mark.parametrize("dtype", [attnn.float32, attnn.bfloat16, attnn.bfloat8_b])
+def test_sdpa_decode_contiguous_and_paged(dtype, rng, device):
+    b, nqh, nkv, s, dh, block = 3, 8, 2, 128, 64, 32
+    q, q_ref = put(rng.standard_normal((1, b, nqh, dh)), dtype, attnn.TILE_LAYOUT, device)
+    k, k_ref = put(rng.standard_normal((b, nkv, s, dh)), dtype, attnn.TILE_LAYOUT, device)
+    v, v_ref = put(rng.standard_normal((b, nkv, s, dh)), dtype, attnn.TILE_LAYOUT, device)
+    cur_pos = [0, 77, -1]
+    expected = ref.sdpa_decode(q_ref, k_ref, v_ref, cur_pos)
+    out = attnn.transformer.scaled_dot_product_attention_decode(q, k, v, cur_pos=cur_pos)
+    assert_close(attnn.to_numpy(out), expected, dtype)
+    assert np.all(attnn.to_numpy(out)[0, 2].astype(np.float32) == 0)  # a skipped user gets zeros
+    pos_tensor = attnn.from_numpy(np.array(cur_pos, np.int32), device=device)
+    out2 = attnn.transformer.scaled_dot_product_attention_decode(q, k, v, cur_pos_tensor=pos_tensor)
+    assert np.array_equal(attnn.to_numpy(out2).astype(np.float32), attnn.to_numpy(out).astype(np.float32))
+
+    kp, kp_ref, table_t, table = make_paged(rng, device, dtype, b, nkv, s, dh, block)
+    # V goes through K's page table
+    vp_contig = rng.standard_normal((b, nkv, s, dh))
+    vp_blocks = np.zeros_like(kp_ref)
+    for u in range(b):
+        for j in range(s // block):
+            vp_blocks[table[u, j]] = vp_contig[u, :, j * block : (j + 1) * block]
+    vp, vp_ref = put(vp_blocks, dtype, attnn.TILE_LAYOUT, device)
+    expected = ref.sdpa_decode(q_ref, ref.gather_paged(kp_ref, table), ref.gather_paged(vp_ref, table), cur_pos)
+    for kwargs in ({"page_table_tensor": table_t}, {"page_table": table_t}):
+        out = attnn.transformer.paged_scaled_dot_product_attention_decode(q, kp, vp, cur_pos_tensor=pos_tensor, **kwargs)
+        assert_close(attnn.to_numpy(out), expected, dtype)
+    with pytest.raises(ValueError, match="page_table_tensor"):
+        attnn.transformer.paged_scaled_dot_product_attention_decode(q, kp, vp, cur_pos=cur_pos)
+
+
+def test_sdpa_decode_non_causal_mask(rng, device):
+    b, nh, s, dh = 2, 4, 40, 32
+    q, q_ref = put(rng.standard_normal((1, b, nh, dh)), attnn.float32, attnn.TILE_LAYOUT, device)
+    k, k_ref = put(rng.standard_normal((b, nh, s, dh)), attnn.float32, attnn.TILE_LAYOUT, device)
+    v, v_ref = put(rng.standard_normal((b, nh, s, dh)), attnn.float32, attnn.TILE_LAYOUT, device)
+    mask, m_ref = put(rng.standard_normal((1, b, nh, s)), attnn.float32, attnn.TILE_LAYOUT, device)
+    out = attnn.transformer.scaled_dot_product_attention_decode(q, k, v, is_causal=False, attn_mask=mask)
+    assert_close(attnn.to_numpy(out), ref.sdpa_decode(q_ref, k_ref, v_ref, mask=m_ref), attnn.float32)
+
+
+@pytest.mark.parametrize("dtype", [attnn.float32, attnn.bfloat16, attnn.bfloat8_b])
+def test_chunked_sdpa_over_a_paged_cache(dtype, rng, device):
+    b, nh, s, dh, block, chunk, start = 2, 2, 128, 32, 32, 33, 64
+    k, k_ref, table_t, table = make_paged(rng, device, dtype, b, nh, s, dh, block)
+    v_contig = rng.standard_normal((b, nh, s, dh))
+    v_blocks = np.zeros_like(k_ref)
+    for u in range(b):
+        for j in range(s // block):
+            v_blocks[table[u, j]] = v_contig[u, :, j * block : (j + 1) * block]
+    v, v_ref = put(v_blocks, dtype, attnn.TILE_LAYOUT, device)
+    q, q_ref = put(rng.standard_normal((b, nh, chunk, dh)), dtype, attnn.TILE_LAYOUT, device)
+    out = attnn.transformer.chunked_scaled_dot_product_attention(q, k, v, table_t, start)
+    kk = ref.gather_paged(k_ref, table)[:, :, : start + chunk]
+    vv = ref.gather_paged(v_ref, table)[:, :, : start + chunk]
+    assert_close(attnn.to_numpy(out), ref.sdpa(q_ref, kk, vv, causal=True), dtype)
+
+
+@pytest.mark.parametrize("dtype", [attnn.float32, attnn.bfloat16, attnn.bfloat8_b])
+def test_fill_and_update_cache(dtype, rng, device):
+    B, nkv, S, dh = 3, 2, 64, 32
+    cache = attnn.from_numpy(np.zeros((B, nkv, S, dh), np.float32), dtype=dtype, layout=attnn.TILE_LAYOUT, device=device)
+    expected = np.zeros((B, nkv, S, dh))
+    x, x_ref = put(rng.standard_normal((1, nkv, 33, dh)), dtype, attnn.TILE_LAYOUT, device)
+    attnn.fill_cache(cache, x, 1)
+    expected[1, :, :33] = x_ref[0]
+    row, row_ref = put(rng.standard_normal((1, B, nkv, dh)), dtype, attnn.TILE_LAYOUT, device)
+    attnn.update_cache(cache, row, 40)
+    expected[:, :, 40] = row_ref[0]
+    assert_close(attnn.to_numpy(cache), expected, dtype)
+
+
+@pytest.mark.parametrize("dtype", [attnn.float32, attnn.bfloat16, attnn.bfloat8_b])
+def test_paged_fill_and_update_cache(dtype, rng, device):
+    b, nkv, s, dh, block = 2, 2, 96, 32, 32
+    blocks = b * s // block
+    table = rng.permutation(blocks).reshape(b, s // block).astype(np.int32)
+    table_t = attnn.from_numpy(table, device=device)
+    cache = attnn.from_numpy(np.zeros((blocks, nkv, block, dh), np.float32), dtype=dtype,
+                             layout=attnn.TILE_LAYOUT, device=device)
+    expected = np.zeros((b, nkv, s, dh))
+    x, x_ref = put(rng.standard_normal((1, nkv, 50, dh)), dtype, attnn.TILE_LAYOUT, device)
+    attnn.experimental.paged_fill_cache(cache, x, table_t, batch_idx=1)
+    expected[1, :, :50] = x_ref[0]
+    row, row_ref = put(rng.standard_normal((1, b, nkv, dh)), dtype, attnn.TILE_LAYOUT, device)
+    attnn.experimental.paged_update_cache(cache, row, update_idxs=[70, -1], page_table=table_t)
+    expected[0, :, 70] = row_ref[0, 0]
+    got = ref.gather_paged(attnn.to_numpy(cache).astype(np.float64), table)
+    assert_close(got, expected, dtype)
+    idx = attnn.from_numpy(np.array([-1, 3], np.int32), device=device)
+    attnn.experimental.paged_update_cache(cache, row, update_idxs_tensor=idx, page_table=table_t)
+    expected[1, :, 3] = row_ref[0, 1]
+    assert_close(ref.gather_paged(attnn.to_numpy(cache).astype(np.float64), table), expected, dtype)
+
+
+@pytest.mark.parametrize("dtype,layout", ATTN_DTYPES)
+@pytest.mark.parametrize("nh,nkv,s,dh", [(1, 1, 1, 32), (4, 2, 33, 31), (8, 1, 31, 64)])
+def test_nlp_heads(dtype, layout, nh, nkv, s, dh, rng, device):
+    x, x_ref = put(rng.standard_normal((2, 1, s, (nh + 2 * nkv) * dh)), dtype, layout, device)
+    for transpose in (True, False):
+        q, k, v = attnn.experimental.nlp_create_qkv_heads(x, num_heads=nh, num_kv_heads=nkv, transpose_k_heads=transpose)
+        for got, want in zip((q, k, v), ref.nlp_create_qkv_heads(x_ref, nh, nkv, transpose)):
+            assert_moved(got, want, dtype)
+    concat = attnn.experimental.nlp_concat_heads(q)
+    assert_moved(concat, ref.nlp_concat_heads(attnn.to_numpy(q).astype(np.float64)), dtype, "nlp_concat_heads")
+
+    d, d_ref = put(rng.standard_normal((1, 1, 5, (nh + 2 * nkv) * dh)), dtype, layout, device)
+    q, k, v = attnn.experimental.nlp_create_qkv_heads_decode(d, num_heads=nh, num_kv_heads=nkv)
+    for got, want in zip((q, k, v), ref.nlp_create_qkv_heads_decode(d_ref, nh, nkv)):
+        assert_moved(got, want, dtype)
+    back = attnn.experimental.nlp_concat_heads_decode(q, num_heads=nh)
+    assert_moved(back, attnn.to_numpy(q).astype(np.float64).reshape(1, 1, 5, nh * dh), dtype, "nlp_concat_heads_decode")
+
+
+def rope_tables(s, dh, theta=10000.0, interleaved=True):
+    freqs = theta ** (-np.arange(0, dh, 2) / dh)
+    angles = np.arange(s)[:, None] * freqs[None, :]
+    if interleaved:
+        angles = np.repeat(angles, 2, axis=1)
+    else:
+        angles = np.concatenate([angles, angles], axis=1)
+    return np.cos(angles).reshape(1, 1, s, dh), np.sin(angles).reshape(1, 1, s, dh)
+
+
+@pytest.mark.parametrize("dtype", [attnn.float32, attnn.bfloat16])
+def test_rotary_embedding_llama_prefill_and_decode(dtype, rng, device):
+    b, nh, s, dh = 1, 2, 33, 64
+    cos, sin = rope_tables(s, dh)
+    x, x_ref = put(rng.standard_normal((b, nh, s, dh)), dtype, attnn.TILE_LAYOUT, device)
+    cos_t, cos_ref = put(cos, dtype, attnn.TILE_LAYOUT, device)
+    sin_t, sin_ref = put(sin, dtype, attnn.TILE_LAYOUT, device)
+    trans = attnn.experimental.get_rot_transformation_mat(device)
+    assert np.array_equal(attnn.to_numpy(trans).astype(np.float64)[0, 0], ref.rot_transformation_mat())
+    out = attnn.experimental.rotary_embedding_llama(x, cos_t, sin_t, trans)
+    assert_close(attnn.to_numpy(out), ref.rotary_embedding_llama(x_ref, cos_ref, sin_ref, ref.rot_transformation_mat()), dtype)
+    # interleaved RoPE is a rotation of each (2k, 2k+1) pair
+    xr = x_ref.reshape(b, nh, s, dh // 2, 2)
+    c, s_ = cos_ref[..., ::2], sin_ref[..., ::2]
+    rotated = np.stack([xr[..., 0] * c - xr[..., 1] * s_, xr[..., 1] * c + xr[..., 0] * s_], axis=-1)
+    assert_close(attnn.to_numpy(out), rotated.reshape(x_ref.shape), dtype, "pair rotation")
+
+    users, positions = 3, [0, 5, 32]
+    xd, xd_ref = put(rng.standard_normal((1, users, nh, dh)), dtype, attnn.TILE_LAYOUT, device)
+    cd, cd_ref = put(cos[0, 0, positions].reshape(1, users, 1, dh), dtype, attnn.TILE_LAYOUT, device)
+    sd, sd_ref = put(sin[0, 0, positions].reshape(1, users, 1, dh), dtype, attnn.TILE_LAYOUT, device)
+    out = attnn.experimental.rotary_embedding_llama(xd, cd, sd, trans, is_decode_mode=True)
+    expected = ref.rotary_embedding_llama(xd_ref, cd_ref, sd_ref, ref.rot_transformation_mat())
+    assert_close(attnn.to_numpy(out), expected, dtype, "decode")
+
+
+@pytest.mark.parametrize("dtype", [attnn.float32, attnn.bfloat16])
+def test_rotary_embedding_rotate_half(dtype, rng, device):
+    s, dh, max_seq = 31, 32, 64
+    cos, sin = rope_tables(max_seq, dh, interleaved=False)
+    x, x_ref = put(rng.standard_normal((1, 2, s, dh)), dtype, attnn.TILE_LAYOUT, device)
+    cos_t, cos_ref = put(cos, dtype, attnn.TILE_LAYOUT, device)
+    sin_t, sin_ref = put(sin, dtype, attnn.TILE_LAYOUT, device)
+    out = attnn.experimental.rotary_embedding(x, cos_t, sin_t)
+    assert_close(attnn.to_numpy(out), ref.rotary_embedding(x_ref, cos_ref, sin_ref), dtype)
+    xd, xd_ref = put(rng.standard_normal((1, 1, 4, dh)), dtype, attnn.TILE_LAYOUT, device)
+    out = attnn.experimental.rotary_embedding(xd, cos_t, sin_t, 40)
+    assert_close(attnn.to_numpy(out), ref.rotary_embedding(xd_ref, cos_ref, sin_ref, 40), dtype, "token_index")
