@@ -2,13 +2,16 @@
 # (tools/bootstrap.sh), configures and builds what it needs, then runs.
 #
 #   make seeds       build Release in build/release and run `attnn seeds` (ARGS="--full" etc.)
-#   make test        build Release and run every test (ctest)
+#   make test        build Release and run every test: the C++ tests (ctest), then the Python
+#                    package installed into build/venv and its tests (pytest)
+#   make test-cpp    only the C++ tests;  make test-python  only the Python package and its tests
+#   make python      pip install the Python package (attnn) into build/venv
 #   make test-asan   build build/asan with AddressSanitizer + UBSan and run every test there
 #   make bench       run `attnn bench gemm` (attnn vs oneDNN, fractions of the measured peak)
 #   make info        run `attnn info` (device, SIMD path, measured peak and bandwidth)
 #   make install PREFIX=/opt/attnn    install the library, headers, CMake package and CLI
 #   make install-check                install into a temporary prefix and build a consumer
-#   make clean       remove build/release and build/asan
+#   make clean       remove build/release, build/asan, build/python and build/venv
 
 BUILD_DIR ?= build/release
 ASAN_DIR ?= build/asan
@@ -18,8 +21,10 @@ CMAKE_ARGS ?=
 ARGS ?=
 
 ATTNN := $(BUILD_DIR)/tools/attnn
+PYTHON ?= python3
+VENV ?= build/venv
 
-.PHONY: all deps build seeds test test-asan bench info install install-check clean
+.PHONY: all deps build seeds test test-cpp test-python python test-asan bench info install install-check clean
 
 all: build
 
@@ -33,8 +38,19 @@ build: deps
 seeds: build
 	$(ATTNN) seeds $(ARGS)
 
-test: build
+test: test-cpp test-python
+
+test-cpp: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
+
+# The Python package: `pip install .` (scikit-build-core + nanobind, fetched from PyPI into an
+# isolated build environment) builds the same C++ library into attnn._attnn, in build/python.
+python: deps
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check ".[test]"
+
+test-python: python
+	cd tests/python && ../../$(VENV)/bin/python -m pytest -q
 
 # RelWithDebInfo keeps the sanitized tests fast enough for two cores and the reports readable.
 test-asan: deps
@@ -62,4 +78,4 @@ install-check: build
 	$(BUILD_DIR)/install-check/build/attnn_install_consumer
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) build/python $(VENV)

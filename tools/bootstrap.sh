@@ -9,7 +9,7 @@ packages=(
   libbenchmark-dev                 # bench/attnn_bench
   libdnnl-dev ocl-icd-opencl-dev   # oneDNN, the GEMM baseline (its CMake package wants OpenCL)
   libcli11-dev nlohmann-json3-dev  # the attnn CLI
-  python3-venv
+  python3-dev python3-venv          # the Python package (pip install . into a venv)
 )
 
 missing=()

@@ -39,6 +39,8 @@ def _prepare(op, array):
     """A C-contiguous array of a dtype the core takes, and whether it holds bfloat16 bits."""
     if not isinstance(array, np.ndarray):
         array = np.asarray(array)
+    if array.ndim == 0:  # a scalar becomes a tensor of shape [1], as attnn shapes have rank >= 1
+        array = array.reshape(1)
     dt = array.dtype
     if _BF16 is not None and dt == _BF16:
         return np.ascontiguousarray(array).view(np.uint16), True
