@@ -61,6 +61,8 @@ const auto shapes = ::testing::Values(
     MatmulCase{{64, 96}, {96, 32}}, MatmulCase{{2, 3, 31, 40}, {40, 33}},
     MatmulCase{{2, 1, 37, 20}, {1, 3, 20, 45}},  // both sides broadcast
     MatmulCase{{4, 33, 65}, {4, 65, 70}}, MatmulCase{{300, 520}, {520, 97}},
+    // several row blocks and column strips: the workers share one packed A
+    MatmulCase{{600, 300}, {300, 700}}, MatmulCase{{2, 270, 257}, {1100, 257}, false, true},
     MatmulCase{{45, 31}, {45, 50}, true, false},     // transpose_a
     MatmulCase{{3, 29, 70}, {66, 70}, false, true},  // transpose_b, a Linear weight
     MatmulCase{{2, 17, 40}, {2, 33, 17}, true, true});

@@ -6,7 +6,9 @@
 //
 // Work split: the output is cut into tasks of mc rows x `strip` columns (per batch); each
 // worker takes a contiguous run of tasks ordered batch -> strip -> row block, so it packs each
-// B strip once and reuses it for all its row blocks. Inside a task:
+// B strip once and reuses it for all its row blocks. When the workers split one matrix's
+// columns, A is packed once, cooperatively, before the strips run (rather than by every worker).
+// Inside a task:
 //   for each 256-column block of the strip      (C block mc x 256 stays in L2)
 //     for each kc=256 slice of K                  (A block mc x kc and B block kc x 256 in L2)
 //       for each mr-row panel of A                (A micro-panel mr x kc stays in L1)
@@ -70,12 +72,20 @@ std::shared_ptr<GemmProgram> build_gemm_program(const GemmProblem& problem) {
     p->m_blocks = ceil_div(p->m_total, p->mc);
     p->tasks = batches * p->m_blocks * p->n_strips;
     p->k_padded = problem.k;
-    p->band_ld = round_up(problem.k, TILE_WIDTH);  // covers a stored row of length k in either layout
+    // Covers a stored row of length k in either layout; the extra 16 floats keep the band's rows
+    // (read down a column when scattered into panels) out of each other's L1 sets.
+    p->band_ld = round_up(problem.k, TILE_WIDTH) + 16;
     p->band_ld_n = round_up(p->strip, TILE_WIDTH) + TILE_WIDTH;  // a strip's columns of B rows
+
+    // Workers splitting one matrix's columns share its packed A, when that fits a modest budget.
+    constexpr int64_t shared_a_max_bytes = int64_t(96) << 20;
+    p->shared_a = batches == 1 && workers > 1 && p->n_strips > 1 &&
+                  p->m_blocks * p->mc * problem.k * int64_t(sizeof(float)) <= shared_a_max_bytes;
+    if (p->shared_a) p->a_shared.assign(std::size_t(p->m_blocks * p->mc * problem.k), 0.0f);
 
     p->scratch.resize(std::size_t(workers));
     for (auto& s : p->scratch) {
-        s.a_pack.assign(std::size_t(p->mc * problem.k), 0.0f);
+        if (!p->shared_a) s.a_pack.assign(std::size_t(p->mc * problem.k), 0.0f);
         s.b_pack.assign(std::size_t(round_up(p->strip, p->nr) * problem.k), 0.0f);
         s.c_tile.assign(std::size_t(p->mc * c_ld), 0.0f);
         s.band.assign(std::size_t(TILE_HEIGHT * std::max(p->band_ld, p->band_ld_n)), 0.0f);
@@ -91,6 +101,28 @@ namespace {
 // each one contiguous range. (Panels each holding all of k would put the B block's panels a
 // multiple of 128 KiB apart: the same L2 sets, evicting each other.)
 inline int64_t slice_len(int64_t pc, int64_t k) { return std::min(kc_block, k - pc); }
+
+// Scatters `run` decoded rows (band, row stride ld) that are rows first .. first + run - 1 of a
+// block packed as panels of `width` rows, k-major within each kc slice: row i, step kk of slice
+// pc lands at dst[pc * panels * width + (i / width) * kc * width + kk * width + i % width]. The
+// loop runs k-major so the stores stream through each panel instead of striding across it.
+void scatter_rows(const float* band, int64_t ld, int64_t run, int64_t first, int width, int64_t panels,
+                  int64_t k, float* dst) {
+    int64_t offset[TILE_HEIGHT];
+    for (int64_t pc = 0; pc < k; pc += kc_block) {
+        const int64_t kc = slice_len(pc, k);
+        for (int64_t r = 0; r < run; ++r) {
+            const int64_t i = first + r;
+            offset[r] = (i / width) * kc * width + i % width;
+        }
+        float* slice = dst + pc * panels * width;
+        for (int64_t kk = 0; kk < kc; ++kk) {
+            const float* column = band + pc + kk;
+            float* step = slice + kk * width;
+            for (int64_t r = 0; r < run; ++r) step[offset[r]] = column[r * ld];
+        }
+    }
+}
 
 // Rows [m0, m0 + mc) of the logical A (m x k) as mc/mr panels per kc slice, k-major.
 void pack_a(const GemmProgram& p, const MatrixView& a, int64_t a_matrix, int64_t m0, float* dst,
@@ -113,14 +145,7 @@ void pack_a(const GemmProgram& p, const MatrixView& a, int64_t a_matrix, int64_t
                 run = std::min(run, p.mc - i0);
                 std::fill(band, band + run * ld, 0.0f);
             }
-            for (int64_t i = i0; i < i0 + run; ++i) {
-                const float* row = band + (i - i0) * ld;
-                for (int64_t pc = 0; pc < k; pc += kc_block) {
-                    const int64_t kc = slice_len(pc, k);
-                    float* panel = dst + pc * panels * mr + (i / mr) * kc * mr + i % mr;
-                    for (int64_t kk = 0; kk < kc; ++kk) panel[kk * mr] = row[pc + kk];
-                }
-            }
+            scatter_rows(band, ld, run, i0, mr, panels, k, dst);
             i0 += run;
         }
         return;
@@ -173,14 +198,7 @@ void pack_b(const GemmProgram& p, const MatrixView& b, int64_t b_matrix, int64_t
         const int64_t real = std::clamp<int64_t>(valid - j0, 0, run);
         if (real > 0) b.read_rows(b_matrix, n0 + j0, real, band, ld);
         std::fill(band + real * ld, band + run * ld, 0.0f);
-        for (int64_t j = j0; j < j0 + run; ++j) {
-            const float* row = band + (j - j0) * ld;
-            for (int64_t pc = 0; pc < k; pc += kc_block) {
-                const int64_t kc = slice_len(pc, k);
-                float* panel = dst + pc * width + (j / nr) * kc * nr + j % nr;
-                for (int64_t kk = 0; kk < kc; ++kk) panel[kk * nr] = row[pc + kk];
-            }
-        }
+        scatter_rows(band, ld, run, j0, nr, panels, k, dst);
         j0 += run;
     }
 }
@@ -202,6 +220,16 @@ void run_gemm(GemmProgram& p, DeviceImpl& device, const MatrixView& a, const Mat
     const int mr = p.mr, nr = p.nr;
     const int64_t k = prob.k;
     const int64_t b_width = round_up(p.strip, nr);  // packed B strip width (whole panels)
+    if (p.shared_a) {
+        const int64_t a_matrix = prob.fold_batch_into_m ? 0 : prob.a_index[0];
+        device.pool->parallel_for(
+            p.m_blocks,
+            [&](int64_t mb, int worker) {
+                pack_a(p, a, a_matrix, mb * p.mc, p.a_shared.data() + mb * p.mc * k,
+                       p.scratch[std::size_t(worker)].band.data());
+            },
+            int(workers));
+    }
     auto run_range = [&](int64_t range, int worker) {
         GemmProgram::Scratch& s = p.scratch[std::size_t(worker)];
         const int64_t first = range * p.tasks / workers, last = (range + 1) * p.tasks / workers;
@@ -219,7 +247,11 @@ void run_gemm(GemmProgram& p, DeviceImpl& device, const MatrixView& a, const Mat
                 s.packed_b_batch = b_matrix;
                 s.packed_b_strip = strip;
             }
-            pack_a(p, a, a_matrix, m0, s.a_pack.data(), s.band.data());
+            const float* a_block = p.a_shared.data() + mb * p.mc * k;
+            if (!p.shared_a) {
+                pack_a(p, a, a_matrix, m0, s.a_pack.data(), s.band.data());
+                a_block = s.a_pack.data();
+            }
             const int64_t m_panels = round_up(valid_m, mr);
             for (int64_t jc = 0; jc < valid_n; jc += nc_block) {
                 const int64_t nb = std::min(nc_block, valid_n - jc);
@@ -227,7 +259,7 @@ void run_gemm(GemmProgram& p, DeviceImpl& device, const MatrixView& a, const Mat
                 for (int64_t pc = 0; pc < k; pc += kc_block) {
                     const int64_t kc = std::min(kc_block, k - pc);
                     for (int64_t ir = 0; ir < m_panels; ir += mr) {
-                        const float* ap = s.a_pack.data() + pc * p.mc + (ir / mr) * kc * mr;
+                        const float* ap = a_block + pc * p.mc + (ir / mr) * kc * mr;
                         for (int64_t jr = 0; jr < nb_panels; jr += nr) {
                             const float* bp = s.b_pack.data() + pc * b_width + ((jc + jr) / nr) * kc * nr;
                             kt.gemm_kernel(kc, ap, bp, s.c_tile.data() + ir * c_ld + jr, c_ld, pc > 0);

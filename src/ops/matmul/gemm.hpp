@@ -45,6 +45,11 @@ struct GemmProgram : Program {
         int64_t packed_b_batch = -1, packed_b_strip = -1;  // which B strip b_pack holds
     };
     std::vector<Scratch> scratch;  // one per worker
+    // One output matrix split into column strips over several workers: every worker would pack
+    // all of A for its strips, so A is packed once, cooperatively, into a_shared (block mb at
+    // mb * mc * k) before the strips run.
+    bool shared_a = false;
+    std::vector<float> a_shared;
     std::vector<float> bias;       // decoded bias of the current call, length n
 };
 
