@@ -4,6 +4,7 @@
 #include <mutex>
 #include <thread>
 
+#include "core/buffer.hpp"
 #include "core/device_impl.hpp"
 #include "kernels/kernels.hpp"
 
@@ -47,6 +48,7 @@ void close_device(Device& device) {
     d.cache.enabled = false;
     d.open = false;
     d.pool.reset();
+    detail::trim_storage_cache();  // recycled tensor storage goes back to the system with the device
 }
 
 int Device::id() const { return live(impl_, "Device::id").id; }
