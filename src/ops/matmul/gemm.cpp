@@ -11,7 +11,7 @@
 // Inside a task:
 //   for each 256-column block of the strip      (C block mc x 256 stays in L2)
 //     for each kc=256 slice of K                  (A block mc x kc and B block kc x 256 in L2)
-//       for each mr-row panel of A                (A micro-panel mr x kc stays in L1)
+//       for each mr rows of A                     (mr x kc of A stays in L1)
 //         for each nr-column panel of B           -> microkernel, mr x nr accumulators
 //     bias + activation + encode the C block into the output while it is hot.
 #include "ops/matmul/gemm.hpp"
@@ -75,17 +75,21 @@ std::shared_ptr<GemmProgram> build_gemm_program(const GemmProblem& problem) {
     // Covers a stored row of length k in either layout; the extra 16 floats keep the band's rows
     // (read down a column when scattered into panels) out of each other's L1 sets.
     p->band_ld = round_up(problem.k, TILE_WIDTH) + 16;
+    // A blocks: row-major (rows a_ld apart, read straight from storage, fed to the row-major
+    // microkernel) unless A is transposed, then k-major mr-row panels.
+    p->a_ld = problem.transpose_a ? 0 : p->band_ld;
+    p->a_block_floats = problem.transpose_a ? p->mc * problem.k : p->mc * p->a_ld;
     p->band_ld_n = round_up(p->strip, TILE_WIDTH) + TILE_WIDTH;  // a strip's columns of B rows
 
     // Workers splitting one matrix's columns share its packed A, when that fits a modest budget.
     constexpr int64_t shared_a_max_bytes = int64_t(96) << 20;
     p->shared_a = batches == 1 && workers > 1 && p->n_strips > 1 &&
-                  p->m_blocks * p->mc * problem.k * int64_t(sizeof(float)) <= shared_a_max_bytes;
-    if (p->shared_a) p->a_shared.assign(std::size_t(p->m_blocks * p->mc * problem.k), 0.0f);
+                  p->m_blocks * p->a_block_floats * int64_t(sizeof(float)) <= shared_a_max_bytes;
+    if (p->shared_a) p->a_shared.assign(std::size_t(p->m_blocks * p->a_block_floats), 0.0f);
 
     p->scratch.resize(std::size_t(workers));
     for (auto& s : p->scratch) {
-        if (!p->shared_a) s.a_pack.assign(std::size_t(p->mc * problem.k), 0.0f);
+        if (!p->shared_a) s.a_pack.assign(std::size_t(p->a_block_floats), 0.0f);
         s.b_pack.assign(std::size_t(round_up(p->strip, p->nr) * problem.k), 0.0f);
         s.c_tile.assign(std::size_t(p->mc * c_ld), 0.0f);
         s.band.assign(std::size_t(TILE_HEIGHT * std::max(p->band_ld, p->band_ld_n)), 0.0f);
@@ -124,30 +128,32 @@ void scatter_rows(const float* band, int64_t ld, int64_t run, int64_t first, int
     }
 }
 
-// Rows [m0, m0 + mc) of the logical A (m x k) as mc/mr panels per kc slice, k-major.
+// Rows [m0, m0 + mc) of the logical A (m x k): row-major with row stride a_ld (the row-major
+// microkernel reads them in place), or, for a transposed A, mc/mr panels per kc slice, k-major.
 void pack_a(const GemmProgram& p, const MatrixView& a, int64_t a_matrix, int64_t m0, float* dst,
             float* band) {
     const int mr = p.mr;
     const int64_t k = p.problem.k, m = p.problem.m, panels = p.mc / mr;
     const int64_t valid = std::min(p.mc, p.m_total - m0);
     if (!p.problem.transpose_a) {
-        // Whole rows a tile band at a time (read_rows decodes TILE storage in bulk), then scatter.
-        const int64_t ld = p.band_ld;
+        // Row-major: whole rows straight from storage (read_rows decodes TILE storage a band at
+        // a time); rows past the end of A stay zero.
+        const int64_t ld = p.a_ld;
         for (int64_t i0 = 0; i0 < p.mc;) {
-            int64_t run = std::min<int64_t>(TILE_HEIGHT, p.mc - i0);
-            if (i0 < valid) {
-                const int64_t gm = m0 + i0;
-                const int64_t b = p.problem.fold_batch_into_m ? gm / m : a_matrix;
-                const int64_t r = p.problem.fold_batch_into_m ? gm % m : gm;
-                run = std::min({run, valid - i0, m - r});  // stay inside one matrix
-                a.read_rows(b, r, run, band, ld);
-            } else {
-                run = std::min(run, p.mc - i0);
-                std::fill(band, band + run * ld, 0.0f);
+            float* rows = dst + i0 * ld;
+            if (i0 >= valid) {
+                std::fill(rows, dst + p.mc * ld, 0.0f);
+                break;
             }
-            scatter_rows(band, ld, run, i0, mr, panels, k, dst);
+            const int64_t gm = m0 + i0;
+            const int64_t b = p.problem.fold_batch_into_m ? gm / m : a_matrix;
+            const int64_t r = p.problem.fold_batch_into_m ? gm % m : gm;
+            const int64_t run = std::min({int64_t(TILE_HEIGHT), valid - i0, m - r});  // inside one matrix
+            a.read_rows(b, r, run, rows, ld);
             i0 += run;
         }
+        (void)band;
+        (void)panels;
         return;
     }
     // A stored as [k, m]: stored row kk holds A[:, kk], so each read fills one k step of a panel.
@@ -225,7 +231,7 @@ void run_gemm(GemmProgram& p, DeviceImpl& device, const MatrixView& a, const Mat
         device.pool->parallel_for(
             p.m_blocks,
             [&](int64_t mb, int worker) {
-                pack_a(p, a, a_matrix, mb * p.mc, p.a_shared.data() + mb * p.mc * k,
+                pack_a(p, a, a_matrix, mb * p.mc, p.a_shared.data() + mb * p.a_block_floats,
                        p.scratch[std::size_t(worker)].band.data());
             },
             int(workers));
@@ -247,7 +253,7 @@ void run_gemm(GemmProgram& p, DeviceImpl& device, const MatrixView& a, const Mat
                 s.packed_b_batch = b_matrix;
                 s.packed_b_strip = strip;
             }
-            const float* a_block = p.a_shared.data() + mb * p.mc * k;
+            const float* a_block = p.a_shared.data() + mb * p.a_block_floats;
             if (!p.shared_a) {
                 pack_a(p, a, a_matrix, m0, s.a_pack.data(), s.band.data());
                 a_block = s.a_pack.data();
@@ -259,10 +265,13 @@ void run_gemm(GemmProgram& p, DeviceImpl& device, const MatrixView& a, const Mat
                 for (int64_t pc = 0; pc < k; pc += kc_block) {
                     const int64_t kc = std::min(kc_block, k - pc);
                     for (int64_t ir = 0; ir < m_panels; ir += mr) {
-                        const float* ap = a_block + pc * p.mc + (ir / mr) * kc * mr;
                         for (int64_t jr = 0; jr < nb_panels; jr += nr) {
                             const float* bp = s.b_pack.data() + pc * b_width + ((jc + jr) / nr) * kc * nr;
-                            kt.gemm_kernel(kc, ap, bp, s.c_tile.data() + ir * c_ld + jr, c_ld, pc > 0);
+                            float* cp = s.c_tile.data() + ir * c_ld + jr;
+                            if (p.a_ld)
+                                kt.gemm_kernel_rows(kc, a_block + ir * p.a_ld + pc, p.a_ld, bp, cp, c_ld, pc > 0);
+                            else
+                                kt.gemm_kernel(kc, a_block + pc * p.mc + (ir / mr) * kc * mr, bp, cp, c_ld, pc > 0);
                         }
                     }
                 }

@@ -39,6 +39,8 @@ struct GemmProgram : Program {
     int64_t k_padded = 0;
     int64_t band_ld = 0;    // row stride of `band` for rows of A or of a transposed B (tile-padded k)
     int64_t band_ld_n = 0;  // row stride of `band` for a strip of rows of B
+    int64_t a_ld = 0;       // row stride of a row-major A block; 0: A blocks are k-major panels
+    int64_t a_block_floats = 0;
     struct Scratch {
         std::vector<float> a_pack, b_pack, c_tile;
         std::vector<float> band;  // up to 32 decoded rows of A or B, or an edge panel
