@@ -62,6 +62,6 @@ from ._device import CoreCoord, manage_device, open_device
 from ._convert import comp_pcc, from_numpy, from_torch, to_numpy, to_torch
 from ._runtime import get_fallback_function, log_runtime
 from ._config import MathFidelity, WormholeComputeKernelConfig, init_device_compute_kernel_config
-from . import experimental, model_preprocessing, random, transformer
+from . import experimental, model_preprocessing, nn, random, transformer
 
 __version__ = "0.1.0"

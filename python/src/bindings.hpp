@@ -12,5 +12,6 @@ void bind_device(nb::module_& m);  // Device, open/close, program cache
 void bind_tensor(nb::module_& m);  // Tensor, host <-> tensor, layouts, creation, data movement
 void bind_ops(nb::module_& m);     // matmul, eltwise, softmax, transformer.*, experimental.*, caches
 void bind_extras(nb::module_& m);  // torch-compatible random numbers, comp_pcc, .npy files
+void bind_nn(nb::module_& m);      // attnn.nn: LlamaAttention
 
 }  // namespace attnn::python

@@ -166,3 +166,22 @@ def pcc(a, b):
     if np.all(a == a[0]) and np.all(b == b[0]):
         return 1.0 if np.allclose(a, b) else 0.0
     return float(np.corrcoef(a, b)[0, 1])
+
+
+def llama_attention(x_tokens, wq, wk, wv, wo, num_heads, num_kv_heads, head_dim, theta):
+    """Every token of one user attending causally to the ones before it, interleaved RoPE; [s, dim]."""
+    s = x_tokens.shape[0]
+    pos = np.arange(s)
+    freqs = theta ** (-np.arange(0, head_dim, 2) / head_dim)
+
+    def rope(t):  # [heads, s, dh]
+        pairs = t.reshape(t.shape[0], s, head_dim // 2, 2)
+        c, sn = np.cos(pos[:, None] * freqs), np.sin(pos[:, None] * freqs)
+        a, b = pairs[..., 0], pairs[..., 1]
+        return np.stack([a * c - b * sn, b * c + a * sn], axis=-1).reshape(t.shape)
+
+    q = rope((x_tokens @ wq.T).reshape(s, num_heads, head_dim).transpose(1, 0, 2))
+    k = rope((x_tokens @ wk.T).reshape(s, num_kv_heads, head_dim).transpose(1, 0, 2))
+    v = (x_tokens @ wv.T).reshape(s, num_kv_heads, head_dim).transpose(1, 0, 2)
+    out = sdpa(q[None], k[None], v[None], causal=True)[0]
+    return out.transpose(1, 0, 2).reshape(s, num_heads * head_dim) @ wo.T
