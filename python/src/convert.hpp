@@ -1,5 +1,7 @@
 // Argument conversions shared by the binding files.
 #pragma once
+#include <nanobind/ndarray.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -13,5 +15,13 @@ namespace attnn::python {
 // A Shape, or a sequence of ints, as a Shape. With `infer_volume`, one dim may be -1 and is
 // inferred so the volume matches (reshape).
 Shape to_shape(nb::handle obj, const char* op, const char* arg, std::optional<uint64_t> infer_volume = {});
+
+// A numpy array of the given dims that owns `values`.
+template <class T>
+nb::object numpy_array(std::vector<T>&& values, const std::vector<size_t>& dims) {
+    auto* owned = new std::vector<T>(std::move(values));
+    nb::capsule owner(owned, [](void* p) noexcept { delete static_cast<std::vector<T>*>(p); });
+    return nb::ndarray<nb::numpy, T>(owned->data(), dims.size(), dims.data(), owner).cast();
+}
 
 }  // namespace attnn::python

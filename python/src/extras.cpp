@@ -9,12 +9,6 @@ namespace attnn::python {
 
 namespace {
 
-nb::object float_array(std::vector<float>&& values, std::vector<size_t> dims) {
-    auto* owned = new std::vector<float>(std::move(values));
-    nb::capsule owner(owned, [](void* p) noexcept { delete static_cast<std::vector<float>*>(p); });
-    return nb::ndarray<nb::numpy, float>(owned->data(), dims.size(), dims.data(), owner).cast();
-}
-
 std::vector<size_t> dims_of(nb::handle size) {
     std::vector<size_t> dims;
     if (nb::isinstance<nb::int_>(size)) {
@@ -43,7 +37,7 @@ void bind_extras(nb::module_& m) {
             "uniform",
             [](Generator& g, nb::handle size, float from, float to) {
                 std::vector<size_t> dims = dims_of(size);
-                return float_array(g.uniform(volume_of(dims), from, to), dims);
+                return numpy_array(g.uniform(volume_of(dims), from, to), dims);
             },
             nb::arg("size"), nb::arg("low") = 0.0f, nb::arg("high") = 1.0f,
             "torch.empty(size).uniform_(low, high)")
@@ -51,13 +45,13 @@ void bind_extras(nb::module_& m) {
             "randn",
             [](Generator& g, nb::handle size) {
                 std::vector<size_t> dims = dims_of(size);
-                return float_array(g.normal(volume_of(dims)), dims);
+                return numpy_array(g.normal(volume_of(dims)), dims);
             },
             nb::arg("size"), "torch.randn(size)")
         .def(
             "linear_weight",
             [](Generator& g, uint32_t in_features, uint32_t out_features) {
-                return float_array(linear_weight_init(g, in_features, out_features), {out_features, in_features});
+                return numpy_array(linear_weight_init(g, in_features, out_features), {out_features, in_features});
             },
             nb::arg("in_features"), nb::arg("out_features"),
             "nn.Linear(in_features, out_features).weight as torch initialises it: [out, in]");

@@ -16,10 +16,7 @@ using HostArray = nb::ndarray<nb::ro, nb::c_contig, nb::device::cpu>;
 
 template <class T>
 nb::object numpy_array(std::vector<T>&& values, const Shape& shape) {
-    auto* owned = new std::vector<T>(std::move(values));
-    nb::capsule owner(owned, [](void* p) noexcept { delete static_cast<std::vector<T>*>(p); });
-    std::vector<size_t> dims(shape.dims().begin(), shape.dims().end());
-    return nb::ndarray<nb::numpy, T>(owned->data(), dims.size(), dims.data(), owner).cast();
+    return python::numpy_array(std::move(values), std::vector<size_t>(shape.dims().begin(), shape.dims().end()));
 }
 
 // numpy array (C-contiguous, on the CPU) -> tensor. bfloat16 arrays arrive as their uint16 bits
