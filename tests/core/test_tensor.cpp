@@ -1,4 +1,6 @@
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 
 #include "core/buffer.hpp"
 #include "reference/reference.hpp"
@@ -138,6 +140,38 @@ TEST(Tensor, PrintsLikeTtnn) {
     EXPECT_EQ(t.to_string(),
               "ttnn.Tensor([[ 1.00000, -2.50000],\n             [ 0.12500,  4.00000]], shape=Shape([2, 2]), "
               "dtype=DataType::BFLOAT16, layout=Layout::TILE)");
+}
+
+TEST(Storage, LargeBlocksAreRecycledAndZeroFilledWhenAsked) {
+    detail::trim_storage_cache();  // start from an empty cache
+    std::size_t cap_a = 0, cap_b = 0;
+    const std::size_t bytes = (std::size_t(3) << 20) + 100;  // rounds up to 4 MiB
+    std::byte* a = detail::allocate_storage(bytes, cap_a);
+    EXPECT_EQ(cap_a, std::size_t(4) << 20);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(a) % (std::size_t(2) << 20), 0u);  // huge-page aligned
+    std::memset(a, 0x7f, cap_a);
+    detail::free_storage(a, cap_a);
+    std::byte* b = detail::allocate_storage(bytes, cap_b);
+#if !defined(__SANITIZE_ADDRESS__)
+    EXPECT_EQ(b, a);  // the freed block came back
+#endif
+    detail::free_storage(b, cap_b);
+    // A zero-filled buffer is zero even when its block is recycled, and tensors built on
+    // recycled storage hold exactly their values.
+    {
+        detail::Buffer dirty(bytes, false);
+        std::memset(dirty.data, 0x7f, dirty.capacity);
+    }
+    detail::Buffer clean(bytes, true);
+    for (std::size_t i = 0; i < clean.capacity; i += 4096) ASSERT_EQ(clean.data[i], std::byte{0});
+    std::vector<float> values(1000 * 1001);
+    for (std::size_t i = 0; i < values.size(); ++i) values[i] = float(i % 977) - 400.0f;
+    for (int round = 0; round < 3; ++round) {
+        Tensor t = from_host(std::span<const float>(values), Shape{1000, 1001},
+                             {.dtype = DataType::FLOAT32, .layout = Layout::TILE, .device = test_device()});
+        EXPECT_EQ(to_host<float>(t), values);
+    }
+    detail::trim_storage_cache();
 }
 
 }  // namespace
