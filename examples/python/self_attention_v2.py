@@ -122,6 +122,17 @@ def randn(generator, *shape):
     return torch.randn(*shape) if HAVE_TORCH else generator.randn(shape)
 
 
+def timed_passes(make_module, inputs):
+    """The notebook's timing cells: seed 789, then (timed) build the module and run it over every
+    input. Returns the milliseconds and the last result."""
+    gen = manual_seed(789)
+    start = time.time()
+    module = make_module(gen)
+    for tensor in inputs:
+        result = module(tensor)
+    return (time.time() - start) * 1000, result
+
+
 def make_context():
     rows = [[0.43, 0.15, 0.89], [0.55, 0.87, 0.66], [0.57, 0.85, 0.64],
             [0.22, 0.58, 0.33], [0.77, 0.25, 0.10], [0.05, 0.80, 0.55]]
@@ -167,30 +178,17 @@ def main():
         rows = []
         for n in counts:
             times = {}
-            gen = manual_seed(789)
-            start = time.time()
-            sa_v2 = SelfAttention_v2(2048, 2048, gen)
-            for tensor in inputs[:n]:
-                cpu_result = sa_v2(tensor)
-            times["cpu"] = (time.time() - start) * 1000
+            times["cpu"], cpu_result = timed_passes(lambda g: SelfAttention_v2(2048, 2048, g), inputs[:n])
 
-            gen = manual_seed(789)
             device = ttnn.open_device(device_id=0)
-            start = time.time()
-            sa_ttnn_v2 = SelfAttention_ttnn_v2(2048, 2048, device, gen)
-            for tensor in inputs[:n]:
-                naive_result = sa_ttnn_v2(tensor)
-            times["naive"] = (time.time() - start) * 1000
+            times["naive"], naive_result = timed_passes(
+                lambda g: SelfAttention_ttnn_v2(2048, 2048, device, g), inputs[:n])
             ttnn.close_device(device)
 
-            gen = manual_seed(789)
             device = ttnn.open_device(device_id=0)
             ttnn.enable_program_cache(device)
-            start = time.time()
-            sa_ttnn_v2 = SelfAttention_ttnn_opt_v2(2048, 2048, device, gen)
-            for tensor in inputs[:n]:
-                opt_result = sa_ttnn_v2(tensor)
-            times["opt"] = (time.time() - start) * 1000
+            times["opt"], opt_result = timed_passes(
+                lambda g: SelfAttention_ttnn_opt_v2(2048, 2048, device, g), inputs[:n])
             ttnn.close_device(device)
             rows.append((n, times))
 

@@ -110,10 +110,10 @@ def to_numpy(tensor, dtype=None):
 
 def to_torch(tensor, dtype=None):
     """Tensor -> torch.Tensor, as ttnn.to_torch (BFLOAT16 gives torch.bfloat16)."""
-    torch = _torch()
-    array = _attnn._to_array(tensor) if isinstance(tensor, Tensor) else None
-    if array is None:
+    if not isinstance(tensor, Tensor):
         raise TypeError(f"to_torch: expected an attnn.Tensor, given {type(tensor).__name__}")
+    torch = _torch()
+    array = _attnn._to_array(tensor)
     if tensor.dtype == DataType.BFLOAT16:
         out = torch.from_numpy(array.view(np.int16)).view(torch.bfloat16)
     else:

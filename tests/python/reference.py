@@ -103,6 +103,16 @@ def sdpa_decode(q, k, v, cur_pos=None, mask=None, scale=None):
     return out
 
 
+def scatter_paged(contiguous, page_table, block_size):
+    """A contiguous cache [b, nkv, S, dh] laid out as a paged one [blocks, nkv, block_size, dh]."""
+    b, nkv, s, dh = contiguous.shape
+    paged = np.zeros((page_table.size, nkv, block_size, dh))
+    for u in range(b):
+        for j in range(s // block_size):
+            paged[int(page_table[u, j])] = contiguous[u, :, j * block_size : (j + 1) * block_size]
+    return paged
+
+
 def gather_paged(cache, page_table):
     """A paged cache [blocks, nkv, block_size, dh] as a contiguous one [b, nkv, S, dh]."""
     users = []

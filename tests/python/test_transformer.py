@@ -69,19 +69,15 @@ def test_scaled_dot_product_attention_mask_scale_and_program_config(dtype, layou
     assert_close(attnn.to_numpy(out), ref.sdpa(q_ref, k_ref, v_ref, mask=m_ref, scale=0.3), dtype)
 
 
-def make_paged(rng, device, dtype, b, nkv, s, dh, block_size):
-    """A random contiguous cache, the same as a paged cache with shuffled blocks, and its page table."""
-    blocks_per_user = s // block_size
-    contiguous = rng.standard_normal((b, nkv, s, dh))
-    perm = rng.permutation(b * blocks_per_user)
-    table = perm.reshape(b, blocks_per_user).astype(np.int32)
-    paged = np.zeros((b * blocks_per_user, nkv, block_size, dh))
-    for u in range(b):
-        for j in range(blocks_per_user):
-            paged[table[u, j]] = contiguous[u, :, j * block_size : (j + 1) * block_size]
-    cache, cache_ref = put(paged, dtype, attnn.TILE_LAYOUT, device)
-    page_table = attnn.from_numpy(table, device=device)
-    return cache, cache_ref, page_table, table
+def make_paged_kv(rng, device, dtype, b, nkv, s, dh, block_size):
+    """Random K and V caches paged through one shuffled page table: the device caches, the values
+    they store, and the table as a device tensor and as numpy."""
+    table = rng.permutation(b * (s // block_size)).reshape(b, s // block_size).astype(np.int32)
+    k, k_ref = put(ref.scatter_paged(rng.standard_normal((b, nkv, s, dh)), table, block_size), dtype,
+                   attnn.TILE_LAYOUT, device)
+    v, v_ref = put(ref.scatter_paged(rng.standard_normal((b, nkv, s, dh)), table, block_size), dtype,
+                   attnn.TILE_LAYOUT, device)
+    return k, k_ref, v, v_ref, attnn.from_numpy(table, device=device), table
 
 
 @pytest.mark.parametrize("dtype", [attnn.float32, attnn.bfloat16, attnn.bfloat8_b])
@@ -99,14 +95,7 @@ def test_sdpa_decode_contiguous_and_paged(dtype, rng, device):
     out2 = attnn.transformer.scaled_dot_product_attention_decode(q, k, v, cur_pos_tensor=pos_tensor)
     assert np.array_equal(attnn.to_numpy(out2).astype(np.float32), attnn.to_numpy(out).astype(np.float32))
 
-    kp, kp_ref, table_t, table = make_paged(rng, device, dtype, b, nkv, s, dh, block)
-    # V goes through K's page table
-    vp_contig = rng.standard_normal((b, nkv, s, dh))
-    vp_blocks = np.zeros_like(kp_ref)
-    for u in range(b):
-        for j in range(s // block):
-            vp_blocks[table[u, j]] = vp_contig[u, :, j * block : (j + 1) * block]
-    vp, vp_ref = put(vp_blocks, dtype, attnn.TILE_LAYOUT, device)
+    kp, kp_ref, vp, vp_ref, table_t, table = make_paged_kv(rng, device, dtype, b, nkv, s, dh, block)
     expected = ref.sdpa_decode(q_ref, ref.gather_paged(kp_ref, table), ref.gather_paged(vp_ref, table), cur_pos)
     for kwargs in ({"page_table_tensor": table_t}, {"page_table": table_t}):
         out = attnn.transformer.paged_scaled_dot_product_attention_decode(q, kp, vp, cur_pos_tensor=pos_tensor, **kwargs)
@@ -128,13 +117,7 @@ def test_sdpa_decode_non_causal_mask(rng, device):
 @pytest.mark.parametrize("dtype", [attnn.float32, attnn.bfloat16, attnn.bfloat8_b])
 def test_chunked_sdpa_over_a_paged_cache(dtype, rng, device):
     b, nh, s, dh, block, chunk, start = 2, 2, 128, 32, 32, 33, 64
-    k, k_ref, table_t, table = make_paged(rng, device, dtype, b, nh, s, dh, block)
-    v_contig = rng.standard_normal((b, nh, s, dh))
-    v_blocks = np.zeros_like(k_ref)
-    for u in range(b):
-        for j in range(s // block):
-            v_blocks[table[u, j]] = v_contig[u, :, j * block : (j + 1) * block]
-    v, v_ref = put(v_blocks, dtype, attnn.TILE_LAYOUT, device)
+    k, k_ref, v, v_ref, table_t, table = make_paged_kv(rng, device, dtype, b, nh, s, dh, block)
     q, q_ref = put(rng.standard_normal((b, nh, chunk, dh)), dtype, attnn.TILE_LAYOUT, device)
     out = attnn.transformer.chunked_scaled_dot_product_attention(q, k, v, table_t, start)
     kk = ref.gather_paged(k_ref, table)[:, :, : start + chunk]

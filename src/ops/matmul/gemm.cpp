@@ -130,10 +130,9 @@ void scatter_rows(const float* band, int64_t ld, int64_t run, int64_t first, int
 
 // Rows [m0, m0 + mc) of the logical A (m x k): row-major with row stride a_ld (the row-major
 // microkernel reads them in place), or, for a transposed A, mc/mr panels per kc slice, k-major.
-void pack_a(const GemmProgram& p, const MatrixView& a, int64_t a_matrix, int64_t m0, float* dst,
-            float* band) {
+void pack_a(const GemmProgram& p, const MatrixView& a, int64_t a_matrix, int64_t m0, float* dst) {
     const int mr = p.mr;
-    const int64_t k = p.problem.k, m = p.problem.m, panels = p.mc / mr;
+    const int64_t k = p.problem.k, m = p.problem.m;
     const int64_t valid = std::min(p.mc, p.m_total - m0);
     if (!p.problem.transpose_a) {
         // Row-major: whole rows straight from storage (read_rows decodes TILE storage a band at
@@ -152,11 +151,10 @@ void pack_a(const GemmProgram& p, const MatrixView& a, int64_t a_matrix, int64_t
             a.read_rows(b, r, run, rows, ld);
             i0 += run;
         }
-        (void)band;
-        (void)panels;
         return;
     }
     // A stored as [k, m]: stored row kk holds A[:, kk], so each read fills one k step of a panel.
+    const int64_t panels = p.mc / mr;
     for (int64_t q = 0; q < panels; ++q) {
         int64_t first = m0 + q * mr;
         int64_t count = std::clamp<int64_t>(valid - q * mr, 0, mr);
@@ -230,10 +228,7 @@ void run_gemm(GemmProgram& p, DeviceImpl& device, const MatrixView& a, const Mat
         const int64_t a_matrix = prob.fold_batch_into_m ? 0 : prob.a_index[0];
         device.pool->parallel_for(
             p.m_blocks,
-            [&](int64_t mb, int worker) {
-                pack_a(p, a, a_matrix, mb * p.mc, p.a_shared.data() + mb * p.a_block_floats,
-                       p.scratch[std::size_t(worker)].band.data());
-            },
+            [&](int64_t mb, int) { pack_a(p, a, a_matrix, mb * p.mc, p.a_shared.data() + mb * p.a_block_floats); },
             int(workers));
     }
     auto run_range = [&](int64_t range, int worker) {
@@ -255,7 +250,7 @@ void run_gemm(GemmProgram& p, DeviceImpl& device, const MatrixView& a, const Mat
             }
             const float* a_block = p.a_shared.data() + mb * p.a_block_floats;
             if (!p.shared_a) {
-                pack_a(p, a, a_matrix, m0, s.a_pack.data(), s.band.data());
+                pack_a(p, a, a_matrix, m0, s.a_pack.data());
                 a_block = s.a_pack.data();
             }
             const int64_t m_panels = round_up(valid_m, mr);
