@@ -171,6 +171,14 @@ void MatrixView::read(int64_t b, int64_t r, int64_t c0, int64_t n, float* dst) c
     }
 }
 
+int MatrixView::tile_format() const {
+    if (layout != Layout::TILE || !is_floating_point(dtype)) return -1;
+    return dtype == DataType::FLOAT32     ? 0
+           : dtype == DataType::BFLOAT16  ? 1
+           : dtype == DataType::BFLOAT8_B ? 2
+                                          : 3;
+}
+
 void MatrixView::read_rows(int64_t b, int64_t r0, int64_t n, float* dst, int64_t ld, int64_t c0,
                            int64_t ncols) const {
     if (ncols < 0) ncols = cols - c0;
@@ -178,10 +186,7 @@ void MatrixView::read_rows(int64_t b, int64_t r0, int64_t n, float* dst, int64_t
         for (int64_t i = 0; i < n; ++i) read(b, r0 + i, c0, ncols, dst + i * ld);
         return;
     }
-    const int format = dtype == DataType::FLOAT32     ? 0
-                       : dtype == DataType::BFLOAT16  ? 1
-                       : dtype == DataType::BFLOAT8_B ? 2
-                                                      : 3;
+    const int format = tile_format();
     const int64_t tbytes = int64_t(tile_size_bytes(dtype)), tiles_per_row = padded_cols / TILE_WIDTH;
     const int64_t first_tile = c0 / TILE_WIDTH,
                   tiles = (c0 + ncols + TILE_WIDTH - 1) / TILE_WIDTH - first_tile;

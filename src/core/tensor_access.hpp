@@ -37,6 +37,9 @@ struct MatrixView {
     // Encodes src into values [c0, c0 + n) of row r of matrix b. Block-float face rows that are
     // only partly written are decoded, patched and encoded again, so the rest of the tile stays.
     void write(int64_t b, int64_t r, int64_t c0, int64_t n, const float* src) const;
+    // The kernels' format number (kernels.hpp, decode_tile_rows) of a floating-point TILE
+    // tensor; -1 for ROW_MAJOR or integer data.
+    int tile_format() const;
     // Address of one element for 4-byte and 2-byte dtypes (not block floats).
     std::byte* element(int64_t b, int64_t r, int64_t c) const;
     std::size_t element_bytes() const;

@@ -448,6 +448,360 @@ void attention_accumulate(const float* p, int64_t ldp, int64_t heads, const floa
     for_head_groups<Accumulate>(heads, p, ldp, values, ld, n, dh, out);
 }
 
+// ---- flash decode straight from tiles --------------------------------------------------
+//
+// Decode reads each cached K and V byte once, so the kernels take their operands from the
+// tiles themselves: a face row (16 values of one position) is decoded into registers and used
+// at once for every query head of the group, with no fp32 copy of the chunk in between.
+
+constexpr int R = 16 / W;  // vectors per 16-value face row
+
+// 2^(e - 127 - mbits) for the 64 face rows of one block-float tile (exponent bytes at tile[0..63]).
+inline void bfp_steps64(const uint8_t* tile, int mbits, float* steps) {
+#if defined(__AVX512F__)
+    for (int f = 0; f < 4; ++f) {
+        __m512i e = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tile + f * 16)));
+        __m512i normal = _mm512_slli_epi32(_mm512_sub_epi32(e, _mm512_set1_epi32(mbits)), 23);
+        // Below 2^-126 the step is subnormal: 2^-149 shifted up.
+        __m512i tiny = _mm512_sllv_epi32(_mm512_set1_epi32(1), _mm512_add_epi32(e, _mm512_set1_epi32(22 - mbits)));
+        __mmask16 small = _mm512_cmple_epu32_mask(e, _mm512_set1_epi32(mbits));
+        _mm512_storeu_si512(steps + f * 16, _mm512_mask_blend_epi32(small, normal, tiny));
+    }
+#else
+    for (int i = 0; i < 64; ++i) steps[i] = bfp_step(tile[i], mbits);
+#endif
+}
+
+// Sign-magnitude codes widened to 32-bit lanes, sign-extended from the code's top bit, times step.
+inline vf sign_magnitude(vi x, int32_t magnitude_mask, float step) {
+    vf f = __builtin_convertvector(x & magnitude_mask, vf) * step;
+    vi bits;
+    std::memcpy(&bits, &f, sizeof f);
+    bits ^= x & int32_t(0x80000000u);
+    std::memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+// One 16-value face row of a tile in `format`: where it lies and how it decodes into R vectors.
+// Block floats keep their 16 shared exponents per face first, then the codes; `step` is the
+// row's bfp_steps64 entry (unused otherwise).
+template <int format>
+struct FaceRow {
+    static constexpr int64_t offset(int64_t face, int64_t fi) {
+        if constexpr (format == 0) return (face * 256 + fi * 16) * 4;
+        if constexpr (format == 1) return (face * 256 + fi * 16) * 2;
+        if constexpr (format == 2) return 64 + face * 256 + fi * 16;
+        return 64 + face * 128 + fi * 8;
+    }
+    static void decode(const uint8_t* src, float step, vf* out) {
+        if constexpr (format == 0) {
+            for (int r = 0; r < R; ++r) out[r] = load(reinterpret_cast<const float*>(src) + r * W);
+        } else if constexpr (format == 1) {
+#if defined(__AVX512F__)
+            __m512i w = _mm512_slli_epi32(
+                _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src))), 16);
+            std::memcpy(&out[0], &w, 64);
+#elif defined(__AVX2__)
+            for (int r = 0; r < 2; ++r) {
+                __m256i w = _mm256_slli_epi32(
+                    _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 16 * r))), 16);
+                std::memcpy(&out[r], &w, 32);
+            }
+#else
+            for (int r = 0; r < R; ++r) {
+                __m128i h = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(src + 8 * r));
+                __m128i w = _mm_unpacklo_epi16(_mm_setzero_si128(), h);
+                std::memcpy(&out[r], &w, 16);
+            }
+#endif
+        } else {
+            __m128i codes;
+            if constexpr (format == 2) {
+                codes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src));
+            } else {
+                // Element 2i is byte i's low nibble, 2i + 1 its high one; each nibble's sign bit
+                // (bit 3) moves to bit 7 so the codes sign-extend like BFLOAT8_B's.
+                const __m128i packed = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(src));
+                const __m128i low4 = _mm_set1_epi8(0x0f);
+                __m128i lo = _mm_and_si128(packed, low4), hi = _mm_and_si128(_mm_srli_epi16(packed, 4), low4);
+                codes = _mm_unpacklo_epi8(lo, hi);
+                codes = _mm_or_si128(_mm_and_si128(codes, _mm_set1_epi8(0x07)),
+                                     _mm_and_si128(_mm_slli_epi16(codes, 4), _mm_set1_epi8(int8_t(0x80))));
+            }
+#if defined(__AVX512F__)
+            __m512i x = _mm512_cvtepi8_epi32(codes);
+            vi xi;
+            std::memcpy(&xi, &x, 64);
+            out[0] = sign_magnitude(xi, 0x7f, step);
+#elif defined(__AVX2__)
+            for (int r = 0; r < 2; ++r) {
+                __m256i x = _mm256_cvtepi8_epi32(r ? _mm_srli_si128(codes, 8) : codes);
+                vi xi;
+                std::memcpy(&xi, &x, 32);
+                out[r] = sign_magnitude(xi, 0x7f, step);
+            }
+#else
+            int8_t c[16];
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(c), codes);
+            for (int r = 0; r < R; ++r) {
+                vi xi;
+                for (int i = 0; i < W; ++i) xi[i] = c[r * W + i];
+                out[r] = sign_magnitude(xi, 0x7f, step);
+            }
+#endif
+        }
+    }
+};
+
+// Where one position lies in every tile of a band: its face rows in the left (columns 0-15)
+// and right (16-31) faces, as byte offsets from the tile and indices into the tile's steps.
+template <int format>
+struct RowPlace {
+    int64_t left, right, step_left;
+    explicit RowPlace(int64_t i) {
+        const int64_t face = (i / 16) * 2, fi = i % 16;
+        left = FaceRow<format>::offset(face, fi);
+        right = FaceRow<format>::offset(face + 1, fi);
+        step_left = face * 16 + fi;
+    }
+    // Face row s (columns [16 s, 16 s + 16)) of the band.
+    void decode(const TileBand& band, int64_t s, const float* steps, vf* out) const {
+        const uint8_t* tile = band.tiles + (s >> 1) * band.tile_bytes;
+        FaceRow<format>::decode(tile + (s & 1 ? right : left), steps[(s >> 1) * 64 + step_left + (s & 1) * 16],
+                                out);
+    }
+};
+
+// Prefetches the band `ahead` a few cache lines per step of the kernel's loop, so its loads
+// overlap the arithmetic instead of queueing behind each other in one burst.
+struct Prefetcher {
+    const char *p = nullptr, *end = nullptr;
+    int64_t per_step = 0;
+    Prefetcher(const TileBand& band, int64_t steps) {
+        if (!band.ahead || steps <= 0) return;
+        const int64_t bytes = (band.dh + 31) / 32 * band.tile_bytes;
+        p = reinterpret_cast<const char*>(band.ahead);
+        end = p + bytes;
+        per_step = (bytes / 64 + steps - 1) / steps;
+    }
+    void step() {
+        for (int64_t i = 0; i < per_step && p < end; ++i, p += 64) __builtin_prefetch(p, 0, 3);
+    }
+};
+
+#if defined(__AVX512F__)
+// Sixteen keys' dot products from their per-lane partial sums: pairs[i] holds keys 2i and
+// 2i + 1 already folded to 8 lanes each (fold_pair); returns the 16 sums, key j in lane j.
+inline __m512 fold_pair(__m512 a, __m512 b) {
+    return _mm512_add_ps(_mm512_shuffle_ps(a, b, 0x88), _mm512_shuffle_ps(a, b, 0xdd));
+}
+inline __m512 reduce16(const __m512* pairs) {
+    __m512 c[4];
+    for (int i = 0; i < 4; ++i) c[i] = fold_pair(pairs[2 * i], pairs[2 * i + 1]);
+    // c[i]: in each 128-bit lane L, the lane-L partial sums of keys 4i .. 4i + 3.
+    __m512 d0 = _mm512_add_ps(_mm512_shuffle_f32x4(c[0], c[1], 0x88), _mm512_shuffle_f32x4(c[0], c[1], 0xdd));
+    __m512 d1 = _mm512_add_ps(_mm512_shuffle_f32x4(c[2], c[3], 0x88), _mm512_shuffle_f32x4(c[2], c[3], 0xdd));
+    return _mm512_add_ps(_mm512_shuffle_f32x4(d0, d1, 0x88), _mm512_shuffle_f32x4(d0, d1, 0xdd));
+}
+#endif
+
+// scores[h * lds + j] = q_h . k_(row + j) for H heads, two keys at a time so each query slice
+// loaded serves both; the loop walks the band's tiles by pointer. Lanes past dh are cleared in
+// the last face row, so whatever a tile's padding holds cannot reach a score.
+template <int format, int H>
+void tile_scores_heads(const TileBand& band, const float* q, int64_t ldq, float* scores, int64_t lds,
+                       const float* steps, Prefetcher& pf) {
+    using Face = FaceRow<format>;
+    const int64_t dh = band.dh, n = band.n, whole_tiles = dh / 32, segs = (dh + 15) / 16;
+    vi keep[R];  // -1 in the lanes of the last face row that hold columns below dh
+    for (int r = 0; r < R; ++r)
+        for (int l = 0; l < W; ++l) keep[r][l] = (dh % 16 == 0 || r * W + l < dh % 16) ? -1 : 0;
+    for (int64_t j0 = 0; j0 < n; j0 += 16) {
+        const int64_t m = n - j0 < 16 ? n - j0 : 16;
+#if defined(__AVX512F__)
+        __m512 pairs[H][8];
+#endif
+        for (int64_t pp = 0; pp < (m + 1) / 2; ++pp) {
+            pf.step();
+            const int64_t ja = j0 + 2 * pp, jb = ja + 1 < n ? ja + 1 : ja;  // an odd tail repeats its key
+            const RowPlace<format> ra(band.row + ja), rb(band.row + jb);
+            vf a[H][R], b[H][R];
+            for (int h = 0; h < H; ++h)
+                for (int r = 0; r < R; ++r) a[h][r] = b[h][r] = vf{};
+            auto fma2 = [&](const vf* ka, const vf* kb, const float* qs) {
+                for (int h = 0; h < H; ++h)
+                    for (int r = 0; r < R; ++r) {
+                        vf qv = load(qs + h * ldq + r * W);
+                        a[h][r] += qv * ka[r];
+                        b[h][r] += qv * kb[r];
+                    }
+            };
+            const uint8_t* tile = band.tiles;
+            const float* st = steps;
+            const float* qs = q;
+            for (int64_t t = 0; t < whole_tiles; ++t, tile += band.tile_bytes, st += 64, qs += 32) {
+                vf ka[R], kb[R];
+                Face::decode(tile + ra.left, st[ra.step_left], ka);
+                Face::decode(tile + rb.left, st[rb.step_left], kb);
+                fma2(ka, kb, qs);
+                Face::decode(tile + ra.right, st[ra.step_left + 16], ka);
+                Face::decode(tile + rb.right, st[rb.step_left + 16], kb);
+                fma2(ka, kb, qs + 16);
+            }
+            for (int64_t s = 2 * whole_tiles; s < segs; ++s) {  // a last, narrower tile
+                vf ka[R], kb[R];
+                ra.decode(band, s, steps, ka);
+                rb.decode(band, s, steps, kb);
+                if (s == segs - 1)
+                    for (int r = 0; r < R; ++r) ka[r] = keep[r] ? ka[r] : vf{}, kb[r] = keep[r] ? kb[r] : vf{};
+                fma2(ka, kb, q + s * 16);
+            }
+            for (int h = 0; h < H; ++h) {
+                for (int r = 1; r < R; ++r) a[h][0] += a[h][r], b[h][0] += b[h][r];
+#if defined(__AVX512F__)
+                pairs[h][pp] = fold_pair((__m512)a[h][0], (__m512)b[h][0]);
+#else
+                scores[h * lds + ja] = hsum(a[h][0]);
+                if (ja + 1 < n) scores[h * lds + ja + 1] = hsum(b[h][0]);
+#endif
+            }
+        }
+#if defined(__AVX512F__)
+        for (int h = 0; h < H; ++h) {
+            for (int64_t pp = (m + 1) / 2; pp < 8; ++pp) pairs[h][pp] = _mm512_setzero_ps();
+            _mm512_mask_storeu_ps(scores + h * lds + j0, __mmask16((1u << m) - 1), reduce16(pairs[h]));
+        }
+#endif
+    }
+}
+
+// out[h * ldo + c] += sum_j p[h * ldp + j] v_(row + j)[c] for columns [16 s0, 16 (s0 + SB)): the
+// H x SB output slices stay in registers while the band's rows stream past. s0 is even when
+// SB > 1, so face row s0 + sb lies in tile s0 / 2 + sb / 2.
+template <int format, int H, int SB>
+void tile_accumulate_block(const TileBand& band, int64_t s0, const float* p, int64_t ldp, float* out, int64_t ldo,
+                           const float* steps, Prefetcher& pf) {
+    vf acc[H][SB * R];
+    for (int h = 0; h < H; ++h)
+        for (int c = 0; c < SB * R; ++c) acc[h][c] = load(out + h * ldo + s0 * 16 + c * W);
+    const uint8_t* tile0 = band.tiles + (s0 >> 1) * band.tile_bytes;
+    const float* st0 = steps + (s0 >> 1) * 64;
+    for (int64_t j = 0; j < band.n; ++j) {
+        pf.step();
+        const RowPlace<format> row(band.row + j);
+        vf v[SB * R];
+        if constexpr (SB == 1) {
+            row.decode(band, s0, steps, v);
+        } else {
+            for (int sb = 0; sb < SB; ++sb) {
+                const uint8_t* tile = tile0 + (sb >> 1) * band.tile_bytes;
+                const float* st = st0 + (sb >> 1) * 64;
+                if (sb & 1)
+                    FaceRow<format>::decode(tile + row.right, st[row.step_left + 16], v + sb * R);
+                else
+                    FaceRow<format>::decode(tile + row.left, st[row.step_left], v + sb * R);
+            }
+        }
+        for (int h = 0; h < H; ++h) {
+            vf pb = splat(p[h * ldp + j]);
+            for (int c = 0; c < SB * R; ++c) acc[h][c] += pb * v[c];
+        }
+    }
+    for (int h = 0; h < H; ++h)
+        for (int c = 0; c < SB * R; ++c) store(out + h * ldo + s0 * 16 + c * W, acc[h][c]);
+}
+
+// Output slices per block (1, 2 or 4): as many as leave room for the value vectors in the
+// register file.
+constexpr int64_t accumulate_segments(int64_t heads) {
+    const int64_t room = (W == 16 ? 16 : 8) / (heads * R);
+    return room >= 4 ? 4 : room >= 2 ? 2 : 1;
+}
+
+template <int format, int H>
+void tile_accumulate_heads(const TileBand& band, const float* p, int64_t ldp, float* out, int64_t ldo,
+                           const float* steps, Prefetcher& pf) {
+    constexpr int SB = int(accumulate_segments(H));
+    static_assert(SB == 1 || SB % 2 == 0, "blocks of face rows start on a tile");
+    const int64_t segs = (band.dh + 15) / 16;
+    int64_t s = 0;
+    for (; s + SB <= segs; s += SB) tile_accumulate_block<format, H, SB>(band, s, p, ldp, out, ldo, steps, pf);
+    for (; s < segs; ++s) tile_accumulate_block<format, H, 1>(band, s, p, ldp, out, ldo, steps, pf);
+}
+
+template <int format>
+struct TileScores {
+    template <int H>
+    struct Heads {
+        static void run(int64_t h0, const TileBand* band, const float* q, int64_t ldq, float* scores, int64_t lds,
+                        const float* steps, Prefetcher* pf) {
+            tile_scores_heads<format, H>(*band, q + h0 * ldq, ldq, scores + h0 * lds, lds, steps, *pf);
+        }
+    };
+};
+
+template <int format>
+struct TileAccumulate {
+    template <int H>
+    struct Heads {
+        static void run(int64_t h0, const TileBand* band, const float* p, int64_t ldp, float* out, int64_t ldo,
+                        const float* steps, Prefetcher* pf) {
+            tile_accumulate_heads<format, H>(*band, p + h0 * ldp, ldp, out + h0 * ldo, ldo, steps, *pf);
+        }
+    };
+};
+
+// The block-float step tables of a band's tiles (work: 64 floats per tile).
+inline const float* band_steps(const TileBand& band, float* work) {
+    if (band.format < 2) return work;
+    const int64_t tiles = (band.dh + 31) / 32;
+    for (int64_t t = 0; t < tiles; ++t)
+        bfp_steps64(band.tiles + t * band.tile_bytes, band.format == 2 ? 6 : 2, work + t * 64);
+    return work;
+}
+
+void tile_scores(const TileBand& band, const float* q, int64_t heads, int64_t ldq, float* scores, int64_t lds,
+                 float* work) {
+    const float* steps = band_steps(band, work);
+    Prefetcher pf(band, (band.n + 1) / 2);  // one step per key pair of the first head group
+    switch (band.format) {
+        case 0:
+            for_head_groups<TileScores<0>::Heads>(heads, &band, q, ldq, scores, lds, steps, &pf);
+            break;
+        case 1:
+            for_head_groups<TileScores<1>::Heads>(heads, &band, q, ldq, scores, lds, steps, &pf);
+            break;
+        case 2:
+            for_head_groups<TileScores<2>::Heads>(heads, &band, q, ldq, scores, lds, steps, &pf);
+            break;
+        default:
+            for_head_groups<TileScores<3>::Heads>(heads, &band, q, ldq, scores, lds, steps, &pf);
+            break;
+    }
+}
+
+void tile_accumulate(const TileBand& band, const float* p, int64_t ldp, int64_t heads, float* out, int64_t ldo,
+                     float* work) {
+    const float* steps = band_steps(band, work);
+    // One step per row of each block of the first head group.
+    const int64_t segs = (band.dh + 15) / 16, sb = accumulate_segments(heads < 8 ? heads : 8);
+    Prefetcher pf(band, band.n * (segs / sb + segs % sb));
+    switch (band.format) {
+        case 0:
+            for_head_groups<TileAccumulate<0>::Heads>(heads, &band, p, ldp, out, ldo, steps, &pf);
+            break;
+        case 1:
+            for_head_groups<TileAccumulate<1>::Heads>(heads, &band, p, ldp, out, ldo, steps, &pf);
+            break;
+        case 2:
+            for_head_groups<TileAccumulate<2>::Heads>(heads, &band, p, ldp, out, ldo, steps, &pf);
+            break;
+        default:
+            for_head_groups<TileAccumulate<3>::Heads>(heads, &band, p, ldp, out, ldo, steps, &pf);
+            break;
+    }
+}
+
 // ---- row math ---------------------------------------------------------------------------
 
 float row_max(const float* x, int64_t n) {
@@ -644,6 +998,8 @@ const KernelTable table = {
     softmax_panel,
     attention_scores,
     attention_accumulate,
+    tile_scores,
+    tile_accumulate,
     row_max,
     exp_sub_sum,
     exp_sub_sum_approx,

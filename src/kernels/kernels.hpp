@@ -14,6 +14,17 @@ enum class Isa { portable, avx2, avx512 };
 enum class BinaryOp : int { add, subtract, multiply };
 enum class Activation : int { none, relu, gelu, silu };
 
+// Rows [row, row + n) of one band of 32x32 tiles of a K or V cache (TILE layout), as flash
+// decode reads them: `format` as for decode_tile_rows, dh the valid columns (the band holds
+// ceil(dh / 32) tiles, tile_bytes apart). `ahead`, if not null, is a band of the same size the
+// kernel prefetches while it works (the one it will be given next but one).
+struct TileBand {
+    int format = 0;
+    const uint8_t* tiles = nullptr;
+    int64_t tile_bytes = 0, dh = 0, row = 0, n = 0;
+    const uint8_t* ahead = nullptr;
+};
+
 struct KernelTable {
     Isa isa;
     const char* name;
@@ -60,6 +71,14 @@ struct KernelTable {
     // out[h * dh + d] += sum_j p[h * ldp + j] * values[j * ld + d]
     void (*attention_accumulate)(const float* p, int64_t ldp, int64_t heads, const float* values, int64_t ld,
                                  int64_t n, int64_t dh, float* out);
+
+    // The same straight from a band of the cache's 32x32 tiles (TileBand): q and out rows
+    // hold 16 * ceil(dh / 16) floats at strides ldq / ldo, q zero past dh; `work` holds 64
+    // floats per tile (block-float steps).
+    void (*tile_scores)(const TileBand& keys, const float* q, int64_t heads, int64_t ldq, float* scores,
+                        int64_t lds, float* work);
+    void (*tile_accumulate)(const TileBand& values, const float* p, int64_t ldp, int64_t heads, float* out,
+                            int64_t ldo, float* work);
 
     // Row math.
     float (*row_max)(const float* x, int64_t n);

@@ -35,6 +35,14 @@ class KvLayout {
     // ld >= the cache's padded row), a contiguous run of rows at a time.
     void read(const MatrixView& cache, int64_t user, int64_t head, int64_t first, int64_t n, float* dst,
               int64_t ld) const;
+    // The run of positions [first, first + run.n) that one band of 32x32 tiles holds (TILE
+    // caches), 1 <= run.n <= n: the band's first tile and the run's first row in it. Flash
+    // decode reads K and V through these, straight from the tiles.
+    struct BandRun {
+        const uint8_t* band;
+        int64_t row, n;
+    };
+    BandRun band_run(const MatrixView& cache, int64_t user, int64_t head, int64_t first, int64_t n) const;
     // Starts loading positions [first, first + n) of (user, head) into the caches (see
     // MatrixView::prefetch_rows).
     void prefetch(const MatrixView& cache, int64_t user, int64_t head, int64_t first, int64_t n) const;
