@@ -48,6 +48,7 @@ struct SdpaProgram : detail::Program {
     int64_t kc_mr = 0;     // keys per chunk padded to whole mr-row tiles of S^T
     struct Scratch {
         std::vector<float> qt, kbuf, vbuf, st, ot, m, l, alpha, row;
+        std::vector<int64_t> seen;  // per query panel: the keys of the chunk it sees
     };
     std::vector<Scratch> scratch;
 };
@@ -105,9 +106,18 @@ void attend_chunk(const SdpaProgram& p, SdpaProgram::Scratch& s, const Inputs& i
         if (dh_ld > dh)  // O^T rows past dh are never read, but keep inf/NaN padding out of them
             for (int64_t j = 0; j < kn; ++j) std::fill(vbuf + j * dh_ld + dh, vbuf + (j + 1) * dh_ld, 0.0f);
 
+        // Causal: panel pnl's queries see at most the chunk's first seen[pnl] keys; the key tiles
+        // past them are all masked, so neither product computes them (a diagonal chunk costs
+        // about half a full one, to within a tile).
+        int64_t* seen = s.seen.data();
+        for (int64_t pnl = 0; pnl < panels; ++pnl) {
+            int64_t last = 0;  // the panel's furthest query position
+            for (int64_t r = pnl * nr; r < std::min(rows, (pnl + 1) * nr); ++r) last = std::max(last, row_pos(r));
+            seen[pnl] = p.causal ? std::clamp<int64_t>(last + offset - k0 + 1, 0, kn) : kn;
+        }
         float* st = s.st.data();
         for (int64_t pnl = 0; pnl < panels; ++pnl)
-            for (int64_t ir = 0; ir < kn_mr; ir += mr)
+            for (int64_t ir = 0; ir < round_up(seen[pnl], mr); ir += mr)
                 kt.gemm_kernel_rows(dh, kbuf + ir * k_ld, k_ld, qt + pnl * dh * nr,
                                     st + (pnl * kc_mr + ir) * nr, nr, false);
 
@@ -128,17 +138,19 @@ void attend_chunk(const SdpaProgram& p, SdpaProgram::Scratch& s, const Inputs& i
         }
         for (int64_t pnl = 0; pnl < panels; ++pnl) {
             float* a = s.alpha.data() + pnl * nr;
-            kt.softmax_panel(st + pnl * kc_mr * nr, kn, s.m.data() + pnl * nr, s.l.data() + pnl * nr, a,
+            kt.softmax_panel(st + pnl * kc_mr * nr, seen[pnl], s.m.data() + pnl * nr, s.l.data() + pnl * nr, a,
                              p.approx);
         }
         // Rescale what O^T holds by alpha, then O^T += V^T P^T.
         for (int64_t d = 0; d < dh; ++d)
             kt.binary(kernels::BinaryOp::multiply, s.ot.data() + d * rows_pad, s.alpha.data(),
                       s.ot.data() + d * rows_pad, rows_pad);
-        for (int64_t pnl = 0; pnl < panels; ++pnl)
+        for (int64_t pnl = 0; pnl < panels; ++pnl) {
+            if (seen[pnl] == 0) continue;
             for (int64_t id = 0; id < dh_ld; id += mr)
-                kt.gemm_kernel_cols(kn, vbuf + id, dh_ld, st + pnl * kc_mr * nr,
+                kt.gemm_kernel_cols(seen[pnl], vbuf + id, dh_ld, st + pnl * kc_mr * nr,
                                     s.ot.data() + id * rows_pad + pnl * nr, rows_pad, true);
+        }
     }
     // O = (O^T)^T / l; a query whose keys were all masked has l = 0 and gets zeros.
     for (int64_t r = 0; r < rows; ++r) {
@@ -228,6 +240,7 @@ Tensor run_sdpa(const char* op, detail::DeviceImpl& device, const Tensor& q, con
             s.m.assign(std::size_t(p->rows_pad), 0.0f);
             s.l.assign(std::size_t(p->rows_pad), 0.0f);
             s.alpha.assign(std::size_t(p->rows_pad), 0.0f);
+            s.seen.assign(std::size_t(p->rows_pad / p->nr), 0);
             s.row.assign(std::size_t(std::max(p->dh_ld, p->kc) + 64), 0.0f);
         }
         return p;
