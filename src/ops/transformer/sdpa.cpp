@@ -130,9 +130,9 @@ void attend_chunk(const SdpaProgram& p, SdpaProgram::Scratch& s, const Inputs& i
             }
         }
         if (p.causal && k0 + kn - 1 > q0 + offset) {  // the chunk crosses the diagonal
-            for (int64_t r = 0; r < rows; ++r) {
+            for (int64_t r = 0; r < rows; ++r) {  // (keys past the panel's `seen` are never read)
                 float* col = st + ((r / nr) * kc_mr) * nr + r % nr;
-                for (int64_t j = std::max<int64_t>(row_pos(r) + offset - k0 + 1, 0); j < kn; ++j)
+                for (int64_t j = std::max<int64_t>(row_pos(r) + offset - k0 + 1, 0); j < seen[r / nr]; ++j)
                     col[j * nr] = -INFINITY;
             }
         }
