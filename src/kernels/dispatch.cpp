@@ -91,6 +91,16 @@ const char* isa_name(Isa isa) {
     return "portable";
 }
 
+bool has_bf16_dot() {
+    // ATTNN_BF16_DOT=0 keeps decode on the fp32 kernels (to compare, or for fp32 products).
+    static const bool cpu = [] {
+        __builtin_cpu_init();
+        const char* env = std::getenv("ATTNN_BF16_DOT");
+        return __builtin_cpu_supports("avx512bf16") && !(env && std::string(env) == "0");
+    }();
+    return cpu && table().tile_scores_bf16 != nullptr;
+}
+
 void set_isa(Isa isa) {
     if (!cpu_supports(isa))
         detail::fail(ErrorKind::Runtime, "set_isa", "this CPU does not support ", isa_name(isa));

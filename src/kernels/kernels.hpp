@@ -80,6 +80,16 @@ struct KernelTable {
     void (*tile_accumulate)(const TileBand& values, const float* p, int64_t ldp, int64_t heads, float* out,
                             int64_t ldo, float* work);
 
+    // The same for a BFLOAT16 cache and a bf16 query, with AVX512_BF16 dot products (32 bf16
+    // products per instruction, K and V used as stored): q holds bf16 rows (zero past dh), and
+    // p is rounded to bf16 before it meets V, as FlashAttention does on GPUs, so the result has
+    // bf16 inputs' accuracy. Null in tables without them; call only when has_bf16_dot().
+    // work: 16 * heads * ceil(dh / 16) floats.
+    void (*tile_scores_bf16)(const TileBand& keys, const uint16_t* q, int64_t heads, int64_t ldq, float* scores,
+                             int64_t lds, float* work);
+    void (*tile_accumulate_bf16)(const TileBand& values, const float* p, int64_t ldp, int64_t heads, float* out,
+                                 int64_t ldo, float* work);
+
     // Row math.
     float (*row_max)(const float* x, int64_t n);
     // x[i] = exp(x[i] - sub); returns the sum of the new x.
@@ -97,6 +107,8 @@ struct KernelTable {
 const KernelTable& table();  // the active table
 Isa best_isa();              // the widest this CPU runs
 std::vector<Isa> supported_isas();
+// Whether the active table has the bf16 dot-product kernels and this CPU runs them (AVX512_BF16).
+bool has_bf16_dot();
 const char* isa_name(Isa isa);
 // Selects the table used from now on; throws attnn::Error if the CPU lacks it.
 void set_isa(Isa isa);

@@ -3,6 +3,7 @@
 // sums over the band's values decoded by decode_tile_rows: every storage format, head counts
 // on both sides of the 8-head groups, head dims that end mid-tile and mid-face, runs that start
 // and end anywhere in the band, and tile padding that holds NaN (FLOAT32, BFLOAT16).
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -127,6 +128,70 @@ TEST_P(TileKernels, ScoresAndAccumulateMatchFp64) {
                 << f.name << " head " << h << " column " << d;
         }
 }
+
+// The bf16 dot-product kernels (AVX512_BF16; skipped where the CPU lacks them) on a BFLOAT16
+// band with a bf16 query: the scores are exact products summed in fp32; p is rounded to bf16
+// before it meets V, so the output carries bf16 rounding of the weights (relative 2^-9).
+class TileKernelsBf16Dot : public ::testing::TestWithParam<Case> {};
+
+TEST_P(TileKernelsBf16Dot, ScoresAndAccumulateMatchFp64) {
+    if (!kernels::has_bf16_dot()) GTEST_SKIP() << "this CPU has no AVX512_BF16";
+    const Case c = GetParam();
+    const Format& f = formats[1];
+    const auto& kt = kernels::table();
+    const int64_t tiles = (c.dh + 31) / 32, width = 32 * tiles, segs = (c.dh + 15) / 16;
+    const int64_t ldq = segs * 16 + 16;
+    auto kband = make_band(f, c.dh, 4), vband = make_band(f, c.dh, 5);
+    auto kvals = decode_band(f, kband, c.dh), vvals = decode_band(f, vband, c.dh);
+    std::mt19937 gen(6);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    std::vector<float> q(std::size_t(c.heads * ldq), 0.0f);
+    for (int64_t h = 0; h < c.heads; ++h)
+        for (int64_t d = 0; d < c.dh; ++d) q[std::size_t(h * ldq + d)] = normal(gen);
+    std::vector<uint16_t> qb(q.size());
+    kt.f32_to_bf16(q.data(), qb.data(), int64_t(q.size()));
+    kt.bf16_to_f32(qb.data(), q.data(), int64_t(q.size()));  // the values the kernel sees
+    std::vector<float> work(std::size_t(std::max<int64_t>(64 * tiles, 16 * c.heads * segs)));
+
+    const int64_t lds = c.n + 5;
+    std::vector<float> scores(std::size_t(c.heads * lds), -7.0f);
+    kernels::TileBand kb{f.id, kband.data(), f.tile_bytes, c.dh, c.row, c.n, vband.data()};
+    kt.tile_scores_bf16(kb, qb.data(), c.heads, ldq, scores.data(), lds, work.data());
+    for (int64_t h = 0; h < c.heads; ++h) {
+        for (int64_t j = 0; j < c.n; ++j) {
+            double want = 0, mag = 0;
+            for (int64_t d = 0; d < c.dh; ++d) {
+                const double term = double(q[std::size_t(h * ldq + d)]) * kvals[std::size_t((c.row + j) * width + d)];
+                want += term, mag += std::abs(term);
+            }
+            ASSERT_NEAR(scores[std::size_t(h * lds + j)], want, 1e-5 * mag + 1e-6) << "head " << h << " key " << j;
+        }
+        for (int64_t j = c.n; j < lds; ++j) ASSERT_EQ(scores[std::size_t(h * lds + j)], -7.0f) << "wrote past n";
+    }
+
+    const int64_t ldp = c.n + 3, ldo = ldq;
+    std::vector<float> p(std::size_t(c.heads * ldp)), out(std::size_t(c.heads * ldo));
+    for (auto& x : p) x = std::abs(normal(gen));
+    for (auto& x : out) x = normal(gen);
+    std::vector<float> before = out;
+    kernels::TileBand vb{f.id, vband.data(), f.tile_bytes, c.dh, c.row, c.n, nullptr};
+    kt.tile_accumulate_bf16(vb, p.data(), ldp, c.heads, out.data(), ldo, work.data());
+    for (int64_t h = 0; h < c.heads; ++h)
+        for (int64_t d = 0; d < c.dh; ++d) {
+            double want = before[std::size_t(h * ldo + d)], mag = std::abs(want);
+            for (int64_t j = 0; j < c.n; ++j) {
+                const double term =
+                    double(p[std::size_t(h * ldp + j)]) * vvals[std::size_t((c.row + j) * width + d)];
+                want += term, mag += std::abs(term);
+            }
+            ASSERT_NEAR(out[std::size_t(h * ldo + d)], want, 4e-3 * mag + 1e-6) << "head " << h << " column " << d;
+        }
+}
+
+INSTANTIATE_TEST_SUITE_P(Bfloat16, TileKernelsBf16Dot,
+                         ::testing::Values(Case{4, 128, 0, 32}, Case{1, 64, 5, 27}, Case{3, 80, 16, 16},
+                                           Case{5, 96, 31, 1}, Case{8, 32, 0, 1}, Case{9, 200, 3, 13},
+                                           Case{12, 16, 7, 25}, Case{2, 31, 0, 31}, Case{4, 128, 15, 2}));
 
 std::string case_name(const ::testing::TestParamInfo<std::tuple<kernels::Isa, int, Case>>& info) {
     auto [isa, format_index, c] = info.param;
