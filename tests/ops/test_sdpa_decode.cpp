@@ -108,11 +108,20 @@ TEST_P(DecodeCacheLayouts, MatchReference) {
     EXPECT_GE(reference::pcc(want, got), 0.9999);
 }
 
+std::string layouts_name(
+    const ::testing::TestParamInfo<std::tuple<kernels::Isa, DataType, Layout, Layout>>& info) {
+    auto [isa, dtype, k_layout, v_layout] = info.param;
+    auto layout = [](Layout l) { return l == Layout::TILE ? "tile" : "rowmajor"; };
+    return std::string(kernels::isa_name(isa)) + (dtype == DataType::FLOAT32 ? "_float32" : "_bfloat16") + "_k" +
+           layout(k_layout) + "_v" + layout(v_layout);
+}
+
 INSTANTIATE_TEST_SUITE_P(KAndVLayouts, DecodeCacheLayouts,
                          ::testing::Combine(::testing::ValuesIn(kernels::supported_isas()),
                                             ::testing::Values(DataType::FLOAT32, DataType::BFLOAT16),
                                             ::testing::Values(Layout::ROW_MAJOR, Layout::TILE),
-                                            ::testing::Values(Layout::ROW_MAJOR, Layout::TILE)));
+                                            ::testing::Values(Layout::ROW_MAJOR, Layout::TILE)),
+                         layouts_name);
 
 TEST(Decode, CurPosTensorEqualsList) {
     Tensor q = make({1, 3, 4, 64}, DataType::BFLOAT16, 4);
