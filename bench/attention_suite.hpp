@@ -26,7 +26,8 @@ struct PrefillResult {
     PrefillCase c;
     Stats flash_seconds;
     Rate flash_gflops;
-    double flash_of_peak = 0;
+    double peak_gflops = 0;    // FP32 peak: the better of two probes bracketing the case
+    double flash_of_peak = 0;  // flash median GFLOP/s / peak_gflops
     int64_t flash_peak_bytes = 0;        // resident-memory growth while the op ran (VmHWM)
     std::optional<Stats> naive_seconds;  // absent where the scores would not fit
     std::optional<Rate> naive_gflops;
@@ -48,7 +49,8 @@ struct DecodeResult {
     Stats seconds;
     double tokens_per_second = 0;
     double gbps = 0;
-    double of_stream = 0;
+    double stream_gbps = 0;  // streaming read: the better of two probes bracketing the case
+    double of_stream = 0;    // gbps / stream_gbps
 };
 
 struct AttentionSuiteOptions {
@@ -63,8 +65,7 @@ struct AttentionSuiteOptions {
 std::vector<PrefillCase> default_prefill_cases(bool full);
 std::vector<DecodeCase> default_decode_cases(bool full);
 
-std::vector<PrefillResult> run_prefill(Device& device, const MachineLimits& limits,
-                                       const AttentionSuiteOptions& o);
+std::vector<PrefillResult> run_prefill(Device& device, const AttentionSuiteOptions& o);
 std::vector<DecodeResult> run_decode(Device& device, const MachineLimits& limits,
                                      const AttentionSuiteOptions& o);
 
