@@ -783,24 +783,30 @@ inline const float* band_steps(const TileBand& band, float* work) {
     return work;
 }
 
+// Runs Family<format>::Heads over the head groups, for the band's storage format.
+template <template <int> class Family, class... Args>
+void for_format(int format, int64_t heads, Args... args) {
+    switch (format) {
+        case 0:
+            for_head_groups<Family<0>::template Heads>(heads, args...);
+            break;
+        case 1:
+            for_head_groups<Family<1>::template Heads>(heads, args...);
+            break;
+        case 2:
+            for_head_groups<Family<2>::template Heads>(heads, args...);
+            break;
+        default:
+            for_head_groups<Family<3>::template Heads>(heads, args...);
+            break;
+    }
+}
+
 void tile_scores(const TileBand& band, const float* q, int64_t heads, int64_t ldq, float* scores, int64_t lds,
                  float* work) {
     const float* steps = band_steps(band, work);
     Prefetcher pf(band, (band.n + 1) / 2);  // one step per key pair of the first head group
-    switch (band.format) {
-        case 0:
-            for_head_groups<TileScores<0>::Heads>(heads, &band, q, ldq, scores, lds, steps, &pf);
-            break;
-        case 1:
-            for_head_groups<TileScores<1>::Heads>(heads, &band, q, ldq, scores, lds, steps, &pf);
-            break;
-        case 2:
-            for_head_groups<TileScores<2>::Heads>(heads, &band, q, ldq, scores, lds, steps, &pf);
-            break;
-        default:
-            for_head_groups<TileScores<3>::Heads>(heads, &band, q, ldq, scores, lds, steps, &pf);
-            break;
-    }
+    for_format<TileScores>(band.format, heads, &band, q, ldq, scores, lds, steps, &pf);
 }
 
 void tile_accumulate(const TileBand& band, const float* p, int64_t ldp, int64_t heads, float* out, int64_t ldo,
@@ -809,20 +815,7 @@ void tile_accumulate(const TileBand& band, const float* p, int64_t ldp, int64_t 
     // One step per row of each block of the first head group.
     const int64_t segs = (band.dh + 15) / 16, sb = accumulate_segments(heads < 8 ? heads : 8);
     Prefetcher pf(band, band.n * (segs / sb + segs % sb));
-    switch (band.format) {
-        case 0:
-            for_head_groups<TileAccumulate<0>::Heads>(heads, &band, p, ldp, out, ldo, steps, &pf);
-            break;
-        case 1:
-            for_head_groups<TileAccumulate<1>::Heads>(heads, &band, p, ldp, out, ldo, steps, &pf);
-            break;
-        case 2:
-            for_head_groups<TileAccumulate<2>::Heads>(heads, &band, p, ldp, out, ldo, steps, &pf);
-            break;
-        default:
-            for_head_groups<TileAccumulate<3>::Heads>(heads, &band, p, ldp, out, ldo, steps, &pf);
-            break;
-    }
+    for_format<TileAccumulate>(band.format, heads, &band, p, ldp, out, ldo, steps, &pf);
 }
 
 #if defined(__AVX512F__)

@@ -71,62 +71,84 @@ struct Case {
     int64_t heads, dh, row, n;
 };
 
+// One kernel problem: K and V bands, a query (zero past dh, as the kernels need), weights p and
+// a nonzero output to accumulate onto, with the fp64 checks of both kernels' results.
+struct Problem {
+    const Format& f;
+    Case c;
+    int64_t width, ldq, lds, ldp;
+    std::vector<uint8_t> kband, vband;
+    std::vector<float> kvals, vvals, q, p, out_before;
+
+    Problem(const Format& format, const Case& cs, uint32_t seed)
+        : f(format), c(cs), width(32 * ((cs.dh + 31) / 32)),
+          ldq((cs.dh + 15) / 16 * 16 + 16),  // wider than needed: strides are honoured
+          lds(cs.n + 7), ldp(cs.n + 3), kband(make_band(format, cs.dh, seed)),
+          vband(make_band(format, cs.dh, seed + 1)), kvals(decode_band(format, kband, cs.dh)),
+          vvals(decode_band(format, vband, cs.dh)) {
+        std::mt19937 gen(seed + 2);
+        std::normal_distribution<float> normal(0.0f, 1.0f);
+        q.assign(std::size_t(c.heads * ldq), 0.0f);
+        for (int64_t h = 0; h < c.heads; ++h)
+            for (int64_t d = 0; d < c.dh; ++d) q[std::size_t(h * ldq + d)] = normal(gen);
+        p.resize(std::size_t(c.heads * ldp));
+        for (auto& x : p) x = std::abs(normal(gen));
+        out_before.resize(std::size_t(c.heads * ldq));
+        for (auto& x : out_before) x = normal(gen);
+    }
+    kernels::TileBand keys(const uint8_t* ahead = nullptr) const {
+        return {f.id, kband.data(), f.tile_bytes, c.dh, c.row, c.n, ahead};
+    }
+    kernels::TileBand values(const uint8_t* ahead = nullptr) const {
+        return {f.id, vband.data(), f.tile_bytes, c.dh, c.row, c.n, ahead};
+    }
+    // Scores for the run's n keys only (the buffer starts filled with -7).
+    void check_scores(const std::vector<float>& scores) const {
+        for (int64_t h = 0; h < c.heads; ++h) {
+            for (int64_t j = 0; j < c.n; ++j) {
+                double want = 0, mag = 0;
+                for (int64_t d = 0; d < c.dh; ++d) {
+                    const double term =
+                        double(q[std::size_t(h * ldq + d)]) * kvals[std::size_t((c.row + j) * width + d)];
+                    want += term, mag += std::abs(term);
+                }
+                ASSERT_NEAR(scores[std::size_t(h * lds + j)], want, 1e-5 * mag + 1e-6)
+                    << f.name << " head " << h << " key " << j;
+            }
+            for (int64_t j = c.n; j < lds; ++j)
+                ASSERT_EQ(scores[std::size_t(h * lds + j)], -7.0f) << "wrote past n";
+        }
+    }
+    // out_before + p V over the first dh columns (the rest are the caller's to ignore).
+    void check_accumulated(const std::vector<float>& out, double rel_tol) const {
+        for (int64_t h = 0; h < c.heads; ++h)
+            for (int64_t d = 0; d < c.dh; ++d) {
+                double want = out_before[std::size_t(h * ldq + d)], mag = std::abs(want);
+                for (int64_t j = 0; j < c.n; ++j) {
+                    const double term =
+                        double(p[std::size_t(h * ldp + j)]) * vvals[std::size_t((c.row + j) * width + d)];
+                    want += term, mag += std::abs(term);
+                }
+                ASSERT_NEAR(out[std::size_t(h * ldq + d)], want, rel_tol * mag + 1e-6)
+                    << f.name << " head " << h << " column " << d;
+            }
+    }
+};
+
 class TileKernels : public ::testing::TestWithParam<std::tuple<kernels::Isa, int, Case>> {};
 
 TEST_P(TileKernels, ScoresAndAccumulateMatchFp64) {
     auto [isa, format_index, c] = GetParam();
     testing::ScopedIsa scoped(isa);
-    const Format& f = formats[format_index];
     const auto& kt = kernels::table();
-    const int64_t tiles = (c.dh + 31) / 32, width = 32 * tiles;
-    const int64_t ldq = (c.dh + 15) / 16 * 16 + 16;  // wider than needed: strides are honoured
-    auto kband = make_band(f, c.dh, 1), vband = make_band(f, c.dh, 2);
-    auto kvals = decode_band(f, kband, c.dh), vvals = decode_band(f, vband, c.dh);
-
-    std::mt19937 gen(3);
-    std::normal_distribution<float> normal(0.0f, 1.0f);
-    std::vector<float> q(std::size_t(c.heads * ldq), 0.0f);  // zero past dh, as the kernels need
-    for (int64_t h = 0; h < c.heads; ++h)
-        for (int64_t d = 0; d < c.dh; ++d) q[std::size_t(h * ldq + d)] = normal(gen);
-    std::vector<float> work(std::size_t(64 * tiles));
-
-    // Scores, written only for the run's n keys.
-    const int64_t lds = c.n + 7;
-    std::vector<float> scores(std::size_t(c.heads * lds), -7.0f);
-    kernels::TileBand kb{f.id, kband.data(), f.tile_bytes, c.dh, c.row, c.n, nullptr};
-    kt.tile_scores(kb, q.data(), c.heads, ldq, scores.data(), lds, work.data());
-    for (int64_t h = 0; h < c.heads; ++h) {
-        for (int64_t j = 0; j < c.n; ++j) {
-            double want = 0, mag = 0;
-            for (int64_t d = 0; d < c.dh; ++d) {
-                const double term = double(q[std::size_t(h * ldq + d)]) * kvals[std::size_t((c.row + j) * width + d)];
-                want += term, mag += std::abs(term);
-            }
-            ASSERT_NEAR(scores[std::size_t(h * lds + j)], want, 1e-5 * mag + 1e-6)
-                << f.name << " head " << h << " key " << j;
-        }
-        for (int64_t j = c.n; j < lds; ++j) ASSERT_EQ(scores[std::size_t(h * lds + j)], -7.0f) << "wrote past n";
-    }
-
-    // Accumulate onto a nonzero output; columns past dh are the caller's to ignore.
-    const int64_t ldp = c.n + 3, ldo = ldq;
-    std::vector<float> p(std::size_t(c.heads * ldp)), out(std::size_t(c.heads * ldo));
-    for (auto& x : p) x = std::abs(normal(gen));
-    for (auto& x : out) x = normal(gen);
-    std::vector<float> before = out;
-    kernels::TileBand vb{f.id, vband.data(), f.tile_bytes, c.dh, c.row, c.n, kband.data()};  // with a prefetch
-    kt.tile_accumulate(vb, p.data(), ldp, c.heads, out.data(), ldo, work.data());
-    for (int64_t h = 0; h < c.heads; ++h)
-        for (int64_t d = 0; d < c.dh; ++d) {
-            double want = before[std::size_t(h * ldo + d)], mag = std::abs(want);
-            for (int64_t j = 0; j < c.n; ++j) {
-                const double term =
-                    double(p[std::size_t(h * ldp + j)]) * vvals[std::size_t((c.row + j) * width + d)];
-                want += term, mag += std::abs(term);
-            }
-            ASSERT_NEAR(out[std::size_t(h * ldo + d)], want, 1e-5 * mag + 1e-6)
-                << f.name << " head " << h << " column " << d;
-        }
+    const Problem pr(formats[format_index], c, 1);
+    std::vector<float> work(std::size_t(64 * ((c.dh + 31) / 32)));
+    std::vector<float> scores(std::size_t(c.heads * pr.lds), -7.0f), out = pr.out_before;
+    kt.tile_scores(pr.keys(), pr.q.data(), c.heads, pr.ldq, scores.data(), pr.lds, work.data());
+    pr.check_scores(scores);
+    kt.tile_accumulate(pr.values(pr.kband.data()), pr.p.data(), pr.ldp, c.heads, out.data(), pr.ldq,
+                       work.data());  // with a band to prefetch
+    pr.check_accumulated(out, 1e-5);
 }
 
 // The bf16 dot-product kernels (AVX512_BF16; skipped where the CPU lacks them) on a BFLOAT16
@@ -137,55 +159,17 @@ class TileKernelsBf16Dot : public ::testing::TestWithParam<Case> {};
 TEST_P(TileKernelsBf16Dot, ScoresAndAccumulateMatchFp64) {
     if (!kernels::has_bf16_dot()) GTEST_SKIP() << "this CPU has no AVX512_BF16";
     const Case c = GetParam();
-    const Format& f = formats[1];
     const auto& kt = kernels::table();
-    const int64_t tiles = (c.dh + 31) / 32, width = 32 * tiles, segs = (c.dh + 15) / 16;
-    const int64_t ldq = segs * 16 + 16;
-    auto kband = make_band(f, c.dh, 4), vband = make_band(f, c.dh, 5);
-    auto kvals = decode_band(f, kband, c.dh), vvals = decode_band(f, vband, c.dh);
-    std::mt19937 gen(6);
-    std::normal_distribution<float> normal(0.0f, 1.0f);
-    std::vector<float> q(std::size_t(c.heads * ldq), 0.0f);
-    for (int64_t h = 0; h < c.heads; ++h)
-        for (int64_t d = 0; d < c.dh; ++d) q[std::size_t(h * ldq + d)] = normal(gen);
-    std::vector<uint16_t> qb(q.size());
-    kt.f32_to_bf16(q.data(), qb.data(), int64_t(q.size()));
-    kt.bf16_to_f32(qb.data(), q.data(), int64_t(q.size()));  // the values the kernel sees
-    std::vector<float> work(std::size_t(std::max<int64_t>(64 * tiles, 16 * c.heads * segs)));
-
-    const int64_t lds = c.n + 5;
-    std::vector<float> scores(std::size_t(c.heads * lds), -7.0f);
-    kernels::TileBand kb{f.id, kband.data(), f.tile_bytes, c.dh, c.row, c.n, vband.data()};
-    kt.tile_scores_bf16(kb, qb.data(), c.heads, ldq, scores.data(), lds, work.data());
-    for (int64_t h = 0; h < c.heads; ++h) {
-        for (int64_t j = 0; j < c.n; ++j) {
-            double want = 0, mag = 0;
-            for (int64_t d = 0; d < c.dh; ++d) {
-                const double term = double(q[std::size_t(h * ldq + d)]) * kvals[std::size_t((c.row + j) * width + d)];
-                want += term, mag += std::abs(term);
-            }
-            ASSERT_NEAR(scores[std::size_t(h * lds + j)], want, 1e-5 * mag + 1e-6) << "head " << h << " key " << j;
-        }
-        for (int64_t j = c.n; j < lds; ++j) ASSERT_EQ(scores[std::size_t(h * lds + j)], -7.0f) << "wrote past n";
-    }
-
-    const int64_t ldp = c.n + 3, ldo = ldq;
-    std::vector<float> p(std::size_t(c.heads * ldp)), out(std::size_t(c.heads * ldo));
-    for (auto& x : p) x = std::abs(normal(gen));
-    for (auto& x : out) x = normal(gen);
-    std::vector<float> before = out;
-    kernels::TileBand vb{f.id, vband.data(), f.tile_bytes, c.dh, c.row, c.n, nullptr};
-    kt.tile_accumulate_bf16(vb, p.data(), ldp, c.heads, out.data(), ldo, work.data());
-    for (int64_t h = 0; h < c.heads; ++h)
-        for (int64_t d = 0; d < c.dh; ++d) {
-            double want = before[std::size_t(h * ldo + d)], mag = std::abs(want);
-            for (int64_t j = 0; j < c.n; ++j) {
-                const double term =
-                    double(p[std::size_t(h * ldp + j)]) * vvals[std::size_t((c.row + j) * width + d)];
-                want += term, mag += std::abs(term);
-            }
-            ASSERT_NEAR(out[std::size_t(h * ldo + d)], want, 4e-3 * mag + 1e-6) << "head " << h << " column " << d;
-        }
+    Problem pr(formats[1], c, 4);
+    std::vector<uint16_t> qb(pr.q.size());
+    kt.f32_to_bf16(pr.q.data(), qb.data(), int64_t(qb.size()));
+    kt.bf16_to_f32(qb.data(), pr.q.data(), int64_t(qb.size()));  // the values the kernel sees
+    std::vector<float> work(std::size_t(std::max<int64_t>(64 * ((c.dh + 31) / 32), 16 * c.heads * ((c.dh + 15) / 16))));
+    std::vector<float> scores(std::size_t(c.heads * pr.lds), -7.0f), out = pr.out_before;
+    kt.tile_scores_bf16(pr.keys(pr.vband.data()), qb.data(), c.heads, pr.ldq, scores.data(), pr.lds, work.data());
+    pr.check_scores(scores);
+    kt.tile_accumulate_bf16(pr.values(), pr.p.data(), pr.ldp, c.heads, out.data(), pr.ldq, work.data());
+    pr.check_accumulated(out, 4e-3);
 }
 
 INSTANTIATE_TEST_SUITE_P(Bfloat16, TileKernelsBf16Dot,
