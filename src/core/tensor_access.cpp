@@ -128,11 +128,8 @@ void encode_run(DataType dtype, const float* src, std::byte* dst, uint8_t* expon
 std::size_t MatrixView::element_bytes() const { return dtype == DataType::BFLOAT16 ? 2 : 4; }
 
 std::byte* MatrixView::element(int64_t b, int64_t r, int64_t c) const {
-    std::byte* m = data + b * matrix_bytes;
-    if (layout == Layout::ROW_MAJOR) return m + (r * cols + c) * int64_t(element_bytes());
-    int64_t tiles_per_row = padded_cols / TILE_WIDTH;
-    std::byte* tile =
-        m + ((r / TILE_HEIGHT) * tiles_per_row + c / TILE_WIDTH) * int64_t(tile_size_bytes(dtype));
+    if (layout == Layout::ROW_MAJOR) return data + b * matrix_bytes + (r * cols + c) * int64_t(element_bytes());
+    std::byte* tile = band(b, r) + (c / TILE_WIDTH) * int64_t(tile_size_bytes(dtype));
     int i = int(r % TILE_HEIGHT), j = int(c % TILE_WIDTH);
     int face = (i / FACE_HEIGHT) * 2 + j / FACE_WIDTH;
     return face_row(tile, dtype, face, i % FACE_HEIGHT).values + (j % FACE_WIDTH) * int64_t(element_bytes());
@@ -144,9 +141,8 @@ void MatrixView::read(int64_t b, int64_t r, int64_t c0, int64_t n, float* dst) c
         decode_run(dtype, element(b, r, c0), nullptr, dst, n);
         return;
     }
-    std::byte* m = data + b * matrix_bytes;
     const int64_t tbytes = int64_t(tile_size_bytes(dtype));
-    std::byte* tile_row = m + (r / TILE_HEIGHT) * (padded_cols / TILE_WIDTH) * tbytes;
+    std::byte* tile_row = band(b, r);
     const int i = int(r % TILE_HEIGHT);
     const int fi = i % FACE_HEIGHT, face_base = (i / FACE_HEIGHT) * 2;
     int64_t c = c0;
@@ -171,6 +167,10 @@ void MatrixView::read(int64_t b, int64_t r, int64_t c0, int64_t n, float* dst) c
     }
 }
 
+std::byte* MatrixView::band(int64_t b, int64_t r) const {
+    return data + b * matrix_bytes + (r / TILE_HEIGHT) * (padded_cols / TILE_WIDTH) * int64_t(tile_size_bytes(dtype));
+}
+
 int MatrixView::tile_format() const {
     if (layout != Layout::TILE || !is_floating_point(dtype)) return -1;
     return dtype == DataType::FLOAT32     ? 0
@@ -187,15 +187,13 @@ void MatrixView::read_rows(int64_t b, int64_t r0, int64_t n, float* dst, int64_t
         return;
     }
     const int format = tile_format();
-    const int64_t tbytes = int64_t(tile_size_bytes(dtype)), tiles_per_row = padded_cols / TILE_WIDTH;
+    const int64_t tbytes = int64_t(tile_size_bytes(dtype));
     const int64_t first_tile = c0 / TILE_WIDTH,
                   tiles = (c0 + ncols + TILE_WIDTH - 1) / TILE_WIDTH - first_tile;
     const auto& k = kernels::table();
     for (int64_t r = r0; r < r0 + n;) {
-        const int64_t band = r / TILE_HEIGHT, i0 = r % TILE_HEIGHT,
-                      take = std::min(TILE_HEIGHT - i0, r0 + n - r);
-        const auto* base = reinterpret_cast<const uint8_t*>(data + b * matrix_bytes +
-                                                            (band * tiles_per_row + first_tile) * tbytes);
+        const int64_t i0 = r % TILE_HEIGHT, take = std::min(TILE_HEIGHT - i0, r0 + n - r);
+        const auto* base = reinterpret_cast<const uint8_t*>(band(b, r) + first_tile * tbytes);
         k.decode_tile_rows(format, base, tbytes, tiles, i0, take, dst + (r - r0) * ld, ld);
         r += take;
     }
@@ -209,9 +207,8 @@ void MatrixView::prefetch_rows(int64_t b, int64_t r0, int64_t n) const {
         begin = element(b, r0, 0);
         end = begin + n * cols * int64_t(element_bytes());
     } else {
-        const int64_t band_bytes = padded_cols / TILE_WIDTH * int64_t(tile_size_bytes(dtype));
-        begin = data + b * matrix_bytes + r0 / TILE_HEIGHT * band_bytes;
-        end = data + b * matrix_bytes + ((r0 + n - 1) / TILE_HEIGHT + 1) * band_bytes;
+        begin = band(b, r0);
+        end = band(b, r0 + n - 1 + TILE_HEIGHT - (r0 + n - 1) % TILE_HEIGHT);  // past the last band
     }
     for (const std::byte* p = begin; p < end; p += 64) __builtin_prefetch(p, 0, 2);
 }
@@ -222,9 +219,8 @@ void MatrixView::write(int64_t b, int64_t r, int64_t c0, int64_t n, const float*
         encode_run(dtype, src, element(b, r, c0), nullptr, n);
         return;
     }
-    std::byte* m = data + b * matrix_bytes;
     const int64_t tbytes = int64_t(tile_size_bytes(dtype));
-    std::byte* tile_row = m + (r / TILE_HEIGHT) * (padded_cols / TILE_WIDTH) * tbytes;
+    std::byte* tile_row = band(b, r);
     const int i = int(r % TILE_HEIGHT);
     const int fi = i % FACE_HEIGHT, face_base = (i / FACE_HEIGHT) * 2;
     int64_t c = c0;

@@ -37,6 +37,9 @@ struct MatrixView {
     // Encodes src into values [c0, c0 + n) of row r of matrix b. Block-float face rows that are
     // only partly written are decoded, patched and encoded again, so the rest of the tile stays.
     void write(int64_t b, int64_t r, int64_t c0, int64_t n, const float* src) const;
+    // TILE layout: the first byte of the band of tiles (32 rows, every column) holding row r of
+    // matrix b.
+    std::byte* band(int64_t b, int64_t r) const;
     // The kernels' format number (kernels.hpp, decode_tile_rows) of a floating-point TILE
     // tensor; -1 for ROW_MAJOR or integer data.
     int tile_format() const;

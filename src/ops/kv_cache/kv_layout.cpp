@@ -46,9 +46,7 @@ KvLayout::BandRun KvLayout::band_run(const MatrixView& cache, int64_t user, int6
     auto [matrix, row] = locate(user, head, first);
     int64_t take = std::min<int64_t>(n, TILE_HEIGHT - row % TILE_HEIGHT);
     if (block_size_) take = std::min(take, block_size_ - row);
-    const int64_t band_bytes = cache.padded_cols / TILE_WIDTH * int64_t(tile_size_bytes(cache.dtype));
-    const std::byte* band = cache.data + matrix * cache.matrix_bytes + row / TILE_HEIGHT * band_bytes;
-    return {reinterpret_cast<const uint8_t*>(band), row % TILE_HEIGHT, take};
+    return {reinterpret_cast<const uint8_t*>(cache.band(matrix, row)), row % TILE_HEIGHT, take};
 }
 
 void KvLayout::prefetch(const MatrixView& cache, int64_t user, int64_t head, int64_t first, int64_t n) const {
