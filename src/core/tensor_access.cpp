@@ -246,6 +246,21 @@ void MatrixView::write(int64_t b, int64_t r, int64_t c0, int64_t n, const float*
     }
 }
 
+void MatrixView::write_rows(int64_t b, int64_t r0, int64_t n, const float* src, int64_t ld) const {
+    if (layout == Layout::ROW_MAJOR || !is_floating_point(dtype)) {
+        for (int64_t i = 0; i < n; ++i) write(b, r0 + i, 0, cols, src + i * ld);
+        return;
+    }
+    const int64_t tbytes = int64_t(tile_size_bytes(dtype));
+    const auto& k = kernels::table();
+    for (int64_t r = r0; r < r0 + n;) {
+        const int64_t i0 = r % TILE_HEIGHT, take = std::min(TILE_HEIGHT - i0, r0 + n - r);
+        k.encode_tile_rows(tile_format(), reinterpret_cast<uint8_t*>(band(b, r)), tbytes, padded_cols / TILE_WIDTH,
+                           i0, take, src + (r - r0) * ld, ld, cols);
+        r += take;
+    }
+}
+
 Shape padded_shape_for(const Shape& shape, Layout layout) {
     Shape p = shape;
     if (layout != Layout::TILE || shape.rank() == 0) return p;

@@ -37,6 +37,10 @@ struct MatrixView {
     // Encodes src into values [c0, c0 + n) of row r of matrix b. Block-float face rows that are
     // only partly written are decoded, patched and encoded again, so the rest of the tile stays.
     void write(int64_t b, int64_t r, int64_t c0, int64_t n, const float* src) const;
+    // Encodes whole rows [r0, r0 + n) of matrix b from src (row stride ld, `cols` values each);
+    // in TILE layout the padding columns past `cols` are written as zeros. The fast path for
+    // blocks of rows, as read_rows is for reading.
+    void write_rows(int64_t b, int64_t r0, int64_t n, const float* src, int64_t ld) const;
     // TILE layout: the first byte of the band of tiles (32 rows, every column) holding row r of
     // matrix b.
     std::byte* band(int64_t b, int64_t r) const;

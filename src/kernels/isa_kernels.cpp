@@ -318,17 +318,142 @@ void decode_tile_rows(int format, const uint8_t* band, int64_t tile_bytes, int64
     }
 }
 
+inline void f32_to_bf16_16(const float* src, uint8_t* dst) {
+#if defined(__AVX512F__)
+    const __m512i u = _mm512_loadu_si512(src);
+    const __m512i one = _mm512_set1_epi32(1);
+    __m512i r = _mm512_add_epi32(_mm512_add_epi32(u, _mm512_set1_epi32(0x7fff)),
+                                 _mm512_and_si512(_mm512_srli_epi32(u, 16), one));
+    r = _mm512_srli_epi32(r, 16);
+    const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7fffffff)),
+                                                  _mm512_set1_epi32(0x7f800000));
+    r = _mm512_mask_mov_epi32(r, nan, _mm512_or_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(0x40)));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), _mm512_cvtepi32_epi16(r));
+#else
+    f32_to_bf16(src, reinterpret_cast<uint16_t*>(dst), 16);
+#endif
+}
+
+// The inverse of decode_tile_rows: rows [i0, i0 + rows) of a band from src rows (stride ld),
+// columns [0, cols) of them; the band's columns from cols on are written as zeros.
+template <int format>
+void encode_tile_rows_as(uint8_t* band, int64_t tile_bytes, int64_t tiles, int64_t i0, int64_t rows,
+                         const float* src, int64_t ld, int64_t cols) {
+    float part[16];
+    for (int64_t t = 0; t < tiles; ++t) {
+        uint8_t* tile = band + t * tile_bytes;
+        for (int64_t r = 0; r < rows; ++r) {
+            const int64_t i = i0 + r, fi = i % 16, faces = (i / 16) * 2;
+            for (int64_t half = 0; half < 2; ++half) {
+                const int64_t face = faces + half, c0 = t * 32 + half * 16;
+                const float* in = src + r * ld + c0;
+                if (c0 + 16 > cols) {  // a face row reaching past cols: its valid values, then zeros
+                    for (int64_t c = 0; c < 16; ++c) part[c] = c0 + c < cols ? in[c] : 0.0f;
+                    in = part;
+                }
+                if constexpr (format == 0) std::memcpy(tile + (face * 256 + fi * 16) * 4, in, 64);
+                if constexpr (format == 1) f32_to_bf16_16(in, tile + (face * 256 + fi * 16) * 2);
+                if constexpr (format == 2) bfp8_encode16(in, tile + face * 16 + fi, tile + 64 + face * 256 + fi * 16);
+                if constexpr (format == 3) bfp4_encode16(in, tile + face * 16 + fi, tile + 64 + face * 128 + fi * 8);
+            }
+        }
+    }
+}
+
+void encode_tile_rows(int format, uint8_t* band, int64_t tile_bytes, int64_t tiles, int64_t i0, int64_t rows,
+                      const float* src, int64_t ld, int64_t cols) {
+    switch (format) {
+        case 0:
+            encode_tile_rows_as<0>(band, tile_bytes, tiles, i0, rows, src, ld, cols);
+            break;
+        case 1:
+            encode_tile_rows_as<1>(band, tile_bytes, tiles, i0, rows, src, ld, cols);
+            break;
+        case 2:
+            encode_tile_rows_as<2>(band, tile_bytes, tiles, i0, rows, src, ld, cols);
+            break;
+        default:
+            encode_tile_rows_as<3>(band, tile_bytes, tiles, i0, rows, src, ld, cols);
+            break;
+    }
+}
+
+// dst[c * ldd + r] = src[r * lds + c] * scale: W x W blocks transposed in registers, the edges
+// one value at a time.
+inline void transpose_block(const float* src, int64_t lds, float* dst, int64_t ldd, float scale) {
+#if defined(__AVX512F__)
+    __m512 r[16], t[16];
+    const __m512 s = _mm512_set1_ps(scale);
+    for (int i = 0; i < 16; ++i) r[i] = _mm512_mul_ps(_mm512_loadu_ps(src + i * lds), s);
+    for (int i = 0; i < 8; ++i) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    // r[4g + c], 128-bit lane l: column 4l + c of rows 4g .. 4g + 3
+    for (int g = 0; g < 4; ++g) {
+        const __m512d a = _mm512_castps_pd(t[4 * g]), b = _mm512_castps_pd(t[4 * g + 1]),
+                      c = _mm512_castps_pd(t[4 * g + 2]), d = _mm512_castps_pd(t[4 * g + 3]);
+        r[4 * g] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+        r[4 * g + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+        r[4 * g + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+        r[4 * g + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+    }
+    // Output row 4l + c gathers lane l of r[c], r[4 + c], r[8 + c], r[12 + c].
+    for (int c = 0; c < 4; ++c) {
+        const __m512 p0 = _mm512_shuffle_f32x4(r[c], r[4 + c], 0x44), p1 = _mm512_shuffle_f32x4(r[c], r[4 + c], 0xee);
+        const __m512 p2 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0x44),
+                     p3 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0xee);
+        _mm512_storeu_ps(dst + c * ldd, _mm512_shuffle_f32x4(p0, p2, 0x88));
+        _mm512_storeu_ps(dst + (4 + c) * ldd, _mm512_shuffle_f32x4(p0, p2, 0xdd));
+        _mm512_storeu_ps(dst + (8 + c) * ldd, _mm512_shuffle_f32x4(p1, p3, 0x88));
+        _mm512_storeu_ps(dst + (12 + c) * ldd, _mm512_shuffle_f32x4(p1, p3, 0xdd));
+    }
+#elif defined(__AVX2__)
+    __m256 r[8], t[8];
+    const __m256 s = _mm256_set1_ps(scale);
+    for (int i = 0; i < 8; ++i) r[i] = _mm256_mul_ps(_mm256_loadu_ps(src + i * lds), s);
+    for (int i = 0; i < 4; ++i) {
+        t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int g = 0; g < 2; ++g) {
+        const __m256d a = _mm256_castps_pd(t[4 * g]), b = _mm256_castps_pd(t[4 * g + 1]),
+                      c = _mm256_castps_pd(t[4 * g + 2]), d = _mm256_castps_pd(t[4 * g + 3]);
+        r[4 * g] = _mm256_castpd_ps(_mm256_unpacklo_pd(a, c));
+        r[4 * g + 1] = _mm256_castpd_ps(_mm256_unpackhi_pd(a, c));
+        r[4 * g + 2] = _mm256_castpd_ps(_mm256_unpacklo_pd(b, d));
+        r[4 * g + 3] = _mm256_castpd_ps(_mm256_unpackhi_pd(b, d));
+    }
+    for (int c = 0; c < 4; ++c) {
+        _mm256_storeu_ps(dst + c * ldd, _mm256_permute2f128_ps(r[c], r[4 + c], 0x20));
+        _mm256_storeu_ps(dst + (4 + c) * ldd, _mm256_permute2f128_ps(r[c], r[4 + c], 0x31));
+    }
+#else
+    for (int i = 0; i < W; ++i)
+        for (int j = 0; j < W; ++j) dst[j * ldd + i] = src[i * lds + j] * scale;
+#endif
+}
+
+void transpose(const float* src, int64_t lds, int64_t rows, int64_t cols, float scale, float* dst, int64_t ldd) {
+    const int64_t rb = rows / W * W, cb = cols / W * W;
+    for (int64_t i = 0; i < rb; i += W)
+        for (int64_t j = 0; j < cb; j += W) transpose_block(src + i * lds + j, lds, dst + j * ldd + i, ldd, scale);
+    for (int64_t i = 0; i < rows; ++i)
+        for (int64_t j = i < rb ? cb : 0; j < cols; ++j) dst[j * ldd + i] = src[i * lds + j] * scale;
+}
+
 // ---- GEMM microkernel -------------------------------------------------------------------
 
-// C[mr x nr] (+)= A B over kc steps, A(i, k) at a[i * stride_i + k * stride_k], B packed k-major.
-// mr x 2 vector accumulators stay in registers; each k step loads 2 B vectors and broadcasts
-// mr A values. Inlined into each wrapper below, so constant strides fold into the addressing.
+// C[MR x nr] (+)= A B over kc steps, A(i, k) at a[i * stride_i + k * stride_k], B packed k-major.
+// MR x 2 vector accumulators stay in registers; each k step loads 2 B vectors and broadcasts
+// MR A values. Inlined into each wrapper below, so constant strides fold into the addressing.
+template <int MR>
 __attribute__((always_inline)) inline void microkernel(int64_t kc, const float* a, int64_t stride_i,
                                                        int64_t stride_k, const float* b, float* c,
                                                        int64_t ldc, bool accumulate) {
-    vf acc[gemm_mr][gemm_nv];
+    vf acc[MR][gemm_nv];
 #pragma GCC unroll 16
-    for (int i = 0; i < gemm_mr; ++i)
+    for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 4
         for (int j = 0; j < gemm_nv; ++j) acc[i][j] = vf{};
     for (int64_t k = 0; k < kc; ++k) {
@@ -336,7 +461,7 @@ __attribute__((always_inline)) inline void microkernel(int64_t kc, const float* 
 #pragma GCC unroll 4
         for (int j = 0; j < gemm_nv; ++j) bv[j] = load(b + j * W);
 #pragma GCC unroll 16
-        for (int i = 0; i < gemm_mr; ++i) {
+        for (int i = 0; i < MR; ++i) {
             vf av = splat(a[i * stride_i]);
 #pragma GCC unroll 4
             for (int j = 0; j < gemm_nv; ++j) acc[i][j] += av * bv[j];
@@ -345,7 +470,7 @@ __attribute__((always_inline)) inline void microkernel(int64_t kc, const float* 
         b += gemm_nr;
     }
 #pragma GCC unroll 16
-    for (int i = 0; i < gemm_mr; ++i)
+    for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 4
         for (int j = 0; j < gemm_nv; ++j) {
             float* p = c + i * ldc + j * W;
@@ -355,19 +480,31 @@ __attribute__((always_inline)) inline void microkernel(int64_t kc, const float* 
 
 // A packed k-major in mr-row panels (the GEMM's own packing).
 void gemm_kernel(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool accumulate) {
-    microkernel(kc, a, 1, gemm_mr, b, c, ldc, accumulate);
+    microkernel<gemm_mr>(kc, a, 1, gemm_mr, b, c, ldc, accumulate);
 }
 
-// A row-major with row stride lda.
-void gemm_kernel_rows(int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc,
+// A row-major (A(i, k) = a[i * lda + k]) or column-major (a[k * lda + i]), exactly `rows` rows:
+// one instantiation per row count, so a tail of rows costs what it computes.
+template <bool column_major, int MR = gemm_mr>
+void microkernel_rows(int rows, int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc,
                       bool accumulate) {
-    microkernel(kc, a, lda, 1, b, c, ldc, accumulate);
+    if constexpr (MR > 1) {
+        if (rows < MR) return microkernel_rows<column_major, MR - 1>(rows, kc, a, lda, b, c, ldc, accumulate);
+    }
+    if constexpr (column_major)
+        microkernel<MR>(kc, a, 1, lda, b, c, ldc, accumulate);
+    else
+        microkernel<MR>(kc, a, lda, 1, b, c, ldc, accumulate);
 }
 
-// A column-major: each k step's mr values contiguous, steps lda apart.
-void gemm_kernel_cols(int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc,
+void gemm_kernel_rows(int rows, int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc,
                       bool accumulate) {
-    microkernel(kc, a, 1, lda, b, c, ldc, accumulate);
+    microkernel_rows<false>(rows, kc, a, lda, b, c, ldc, accumulate);
+}
+
+void gemm_kernel_cols(int rows, int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc,
+                      bool accumulate) {
+    microkernel_rows<true>(rows, kc, a, lda, b, c, ldc, accumulate);
 }
 
 // ---- decode attention ------------------------------------------------------------------
@@ -1168,6 +1305,8 @@ const KernelTable table = {
     bfp4_decode16,
     bfp4_encode16,
     decode_tile_rows,
+    encode_tile_rows,
+    transpose,
     gemm_mr,
     gemm_nr,
     gemm_kernel,

@@ -46,17 +46,26 @@ struct KernelTable {
     void (*decode_tile_rows)(int format, const uint8_t* band, int64_t tile_bytes, int64_t tiles, int64_t i0,
                              int64_t rows, float* dst, int64_t ld);
 
+    // The inverse: rows [i0, i0 + rows) of a band from src rows of stride ld, their columns
+    // [0, cols) as given and the band's columns from cols on as zeros.
+    void (*encode_tile_rows)(int format, uint8_t* band, int64_t tile_bytes, int64_t tiles, int64_t i0,
+                             int64_t rows, const float* src, int64_t ld, int64_t cols);
+    // dst[c * ldd + r] = src[r * lds + c] * scale for r < rows, c < cols.
+    void (*transpose)(const float* src, int64_t lds, int64_t rows, int64_t cols, float scale, float* dst,
+                      int64_t ldd);
+
     // GEMM microkernel: C[MR x NR] (+)= A[MR x kc] B[kc x NR], A and B packed k-major
     // (a[k * MR + i], b[k * NR + j]); C row-major with row stride ldc.
     int gemm_mr;
     int gemm_nr;
     void (*gemm_kernel)(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, bool accumulate);
-    // The same with A row-major (a[i * lda + k]) or column-major (a[k * lda + i]): flash
-    // attention feeds its K and V chunks to the microkernel as they are, without packing.
-    void (*gemm_kernel_rows)(int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc,
-                             bool accumulate);
-    void (*gemm_kernel_cols)(int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc,
-                             bool accumulate);
+    // The same for exactly `rows` (1..gemm_mr) rows of A and C, A row-major (a[i * lda + k]) or
+    // column-major (a[k * lda + i]): flash attention feeds its K and V chunks to the
+    // microkernel as they are, without packing, and a tail of rows costs only what it computes.
+    void (*gemm_kernel_rows)(int rows, int64_t kc, const float* a, int64_t lda, const float* b, float* c,
+                             int64_t ldc, bool accumulate);
+    void (*gemm_kernel_cols)(int rows, int64_t kc, const float* a, int64_t lda, const float* b, float* c,
+                             int64_t ldc, bool accumulate);
     // Online-softmax step for gemm_nr queries held as the columns of s[kn][gemm_nr] (scores
     // transposed: one key per row): m, l hold the queries' running max and sum; on return s
     // holds exp(s - m_new), alpha = e^(m_old - m_new) rescales what was accumulated before.

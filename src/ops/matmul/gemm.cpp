@@ -264,7 +264,8 @@ void run_gemm(GemmProgram& p, DeviceImpl& device, const MatrixView& a, const Mat
                             const float* bp = s.b_pack.data() + pc * b_width + ((jc + jr) / nr) * kc * nr;
                             float* cp = s.c_tile.data() + ir * c_ld + jr;
                             if (p.a_ld)
-                                kt.gemm_kernel_rows(kc, a_block + ir * p.a_ld + pc, p.a_ld, bp, cp, c_ld, pc > 0);
+                                kt.gemm_kernel_rows(int(std::min<int64_t>(mr, valid_m - ir)), kc, a_block + ir * p.a_ld + pc,
+                                                    p.a_ld, bp, cp, c_ld, pc > 0);
                             else
                                 kt.gemm_kernel(kc, a_block + pc * p.mc + (ir / mr) * kc * mr, bp, cp, c_ld, pc > 0);
                         }

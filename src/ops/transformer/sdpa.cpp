@@ -43,11 +43,11 @@ struct SdpaProgram : detail::Program {
     int64_t qc = 0, kc = 0, q_chunks = 0, units = 0, tasks = 0;
     int mr = 0, nr = 0, workers = 1;
     int64_t rows_pad = 0;  // stacked query rows per task, padded to whole nr-query panels
-    int64_t dh_ld = 0;     // V chunk row stride: dh padded to whole mr-row tiles of O^T (and the cache row)
-    int64_t k_ld = 0;      // K chunk row stride: the cache's padded row
-    int64_t kc_mr = 0;     // keys per chunk padded to whole mr-row tiles of S^T
+    int64_t q_ld = 0;      // row stride of Q (and O) rows: the tensor's padded row
+    int64_t k_ld = 0, v_ld = 0;  // K and V chunk row strides: the cache's padded rows
     struct Scratch {
-        std::vector<float> qt, kbuf, vbuf, st, ot, m, l, alpha, row;
+        std::vector<float> rows, qt, kbuf, vbuf, st, ot, m, l, alpha, row;
+        std::vector<int64_t> last;  // per query panel: its furthest query position
         std::vector<int64_t> seen;  // per query panel: the keys of the chunk it sees
     };
     std::vector<Scratch> scratch;
@@ -60,7 +60,8 @@ struct Inputs {
     detail::KvLayout layout;  // contiguous k/v, or a paged cache (chunked prefill)
 };
 
-// One Q chunk `chunk` of KV head `kvh` of batch `bi`, all `group` query heads stacked.
+// One Q chunk `chunk` of KV head `kvh` of batch `bi`, all `group` query heads stacked: row
+// r = h * qn + i is query q0 + i of head kvh * group + h.
 //
 // The scores are computed transposed, S^T = K (scale Q)^T, one key per row: then K and V
 // enter the microkernel exactly as decoded (row-major chunks, no packing or transposing),
@@ -73,91 +74,103 @@ void attend_chunk(const SdpaProgram& p, SdpaProgram::Scratch& s, const Inputs& i
     const int mr = p.mr, nr = p.nr;
     const int64_t dh = p.dh, q0 = chunk * p.qc, qn = std::min(p.qc, p.sq - q0);
     const int64_t rows = p.group * qn, rows_pad = round_up(rows, nr), panels = rows_pad / nr;
-    const int64_t dh_ld = p.dh_ld, kc_mr = p.kc_mr;
+    const int64_t kc = p.kc, q_ld = p.q_ld, k_ld = p.k_ld, v_ld = p.v_ld;
     const int64_t offset = p.sk - p.sq;  // causal: query i sits at key position i + offset
-    auto row_head = [&](int64_t r) { return kvh * p.group + r / qn; };
-    auto row_pos = [&](int64_t r) { return q0 + r % qn; };
+    const int64_t head0 = bi * p.nqh + kvh * p.group;  // the group's first query head (matrix index)
 
-    // Q^T in panels of nr queries: qt[panel][d][query % nr], scaled.
+    // Q rows as decoded, then Q^T in panels of nr queries, qt[panel][d][query % nr], scaled.
+    float* qrows = s.rows.data();
+    for (int64_t h = 0; h < p.group; ++h) in.q.read_rows(head0 + h, q0, qn, qrows + h * qn * q_ld, q_ld);
     float* qt = s.qt.data();
-    std::fill(qt, qt + panels * dh * nr, 0.0f);
-    for (int64_t r = 0; r < rows; ++r) {
-        in.q.read(bi * p.nqh + row_head(r), row_pos(r), 0, dh, s.row.data());
-        float* dst = qt + (r / nr) * dh * nr + r % nr;
-        for (int64_t d = 0; d < dh; ++d) dst[d * nr] = s.row[std::size_t(d)] * in.scale;
+    int64_t* last = s.last.data();
+    for (int64_t pnl = 0; pnl < panels; ++pnl) {
+        const int64_t r0 = pnl * nr, n = std::min<int64_t>(nr, rows - r0), r1 = r0 + n - 1;
+        float* dst = qt + pnl * dh * nr;
+        kt.transpose(qrows + r0 * q_ld, q_ld, n, dh, in.scale, dst, nr);
+        if (n < nr)  // padding queries: zeros, so their columns stay finite
+            for (int64_t d = 0; d < dh; ++d) std::fill(dst + d * nr + n, dst + (d + 1) * nr, 0.0f);
+        last[pnl] = r0 / qn != r1 / qn ? q0 + qn - 1 : q0 + r1 % qn;
     }
-    std::fill(s.ot.begin(), s.ot.begin() + dh_ld * rows_pad, 0.0f);
     std::fill(s.m.begin(), s.m.begin() + rows_pad, -INFINITY);
     std::fill(s.l.begin(), s.l.begin() + rows_pad, 0.0f);
+    float* ot = s.ot.data();
 
     // Causal: the last row of the chunk sees keys up to q0 + qn - 1 + offset.
     const int64_t k_end = p.causal ? std::min(p.sk, q0 + qn + offset) : p.sk;
-    for (int64_t k0 = 0; k0 < k_end; k0 += p.kc) {
-        const int64_t kn = std::min(p.kc, k_end - k0), kn_mr = round_up(kn, mr);
+    if (k_end <= 0) std::fill(ot, ot + dh * rows_pad, 0.0f);
+    for (int64_t k0 = 0; k0 < k_end; k0 += kc) {
+        const int64_t kn = std::min(kc, k_end - k0);
+        const bool first = k0 == 0;  // O^T is written, not accumulated
         float* kbuf = s.kbuf.data();
         float* vbuf = s.vbuf.data();
-        const int64_t k_ld = p.k_ld;
         in.layout.read(in.k, bi, kvh, k0, kn, kbuf, k_ld);
-        in.layout.read(in.v, bi, kvh, k0, kn, vbuf, dh_ld);
-        const int64_t next = std::min(p.kc, k_end - (k0 + kn));  // start loading the next chunk
+        in.layout.read(in.v, bi, kvh, k0, kn, vbuf, v_ld);
+        const int64_t next = std::min(kc, k_end - (k0 + kn));  // start loading the next chunk
         in.layout.prefetch(in.k, bi, kvh, k0 + kn, next);
         in.layout.prefetch(in.v, bi, kvh, k0 + kn, next);
-        std::fill(kbuf + kn * k_ld, kbuf + kn_mr * k_ld, 0.0f);
-        if (dh_ld > dh)  // O^T rows past dh are never read, but keep inf/NaN padding out of them
-            for (int64_t j = 0; j < kn; ++j) std::fill(vbuf + j * dh_ld + dh, vbuf + (j + 1) * dh_ld, 0.0f);
 
-        // Causal: panel pnl's queries see at most the chunk's first seen[pnl] keys; the key tiles
+        // Causal: panel pnl's queries see at most the chunk's first seen[pnl] keys; the keys
         // past them are all masked, so neither product computes them (a diagonal chunk costs
-        // about half a full one, to within a tile).
+        // about half a full one). The microkernels take exactly the rows asked for, so neither
+        // the keys nor dh are padded.
         int64_t* seen = s.seen.data();
-        for (int64_t pnl = 0; pnl < panels; ++pnl) {
-            int64_t last = 0;  // the panel's furthest query position
-            for (int64_t r = pnl * nr; r < std::min(rows, (pnl + 1) * nr); ++r) last = std::max(last, row_pos(r));
-            seen[pnl] = p.causal ? std::clamp<int64_t>(last + offset - k0 + 1, 0, kn) : kn;
-        }
+        for (int64_t pnl = 0; pnl < panels; ++pnl)
+            seen[pnl] = p.causal ? std::clamp<int64_t>(last[pnl] + offset - k0 + 1, 0, kn) : kn;
         float* st = s.st.data();
         for (int64_t pnl = 0; pnl < panels; ++pnl)
-            for (int64_t ir = 0; ir < round_up(seen[pnl], mr); ir += mr)
-                kt.gemm_kernel_rows(dh, kbuf + ir * k_ld, k_ld, qt + pnl * dh * nr,
-                                    st + (pnl * kc_mr + ir) * nr, nr, false);
+            for (int64_t ir = 0; ir < seen[pnl]; ir += mr)
+                kt.gemm_kernel_rows(int(std::min<int64_t>(mr, seen[pnl] - ir)), dh, kbuf + ir * k_ld, k_ld,
+                                    qt + pnl * dh * nr, st + (pnl * kc + ir) * nr, nr, false);
 
+        auto column = [&](int64_t r) { return st + (r / nr) * kc * nr + r % nr; };  // query r's scores
         if (in.has_mask) {
-            for (int64_t r = 0; r < rows; ++r) {
-                int64_t mm = (p.mask_b == 1 ? 0 : bi) * p.mask_h + (p.mask_h == 1 ? 0 : row_head(r));
-                in.mask.read(mm, row_pos(r), k0, kn, s.row.data());
-                float* col = st + ((r / nr) * kc_mr) * nr + r % nr;
-                for (int64_t j = 0; j < kn; ++j) col[j * nr] += s.row[std::size_t(j)];
+            for (int64_t h = 0; h < p.group; ++h) {
+                const int64_t head = kvh * p.group + h;
+                const int64_t mm = (p.mask_b == 1 ? 0 : bi) * p.mask_h + (p.mask_h == 1 ? 0 : head);
+                for (int64_t i = 0; i < qn; ++i) {
+                    in.mask.read(mm, q0 + i, k0, kn, s.row.data());
+                    float* col = column(h * qn + i);
+                    for (int64_t j = 0; j < kn; ++j) col[j * nr] += s.row[std::size_t(j)];
+                }
             }
         }
         if (p.causal && k0 + kn - 1 > q0 + offset) {  // the chunk crosses the diagonal
-            for (int64_t r = 0; r < rows; ++r) {  // (keys past the panel's `seen` are never read)
-                float* col = st + ((r / nr) * kc_mr) * nr + r % nr;
-                for (int64_t j = std::max<int64_t>(row_pos(r) + offset - k0 + 1, 0); j < seen[r / nr]; ++j)
-                    col[j * nr] = -INFINITY;
-            }
+            for (int64_t h = 0; h < p.group; ++h)
+                for (int64_t i = 0; i < qn; ++i) {  // (keys past the panel's `seen` are never read)
+                    const int64_t r = h * qn + i;
+                    float* col = column(r);
+                    for (int64_t j = std::max<int64_t>(q0 + i + offset - k0 + 1, 0); j < seen[r / nr]; ++j)
+                        col[j * nr] = -INFINITY;
+                }
         }
         for (int64_t pnl = 0; pnl < panels; ++pnl) {
             float* a = s.alpha.data() + pnl * nr;
-            kt.softmax_panel(st + pnl * kc_mr * nr, seen[pnl], s.m.data() + pnl * nr, s.l.data() + pnl * nr, a,
+            kt.softmax_panel(st + pnl * kc * nr, seen[pnl], s.m.data() + pnl * nr, s.l.data() + pnl * nr, a,
                              p.approx);
         }
         // Rescale what O^T holds by alpha, then O^T += V^T P^T.
-        for (int64_t d = 0; d < dh; ++d)
-            kt.binary(kernels::BinaryOp::multiply, s.ot.data() + d * rows_pad, s.alpha.data(),
-                      s.ot.data() + d * rows_pad, rows_pad);
+        if (!first)
+            for (int64_t d = 0; d < dh; ++d)
+                kt.binary(kernels::BinaryOp::multiply, ot + d * rows_pad, s.alpha.data(), ot + d * rows_pad,
+                          rows_pad);
         for (int64_t pnl = 0; pnl < panels; ++pnl) {
-            if (seen[pnl] == 0) continue;
-            for (int64_t id = 0; id < dh_ld; id += mr)
-                kt.gemm_kernel_cols(seen[pnl], vbuf + id, dh_ld, st + pnl * kc_mr * nr,
-                                    s.ot.data() + id * rows_pad + pnl * nr, rows_pad, true);
+            if (seen[pnl] == 0) {
+                if (first)
+                    for (int64_t d = 0; d < dh; ++d) std::fill_n(ot + d * rows_pad + pnl * nr, nr, 0.0f);
+                continue;
+            }
+            for (int64_t id = 0; id < dh; id += mr)
+                kt.gemm_kernel_cols(int(std::min<int64_t>(mr, dh - id)), seen[pnl], vbuf + id, v_ld,
+                                    st + pnl * kc * nr, ot + id * rows_pad + pnl * nr, rows_pad, !first);
         }
     }
     // O = (O^T)^T / l; a query whose keys were all masked has l = 0 and gets zeros.
-    for (int64_t r = 0; r < rows; ++r) {
-        const float l = s.l[std::size_t(r)], inv = l > 0 ? 1.0f / l : 0.0f;
-        for (int64_t d = 0; d < dh; ++d) s.row[std::size_t(d)] = s.ot[std::size_t(d * rows_pad + r)] * inv;
-        in.out.write(bi * p.nqh + row_head(r), row_pos(r), 0, dh, s.row.data());
-    }
+    float* inv = s.alpha.data();
+    for (int64_t r = 0; r < rows_pad; ++r) inv[r] = s.l[std::size_t(r)] > 0 ? 1.0f / s.l[std::size_t(r)] : 0.0f;
+    for (int64_t d = 0; d < dh; ++d)
+        kt.binary(kernels::BinaryOp::multiply, ot + d * rows_pad, inv, ot + d * rows_pad, rows_pad);
+    kt.transpose(ot, rows_pad, dh, rows, 1.0f, qrows, q_ld);
+    for (int64_t h = 0; h < p.group; ++h) in.out.write_rows(head0 + h, q0, qn, qrows + h * qn * q_ld, q_ld);
 }
 
 void validate(const Tensor& q, const Tensor& k, const Tensor& v, const SDPAOptions& o) {
@@ -227,21 +240,23 @@ Tensor run_sdpa(const char* op, detail::DeviceImpl& device, const Tensor& q, con
         p->units = p->causal ? ceil_div(p->q_chunks, 2) : p->q_chunks;  // causal: chunk i with chunk n-1-i
         p->tasks = p->batch * p->nkv * p->units;
         p->rows_pad = round_up(p->group * p->qc, p->nr);
-        p->dh_ld = round_up(std::max<int64_t>(p->dh, v.padded_shape()[3]), p->mr);
-        p->k_ld = k.padded_shape()[3];
-        p->kc_mr = round_up(p->kc, p->mr);
+        p->q_ld = std::max<int64_t>(p->dh, q.padded_shape()[3]);
+        p->k_ld = std::max<int64_t>(p->dh, k.padded_shape()[3]);
+        p->v_ld = std::max<int64_t>(p->dh, v.padded_shape()[3]);
         p->scratch.resize(std::size_t(workers));
         for (auto& s : p->scratch) {
+            s.rows.assign(std::size_t(p->rows_pad * p->q_ld), 0.0f);
             s.qt.assign(std::size_t(p->rows_pad * p->dh), 0.0f);
-            s.kbuf.assign(std::size_t(p->kc_mr * p->k_ld), 0.0f);
-            s.vbuf.assign(std::size_t(p->kc * p->dh_ld), 0.0f);  // columns dh..dh_ld stay zero
-            s.st.assign(std::size_t(p->rows_pad * p->kc_mr), 0.0f);
-            s.ot.assign(std::size_t(p->dh_ld * p->rows_pad), 0.0f);
+            s.kbuf.assign(std::size_t(p->kc * p->k_ld), 0.0f);
+            s.vbuf.assign(std::size_t(p->kc * p->v_ld), 0.0f);
+            s.st.assign(std::size_t(p->rows_pad * p->kc), 0.0f);
+            s.ot.assign(std::size_t(p->dh * p->rows_pad), 0.0f);
             s.m.assign(std::size_t(p->rows_pad), 0.0f);
             s.l.assign(std::size_t(p->rows_pad), 0.0f);
             s.alpha.assign(std::size_t(p->rows_pad), 0.0f);
+            s.last.assign(std::size_t(p->rows_pad / p->nr), 0);
             s.seen.assign(std::size_t(p->rows_pad / p->nr), 0);
-            s.row.assign(std::size_t(std::max(p->dh_ld, p->kc) + 64), 0.0f);
+            s.row.assign(std::size_t(std::max(p->dh, p->kc) + 64), 0.0f);
         }
         return p;
     });

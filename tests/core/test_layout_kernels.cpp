@@ -1,0 +1,115 @@
+// The kernels flash prefill moves its rows with, on every ISA this CPU runs: the microkernel
+// on exactly `rows` rows of A (row- and column-major) against fp64 sums, with the C rows past
+// them left untouched; transpose (W x W blocks and every edge) against the plain definition;
+// and MatrixView::write_rows (encode_tile_rows) against the per-row write path, byte for byte,
+// in every layout and floating-point dtype, for bands entered mid-way and rows ending mid-face.
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "core/tensor_access.hpp"
+#include "kernels/kernels.hpp"
+#include "test_util.hpp"
+
+namespace attnn {
+namespace {
+
+using testing::test_device;
+
+std::vector<float> normal_values(std::size_t n, uint32_t seed) {
+    std::mt19937 gen(seed);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    std::vector<float> v(n);
+    for (auto& x : v) x = normal(gen);
+    return v;
+}
+
+class LayoutKernels : public ::testing::TestWithParam<kernels::Isa> {};
+
+TEST_P(LayoutKernels, MicrokernelComputesExactlyTheRowsAsked) {
+    testing::ScopedIsa scoped(GetParam());
+    const auto& kt = kernels::table();
+    const int mr = kt.gemm_mr, nr = kt.gemm_nr;
+    for (int64_t kc : {1, 7, 64}) {
+        for (bool column_major : {false, true}) {
+            for (int rows = 1; rows <= mr; ++rows) {
+                const int64_t lda = column_major ? mr + 3 : kc + 5;  // strides wider than the data
+                auto a = normal_values(std::size_t(column_major ? kc * lda : mr * lda), 1);
+                auto b = normal_values(std::size_t(kc * nr), 2);
+                const int64_t ldc = nr + 4;
+                auto c0 = normal_values(std::size_t((mr + 1) * ldc), 3);
+                for (bool accumulate : {false, true}) {
+                    std::vector<float> c = c0;
+                    auto kernel = column_major ? kt.gemm_kernel_cols : kt.gemm_kernel_rows;
+                    kernel(rows, kc, a.data(), lda, b.data(), c.data(), ldc, accumulate);
+                    for (int i = 0; i <= mr; ++i)
+                        for (int64_t j = 0; j < ldc; ++j) {
+                            const float got = c[std::size_t(i * ldc + j)], before = c0[std::size_t(i * ldc + j)];
+                            if (i >= rows || j >= nr) {  // outside the block: untouched
+                                ASSERT_EQ(got, before) << "rows " << rows << " i " << i << " j " << j;
+                                continue;
+                            }
+                            double expect = accumulate ? before : 0.0, mag = std::fabs(expect);
+                            for (int64_t k = 0; k < kc; ++k) {
+                                const double x = a[std::size_t(column_major ? k * lda + i : i * lda + k)];
+                                expect += x * b[std::size_t(k * nr + j)];
+                                mag += std::fabs(x * b[std::size_t(k * nr + j)]);
+                            }
+                            ASSERT_NEAR(got, expect, 1e-6 * mag + 1e-6)
+                                << "kc " << kc << (column_major ? " cols" : " rows") << " rows " << rows;
+                        }
+                }
+            }
+        }
+    }
+}
+
+TEST_P(LayoutKernels, TransposeMatchesDefinition) {
+    testing::ScopedIsa scoped(GetParam());
+    const auto& kt = kernels::table();
+    for (auto [rows, cols] : {std::pair<int64_t, int64_t>{1, 1}, {1, 37}, {37, 1}, {4, 4}, {8, 8}, {16, 16},
+                              {15, 17}, {17, 15}, {32, 64}, {33, 70}, {64, 128}}) {
+        const int64_t lds = cols + 3, ldd = rows + 5;
+        auto src = normal_values(std::size_t(rows * lds), 4);
+        std::vector<float> dst(std::size_t(cols * ldd), -7.0f);
+        kt.transpose(src.data(), lds, rows, cols, 0.5f, dst.data(), ldd);
+        for (int64_t c = 0; c < cols; ++c)
+            for (int64_t r = 0; r < ldd; ++r) {
+                const float expect = r < rows ? src[std::size_t(r * lds + c)] * 0.5f : -7.0f;
+                ASSERT_EQ(dst[std::size_t(c * ldd + r)], expect) << rows << "x" << cols << " at " << r << "," << c;
+            }
+    }
+}
+
+// write_rows must leave exactly the bytes the per-row write leaves in a fresh tensor.
+TEST_P(LayoutKernels, WriteRowsMatchesRowWrites) {
+    testing::ScopedIsa scoped(GetParam());
+    for (DataType dtype : {DataType::FLOAT32, DataType::BFLOAT16, DataType::BFLOAT8_B, DataType::BFLOAT4_B}) {
+        for (Layout layout : {Layout::ROW_MAJOR, Layout::TILE}) {
+            if (is_block_float(dtype) && layout == Layout::ROW_MAJOR) continue;
+            for (uint32_t cols : {1u, 16u, 33u, 72u, 96u}) {
+                const uint32_t batch = 2, rows = 70;
+                Shape shape{batch, rows, cols};
+                TensorOptions o{.dtype = dtype, .layout = layout, .device = test_device()};
+                Tensor by_rows = zeros(shape, o), by_block = zeros(shape, o);
+                auto mv_rows = detail::matrix_view(by_rows), mv_block = detail::matrix_view(by_block);
+                const int64_t ld = cols + 40;
+                auto src = normal_values(std::size_t(rows * ld), 5);
+                // Blocks that start and end inside tile bands: rows [5, 40) and [40, 70) of matrix 1.
+                for (auto [r0, n] : {std::pair<int64_t, int64_t>{5, 35}, {40, 30}}) {
+                    for (int64_t i = 0; i < n; ++i) mv_rows.write(1, r0 + i, 0, cols, src.data() + (r0 + i) * ld);
+                    mv_block.write_rows(1, r0, n, src.data() + r0 * ld, ld);
+                }
+                const std::size_t bytes = std::size_t(mv_rows.matrix_bytes * batch);
+                ASSERT_EQ(std::memcmp(mv_rows.data, mv_block.data, bytes), 0) << to_string(dtype) << " " << cols << " cols";
+            }
+        }
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllIsas, LayoutKernels, ::testing::ValuesIn(kernels::supported_isas()),
+                         testing::isa_param_name);
+
+}  // namespace
+}  // namespace attnn
