@@ -91,14 +91,24 @@ const char* isa_name(Isa isa) {
     return "portable";
 }
 
-bool has_bf16_dot() {
+bool has_bf16_dot(int format) {
     // ATTNN_BF16_DOT=0 keeps decode on the fp32 kernels (to compare, or for fp32 products).
     static const bool cpu = [] {
         __builtin_cpu_init();
         const char* env = std::getenv("ATTNN_BF16_DOT");
         return __builtin_cpu_supports("avx512bf16") && !(env && std::string(env) == "0");
     }();
-    return cpu && table().tile_scores_bf16 != nullptr;
+    static const bool vbmi = __builtin_cpu_supports("avx512vbmi");
+    return cpu && (format != 2 || vbmi) && table().tile_scores_bf16 != nullptr;
+}
+
+bool has_int8_dot() {
+    static const bool cpu = [] {
+        __builtin_cpu_init();
+        const char* env = std::getenv("ATTNN_INT8_DOT");
+        return __builtin_cpu_supports("avx512vnni") && !(env && std::string(env) == "0");
+    }();
+    return cpu && table().tile_scores_q8 != nullptr;
 }
 
 void set_isa(Isa isa) {

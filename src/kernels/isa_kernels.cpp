@@ -1099,8 +1099,143 @@ ATTNN_BF16_DOT void tile_scores_bf16(const TileBand& band, const uint16_t* q, in
     for_head_groups<ScoresBf16>(heads, &band, static_cast<const uint16_t*>(qdup), segs, scores, lds, &pf);
 }
 
+// ---- BFLOAT8_B values on bf16 dot products (AVX512_BF16 + AVX512_VBMI) ----
+//
+// A face row's 7-bit magnitudes are bf16 integers exactly: two byte-table lookups (vpermi2b,
+// 128 entries) give each magnitude's bf16 bytes, and the sign bit joins the high byte. The
+// row's exponent moves onto p instead: p' = p 2^(e - 133) per (head, key, face row), rounded to
+// bf16 as the BFLOAT16 path rounds p. Products p' m are exact in fp32, so the only rounding
+// beyond the cache's own is p's, to bf16.
+#define ATTNN_BF16_VBMI __attribute__((target("avx512bf16,avx512vbmi")))
+
+struct Bfp8Bf16Tables {
+    uint8_t lo[128], hi[128];  // bf16 bytes of the integer m
+    uint8_t order[64];         // vpermb: 4 keys' face rows -> key pairs (4g, 4g+1), (4g+2, 4g+3) by column
+};
+constexpr Bfp8Bf16Tables make_bfp8_bf16_tables() {
+    Bfp8Bf16Tables t{};
+    for (int m = 1; m < 128; ++m) {
+        int e = 0;
+        while ((m >> (e + 1)) != 0) ++e;
+        const uint32_t bits = uint32_t(127 + e) << 7 | ((uint32_t(m) << (7 - e)) & 0x7fu);
+        t.lo[m] = uint8_t(bits & 0xff), t.hi[m] = uint8_t(bits >> 8);
+    }
+    // After unpacklo/unpackhi_epi8 of the looked-up bytes, dword c of the first result is
+    // (key 0, key 1) of column c and of the second (key 2, key 3): each 128-bit lane L holds
+    // columns 4L .. 4L + 3.
+    for (int lane = 0; lane < 4; ++lane)
+        for (int i = 0; i < 4; ++i)
+            for (int key = 0; key < 2; ++key) {
+                t.order[16 * lane + 2 * i + key] = uint8_t(16 * key + 4 * lane + i);
+                t.order[16 * lane + 8 + 2 * i + key] = uint8_t(32 + 16 * key + 4 * lane + i);
+            }
+    return t;
+}
+alignas(64) constexpr Bfp8Bf16Tables bfp8_bf16_tables = make_bfp8_bf16_tables();
+
+// acc += dpbf16(x, broadcast of the bf16 pair at *pair): the broadcast folded into the
+// instruction's memory operand ({1to16}), which GCC does not do for this builtin by itself.
+ATTNN_BF16_DOT inline void dpbf16_bcast(__m512& acc, __m512i x, const uint32_t* pair) {
+    __asm__("vdpbf16ps %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(x), "m"(*pair));
+}
+
+// out[h * ldo + c] += sum p'_(h, key) m_key[c] over the band's keys, segments [s0, s0 + SB).
+// pp[s * ldp + h * 16 + k]: p' of keys 2k and 2k + 1 (band positions) as bf16.
+template <int H, int SB>
+ATTNN_BF16_VBMI void tile_accumulate_bfp8_block(const TileBand& band, int64_t s0, int64_t segs, const uint32_t* pp,
+                                                int64_t ldp, float* out, int64_t ldo, Prefetcher& pf) {
+    const auto& t = bfp8_bf16_tables;
+    const __m512i lo0 = _mm512_load_si512(t.lo), lo1 = _mm512_load_si512(t.lo + 64);
+    const __m512i hi0 = _mm512_load_si512(t.hi), hi1 = _mm512_load_si512(t.hi + 64);
+    const __m512i order = _mm512_load_si512(t.order), sign = _mm512_set1_epi8(char(0x80));
+    const int64_t tail = band.dh % 16;  // the last segment's columns past dh: words cleared
+    const __mmask32 keep = tail ? __mmask32((1u << (2 * tail)) - 1) : ~__mmask32(0);
+    __m512 acc[H][SB];
+    for (int h = 0; h < H; ++h)
+        for (int sb = 0; sb < SB; ++sb) acc[h][sb] = _mm512_loadu_ps(out + h * ldo + (s0 + sb) * 16);
+    const int64_t end = band.row + band.n;
+    for (int64_t half = band.row / 16; half * 16 < end; ++half)
+        for (int g = 0; g < 4; ++g) {
+            if (half * 16 + 4 * g + 4 <= band.row || half * 16 + 4 * g >= end) continue;  // no key of the run
+            pf.step();
+            const int64_t k = half * 8 + 2 * g;  // the pair (4g, 4g + 1) of this half
+            for (int sb = 0; sb < SB; ++sb) {  // one segment at a time: H x SB accumulators stay in registers
+                const int64_t s = s0 + sb;
+                const uint8_t* tile = band.tiles + (s >> 1) * band.tile_bytes;
+                const __m512i x = _mm512_loadu_si512(tile + 64 + (half * 2 + (s & 1)) * 256 + g * 64);
+                const __m512i y = _mm512_permutexvar_epi8(order, x);
+                const __m512i lo = _mm512_permutex2var_epi8(lo0, y, lo1);
+                const __m512i hi = _mm512_ternarylogic_epi32(_mm512_permutex2var_epi8(hi0, y, hi1), y, sign, 0xf8);
+                __m512i a = _mm512_unpacklo_epi8(lo, hi), b = _mm512_unpackhi_epi8(lo, hi);
+                if (s == segs - 1) a = _mm512_maskz_mov_epi16(keep, a), b = _mm512_maskz_mov_epi16(keep, b);
+                const uint32_t* ps = pp + s * ldp + k;
+                for (int h = 0; h < H; ++h) {
+                    dpbf16_bcast(acc[h][sb], a, ps + 16 * h);
+                    dpbf16_bcast(acc[h][sb], b, ps + 16 * h + 1);
+                }
+            }
+        }
+    for (int h = 0; h < H; ++h)
+        for (int sb = 0; sb < SB; ++sb) _mm512_storeu_ps(out + h * ldo + (s0 + sb) * 16, acc[h][sb]);
+}
+
+template <int H>
+ATTNN_BF16_VBMI void tile_accumulate_bfp8_heads(const TileBand& band, int64_t segs, const uint32_t* pp, int64_t ldp,
+                                                float* out, int64_t ldo, Prefetcher& pf) {
+    constexpr int SB = int(accumulate_segments(H));
+    int64_t s = 0;
+    for (; s + SB <= segs; s += SB) tile_accumulate_bfp8_block<H, SB>(band, s, segs, pp, ldp, out, ldo, pf);
+    for (; s < segs; ++s) tile_accumulate_bfp8_block<H, 1>(band, s, segs, pp, ldp, out, ldo, pf);
+}
+
+template <int H>
+struct AccumulateBfp8 {
+    static void run(int64_t h0, const TileBand* band, int64_t segs, const uint32_t* pp, int64_t ldp, float* out,
+                    int64_t ldo, Prefetcher* pf) {
+        tile_accumulate_bfp8_heads<H>(*band, segs, pp + h0 * 16, ldp, out + h0 * ldo, ldo, *pf);
+    }
+};
+
+// p' = p 2^(e - 133) for every (face row, head, key of the band), as bf16 pairs; keys outside
+// the run get 0.
+ATTNN_BF16_VBMI void tile_accumulate_bfp8(const TileBand& band, const float* p, int64_t ldp, int64_t heads,
+                                          float* out, int64_t ldo, float* work) {
+    uint32_t* pp = reinterpret_cast<uint32_t*>(work);
+    const int64_t segs = (band.dh + 15) / 16, end = band.row + band.n;
+    const int64_t lo_end = end < 16 ? end : 16, hi_begin = band.row > 16 ? band.row : 16;
+    const __mmask16 m_lo = __mmask16(((1u << lo_end) - 1) & ~((1u << (band.row < 16 ? band.row : 16)) - 1));
+    const __mmask16 m_hi = end > 16 ? __mmask16(((1u << (end - 16)) - 1) & ~((1u << (hi_begin - 16)) - 1)) : 0;
+    const int64_t n_lo = __builtin_popcount(m_lo);
+    const __m512 bias = _mm512_set1_ps(133.0f);
+    for (int64_t h0 = 0; h0 < heads; h0 += 8) {
+        const int64_t hn = heads - h0 < 8 ? heads - h0 : 8;
+        __m512 p_lo[8], p_hi[8];
+        for (int64_t h = 0; h < hn; ++h) {
+            p_lo[h] = _mm512_maskz_expandloadu_ps(m_lo, p + (h0 + h) * ldp);
+            p_hi[h] = _mm512_maskz_expandloadu_ps(m_hi, p + (h0 + h) * ldp + n_lo);
+        }
+        for (int64_t s = 0; s < segs; ++s) {
+            const uint8_t* tile = band.tiles + (s >> 1) * band.tile_bytes;
+            const auto exps = [&](int64_t face) {
+                return _mm512_sub_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(
+                                         _mm_loadu_si128(reinterpret_cast<const __m128i*>(tile + face * 16)))),
+                                     bias);
+            };
+            const __m512 e_lo = exps(s & 1), e_hi = exps(2 + (s & 1));
+            for (int64_t h = 0; h < hn; ++h)
+                _mm512_storeu_si512(pp + (s * heads + h0 + h) * 16,
+                                    (__m512i)_mm512_cvtne2ps_pbh(_mm512_scalef_ps(p_hi[h], e_hi),
+                                                                 _mm512_scalef_ps(p_lo[h], e_lo)));
+        }
+    }
+    const int64_t sb = accumulate_segments(heads < 8 ? heads : 8);
+    Prefetcher pf(band, (end - band.row / 16 * 16 + 3) / 4 * (segs / sb + segs % sb));
+    for_head_groups<AccumulateBfp8>(heads, &band, segs, static_cast<const uint32_t*>(pp), heads * 16, out, ldo, &pf);
+}
+
 ATTNN_BF16_DOT void tile_accumulate_bf16(const TileBand& band, const float* p, int64_t ldp, int64_t heads,
                                          float* out, int64_t ldo, float* work) {
+    if (band.format == 2) return tile_accumulate_bfp8(band, p, ldp, heads, out, ldo, work);
     // p rounded to bf16, two keys per 32-bit word, 16 words per head (a band holds 32 keys).
     uint32_t* pp = reinterpret_cast<uint32_t*>(work);
     const __mmask16 valid = __mmask16((1u << (band.n > 16 ? 16 : band.n)) - 1),
@@ -1115,6 +1250,130 @@ ATTNN_BF16_DOT void tile_accumulate_bf16(const TileBand& band, const float* p, i
     for_head_groups<AccumulateBf16>(heads, &band, static_cast<const uint32_t*>(pp), out, ldo, &pf);
 }
 #undef ATTNN_BF16_DOT
+#undef ATTNN_BF16_VBMI
+
+// ---- flash decode with int8 dot products (AVX512_VNNI) ---------------------------------
+//
+// A BFLOAT8_B cache holds each face row as 16 sign-magnitude bytes under one exponent, so
+// with the query rounded to int8 per face row (quantize_q8) a key's face row meets it as
+// stored: vpdpbusd multiplies 64 byte pairs into 16 int32 sums in one instruction. 64 bytes
+// of a face are four keys' face rows; lane group j (4 int32) of the sums is key j's row, and
+// is scaled by 2^(exponent) and the query's scale before the fp32 sum over face rows.
+#define ATTNN_INT8_DOT __attribute__((target("avx512vnni")))
+
+// q8 per (head, face row s), q8_block bytes: the 16 int8 values 4 times (one per key of a
+// 64-byte step), then -128 * (sum of each 4 values) as int32 in the same 16 lanes (the sign
+// fix-up: keys enter vpdpbusd unsigned, biased by 128), then the scale in all 16 lanes.
+constexpr int64_t q8_block = 192;
+
+void quantize_q8(const float* q, int64_t heads, int64_t ldq, int64_t dh, uint8_t* q8) {
+    const int64_t segs = (dh + 15) / 16;
+    for (int64_t h = 0; h < heads; ++h)
+        for (int64_t s = 0; s < segs; ++s) {
+            const float* x = q + h * ldq + s * 16;
+            uint8_t* blk = q8 + (h * segs + s) * q8_block;
+            float amax = 0.0f;
+            bool finite = true;
+            for (int i = 0; i < 16; ++i) {
+                const float a = x[i] < 0 ? -x[i] : x[i];
+                finite = finite && a <= 3.4028235e38f;  // false for inf and NaN
+                amax = a > amax ? a : amax;
+            }
+            const float inv = finite && amax > 0 ? 127.0f / amax : 0.0f;
+            int8_t qi[16];
+            for (int i = 0; i < 16; ++i) {
+                const float y = x[i] * inv;
+                qi[i] = int8_t(finite ? int(y + (y < 0 ? -0.5f : 0.5f)) : 0);
+            }
+            int32_t corr[4];
+            for (int t = 0; t < 4; ++t) corr[t] = -128 * (qi[4 * t] + qi[4 * t + 1] + qi[4 * t + 2] + qi[4 * t + 3]);
+            // A query row holding inf or NaN: NaN scores, as fp32 products would give.
+            const float scale = finite ? amax / 127.0f * (1.0f / 64.0f) : __builtin_nanf("");  // 2^-6: the mantissa step
+            for (int r = 0; r < 4; ++r) {
+                std::memcpy(blk + r * 16, qi, 16);
+                std::memcpy(blk + 64 + r * 16, corr, 16);
+            }
+            for (int l = 0; l < 16; ++l) std::memcpy(blk + 128 + l * 4, &scale, 4);
+        }
+}
+
+template <int H>
+ATTNN_INT8_DOT void tile_scores_q8_heads(const TileBand& band, const uint8_t* q8, int64_t segs, float* scores,
+                                         int64_t lds, Prefetcher& pf) {
+    const __m512i zero = _mm512_setzero_si512(), bias = _mm512_set1_epi8(char(0x80));
+    // Lane group j of step g: key 4 g + j's exponent byte, zero-extended into each int32.
+    __m512i pick[4];
+    for (int g = 0; g < 4; ++g) {
+        alignas(64) uint8_t c[64];
+        for (int j = 0; j < 4; ++j)
+            for (int t = 0; t < 4; ++t) {
+                uint8_t* b = c + j * 16 + t * 4;
+                b[0] = uint8_t(4 * g + j), b[1] = b[2] = b[3] = 0x80;
+            }
+        pick[g] = _mm512_load_si512(c);
+    }
+    const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    const int64_t first = band.row, end = band.row + band.n;
+    for (int64_t half = first / 16; half * 16 < end; ++half) {
+        __m512 f[H][4];
+        for (int h = 0; h < H; ++h)
+            for (int g = 0; g < 4; ++g) f[h][g] = _mm512_setzero_ps();
+        for (int64_t s = 0; s < segs; ++s) {
+            pf.step();
+            const uint8_t* tile = band.tiles + (s >> 1) * band.tile_bytes;
+            const int64_t face = half * 2 + (s & 1);
+            const uint8_t* mant = tile + 64 + face * 256;
+            const __m512i ex = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tile + face * 16)));
+            for (int g = 0; g < 4; ++g) {
+                const __m512i k = _mm512_loadu_si512(mant + g * 64);
+                // Sign-magnitude -> k + 128: 128 + m for k >= 0, 128 - m = -(byte) for k < 0.
+                const __m512i kb = _mm512_mask_sub_epi8(_mm512_xor_si512(k, bias), _mm512_movepi8_mask(k), zero, k);
+                const __m512 step = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_shuffle_epi8(ex, pick[g]), 23));
+                for (int h = 0; h < H; ++h) {
+                    const uint8_t* blk = q8 + (h * segs + s) * q8_block;
+                    const __m512i dot = _mm512_dpbusd_epi32(_mm512_loadu_si512(blk + 64), kb, _mm512_loadu_si512(blk));
+                    f[h][g] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot),
+                                              _mm512_mul_ps(step, _mm512_loadu_ps(reinterpret_cast<const float*>(blk + 128))),
+                                              f[h][g]);
+                }
+            }
+        }
+        // Lane group j of f[h][g] holds key 4 g + j's 4 partial sums; fold them to one lane.
+        const int64_t j0 = half * 16 - first;  // score index of the half's first key
+        const int64_t lo = j0 < 0 ? -j0 : 0, hi = end - half * 16 < 16 ? end - half * 16 : 16;
+        const __mmask16 keep = __mmask16(((1u << hi) - 1) & ~((1u << lo) - 1));
+        for (int h = 0; h < H; ++h) {
+            const __m512 x0 = fold_pair(f[h][0], f[h][1]), x1 = fold_pair(f[h][2], f[h][3]);
+            const __m512 y = _mm512_permutexvar_ps(order, fold_pair(x0, x1));  // key L in lane L
+            _mm512_mask_storeu_ps(scores + h * lds + j0, keep, y);
+        }
+    }
+}
+
+ATTNN_INT8_DOT void tile_scores_q8(const TileBand& band, const uint8_t* q8, int64_t heads, float* scores, int64_t lds) {
+    const int64_t segs = (band.dh + 15) / 16;
+    const int64_t halves = (band.row + band.n + 15) / 16 - band.row / 16;
+    Prefetcher pf(band, halves * segs);
+    for (int64_t h0 = 0; h0 < heads; h0 += 4) {
+        const uint8_t* q = q8 + h0 * segs * q8_block;
+        float* sc = scores + h0 * lds;
+        switch (heads - h0 < 4 ? heads - h0 : 4) {
+            case 1:
+                tile_scores_q8_heads<1>(band, q, segs, sc, lds, pf);
+                break;
+            case 2:
+                tile_scores_q8_heads<2>(band, q, segs, sc, lds, pf);
+                break;
+            case 3:
+                tile_scores_q8_heads<3>(band, q, segs, sc, lds, pf);
+                break;
+            default:
+                tile_scores_q8_heads<4>(band, q, segs, sc, lds, pf);
+                break;
+        }
+    }
+}
+#undef ATTNN_INT8_DOT
 #endif
 
 // ---- row math ---------------------------------------------------------------------------
@@ -1320,7 +1579,11 @@ const KernelTable table = {
 #if defined(__AVX512F__)
     tile_scores_bf16,
     tile_accumulate_bf16,
+    quantize_q8,
+    tile_scores_q8,
 #else
+    nullptr,
+    nullptr,
     nullptr,
     nullptr,
 #endif

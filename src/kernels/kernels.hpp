@@ -93,11 +93,22 @@ struct KernelTable {
     // products per instruction, K and V used as stored): q holds bf16 rows (zero past dh), and
     // p is rounded to bf16 before it meets V, as FlashAttention does on GPUs, so the result has
     // bf16 inputs' accuracy. Null in tables without them; call only when has_bf16_dot().
-    // work: 16 * heads * ceil(dh / 16) floats.
+    // work: 16 * heads * ceil(dh / 16) floats. tile_accumulate_bf16 also takes a BFLOAT8_B band
+    // (where has_bf16_dot(2)): its magnitudes become bf16 integers exactly and each face row's
+    // exponent moves onto p, so again only p's rounding to bf16 is added.
     void (*tile_scores_bf16)(const TileBand& keys, const uint16_t* q, int64_t heads, int64_t ldq, float* scores,
                              int64_t lds, float* work);
     void (*tile_accumulate_bf16)(const TileBand& values, const float* p, int64_t ldp, int64_t heads, float* out,
                                  int64_t ldo, float* work);
+
+    // BFLOAT8_B keys met by int8 dot products (AVX512_VNNI, 64 products per instruction): the
+    // query, 16 * ceil(dh / 16) floats per head at stride ldq (zero past dh), is rounded to int8
+    // per 16-value face row with its own scale, as the cache's mantissas are (relative error
+    // below 2^-8 of the row's largest value), by quantize_q8 into q8 (q8_bytes(heads, dh)
+    // bytes); tile_scores_q8 then scores a band of K with it, the keys' bytes used as stored.
+    // Null in tables without them; call only when has_int8_dot().
+    void (*quantize_q8)(const float* q, int64_t heads, int64_t ldq, int64_t dh, uint8_t* q8);
+    void (*tile_scores_q8)(const TileBand& keys, const uint8_t* q8, int64_t heads, float* scores, int64_t lds);
 
     // Row math.
     float (*row_max)(const float* x, int64_t n);
@@ -116,8 +127,14 @@ struct KernelTable {
 const KernelTable& table();  // the active table
 Isa best_isa();              // the widest this CPU runs
 std::vector<Isa> supported_isas();
+// Bytes quantize_q8 writes for `heads` query rows of dh values.
+constexpr int64_t q8_bytes(int64_t heads, int64_t dh) { return heads * ((dh + 15) / 16) * 192; }
+// Whether the active table has the int8 dot-product kernels and this CPU runs them
+// (AVX512_VNNI); ATTNN_INT8_DOT=0 keeps BFLOAT8_B keys on fp32 products.
+bool has_int8_dot();
 // Whether the active table has the bf16 dot-product kernels and this CPU runs them (AVX512_BF16).
-bool has_bf16_dot();
+// format 2: tile_accumulate_bf16 on BFLOAT8_B bands, which needs AVX512_VBMI as well.
+bool has_bf16_dot(int format = 1);
 const char* isa_name(Isa isa);
 // Selects the table used from now on; throws attnn::Error if the CPU lacks it.
 void set_isa(Isa isa);

@@ -177,6 +177,81 @@ INSTANTIATE_TEST_SUITE_P(Bfloat16, TileKernelsBf16Dot,
                                            Case{5, 96, 31, 1}, Case{8, 32, 0, 1}, Case{9, 200, 3, 13},
                                            Case{12, 16, 7, 25}, Case{2, 31, 0, 31}, Case{4, 128, 15, 2}));
 
+// The BFLOAT8_B dot-product kernels (skipped where the CPU lacks AVX512_VNNI / AVX512_BF16 +
+// VBMI). Scores: q rounded to int8 per 16-value face row (quantize_q8), the keys' bytes as
+// stored; each score may move by at most the rounding of q, sum over d of (amax_s / 254)
+// |k_d|, on top of fp32 summation. Accumulate: p rounded to bf16 (relative 2^-9), the values
+// exact.
+class TileKernelsBfp8Dot : public ::testing::TestWithParam<Case> {};
+
+TEST_P(TileKernelsBfp8Dot, ScoresWithinQueryRounding) {
+    if (!kernels::has_int8_dot()) GTEST_SKIP() << "this CPU has no AVX512_VNNI";
+    const Case c = GetParam();
+    const auto& kt = kernels::table();
+    const Problem pr(formats[2], c, 6);
+    std::vector<uint8_t> q8(std::size_t(kernels::q8_bytes(c.heads, c.dh)));
+    kt.quantize_q8(pr.q.data(), c.heads, pr.ldq, c.dh, q8.data());
+    std::vector<float> scores(std::size_t(c.heads * pr.lds), -7.0f);
+    kt.tile_scores_q8(pr.keys(pr.vband.data()), q8.data(), c.heads, scores.data(), pr.lds);
+    for (int64_t h = 0; h < c.heads; ++h) {
+        for (int64_t j = 0; j < c.n; ++j) {
+            double want = 0, mag = 0, rounding = 0;
+            for (int64_t s = 0; s * 16 < c.dh; ++s) {
+                double amax = 0;
+                for (int64_t d = s * 16; d < std::min<int64_t>(c.dh, s * 16 + 16); ++d)
+                    amax = std::max(amax, double(std::abs(pr.q[std::size_t(h * pr.ldq + d)])));
+                for (int64_t d = s * 16; d < std::min<int64_t>(c.dh, s * 16 + 16); ++d) {
+                    const double k = pr.kvals[std::size_t((c.row + j) * pr.width + d)];
+                    want += double(pr.q[std::size_t(h * pr.ldq + d)]) * k;
+                    mag += std::abs(double(pr.q[std::size_t(h * pr.ldq + d)]) * k);
+                    rounding += amax / 254 * std::abs(k);
+                }
+            }
+            ASSERT_NEAR(scores[std::size_t(h * pr.lds + j)], want, 1.001 * rounding + 1e-5 * mag + 1e-6)
+                << "head " << h << " key " << j;
+        }
+        for (int64_t j = c.n; j < pr.lds; ++j) ASSERT_EQ(scores[std::size_t(h * pr.lds + j)], -7.0f) << "wrote past n";
+    }
+}
+
+TEST_P(TileKernelsBfp8Dot, AccumulateWithinWeightRounding) {
+    if (!kernels::has_bf16_dot(2)) GTEST_SKIP() << "this CPU has no AVX512_BF16 + AVX512_VBMI";
+    const Case c = GetParam();
+    const auto& kt = kernels::table();
+    const Problem pr(formats[2], c, 7);
+    std::vector<float> work(std::size_t(16 * c.heads * ((c.dh + 15) / 16)));
+    std::vector<float> out = pr.out_before;
+    kt.tile_accumulate_bf16(pr.values(pr.kband.data()), pr.p.data(), pr.ldp, c.heads, out.data(), pr.ldq,
+                            work.data());
+    pr.check_accumulated(out, 4e-3);
+}
+
+// A query row holding inf or NaN scores NaN (as fp32 products would), and an all-zero one 0.
+TEST(TileKernelsBfp8DotEdges, NonFiniteAndZeroQueries) {
+    if (!kernels::has_int8_dot()) GTEST_SKIP() << "this CPU has no AVX512_VNNI";
+    const auto& kt = kernels::table();
+    const Problem pr(formats[2], Case{3, 64, 0, 32}, 8);
+    std::vector<float> q = pr.q;
+    q[std::size_t(0 * pr.ldq + 5)] = INFINITY;
+    q[std::size_t(1 * pr.ldq + 40)] = NAN;
+    std::fill(q.begin() + 2 * pr.ldq, q.begin() + 3 * pr.ldq, 0.0f);
+    std::vector<uint8_t> q8(std::size_t(kernels::q8_bytes(3, 64)));
+    kt.quantize_q8(q.data(), 3, pr.ldq, 64, q8.data());
+    std::vector<float> scores(std::size_t(3 * pr.lds), -7.0f);
+    kt.tile_scores_q8(pr.keys(), q8.data(), 3, scores.data(), pr.lds);
+    for (int64_t j = 0; j < 32; ++j) {
+        EXPECT_TRUE(std::isnan(scores[std::size_t(j)])) << j;
+        EXPECT_TRUE(std::isnan(scores[std::size_t(pr.lds + j)])) << j;
+        EXPECT_EQ(scores[std::size_t(2 * pr.lds + j)], 0.0f) << j;
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Bfloat8B, TileKernelsBfp8Dot,
+                         ::testing::Values(Case{4, 128, 0, 32}, Case{1, 64, 5, 27}, Case{3, 80, 16, 16},
+                                           Case{5, 96, 31, 1}, Case{8, 32, 0, 1}, Case{9, 200, 3, 13},
+                                           Case{12, 16, 7, 25}, Case{2, 31, 0, 31}, Case{4, 128, 15, 2},
+                                           Case{7, 256, 1, 30}));
+
 std::string case_name(const ::testing::TestParamInfo<std::tuple<kernels::Isa, int, Case>>& info) {
     auto [isa, format_index, c] = info.param;
     return std::string(kernels::isa_name(isa)) + "_" + formats[format_index].name + "_h" +

@@ -1,3 +1,4 @@
+#include <cstdio>
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -122,6 +123,35 @@ INSTANTIATE_TEST_SUITE_P(KAndVLayouts, DecodeCacheLayouts,
                                             ::testing::Values(Layout::ROW_MAJOR, Layout::TILE),
                                             ::testing::Values(Layout::ROW_MAJOR, Layout::TILE)),
                          layouts_name);
+
+// A BFLOAT8_B cache on the CPU's dot products (AVX-512 with VNNI, BF16 and VBMI): q is rounded
+// to int8 per 16-value face row for the scores (the precision of the cache's own rows) and p to
+// bf16 for P V. Measured against the reference on the stored values, that rounding must stay
+// below what storing K and V in BFLOAT8_B already costs (the reference on the values before
+// rounding), and within TT-NN's bound with room: PCC >= 0.9999 (TT-NN asks 0.99).
+class DecodeBfloat8Cache : public ::testing::TestWithParam<kernels::Isa> {};
+
+TEST_P(DecodeBfloat8Cache, DotProductRoundingCostsLessThanTheCache) {
+    testing::ScopedIsa scoped(GetParam());
+    const uint32_t b = 2, nqh = 8, nkv = 2, S = 300, dh = 128;
+    Tensor q = make({1, b, nqh, dh}, DataType::FLOAT32, 31);
+    Tensor k = make({b, nkv, S, dh}, DataType::BFLOAT8_B, 32), v = make({b, nkv, S, dh}, DataType::BFLOAT8_B, 33);
+    Tensor k32 = make({b, nkv, S, dh}, DataType::FLOAT32, 32), v32 = make({b, nkv, S, dh}, DataType::FLOAT32, 33);
+    std::vector<int32_t> pos = {299, 130};
+    Tensor out = scaled_dot_product_attention_decode(q, k, v, {.cur_pos = pos});
+    auto stored = expected(reference::from_tensor(q), reference::from_tensor(k), reference::from_tensor(v), pos);
+    auto original =
+        expected(reference::from_tensor(q), reference::from_tensor(k32), reference::from_tensor(v32), pos);
+    auto got = to_host<double>(out);
+    const double compute_err = reference::max_abs_diff(stored, got), cache_err = reference::max_abs_diff(original, stored);
+    EXPECT_GE(reference::pcc(stored, got), 0.9999);
+    EXPECT_LT(compute_err, cache_err);
+    std::printf("[ %s ] BFLOAT8_B cache: max error %.2e against the stored values; storing cost %.2e\n",
+                kernels::table().name, compute_err, cache_err);
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryIsa, DecodeBfloat8Cache, ::testing::ValuesIn(kernels::supported_isas()),
+                         testing::isa_param_name);
 
 TEST(Decode, CurPosTensorEqualsList) {
     Tensor q = make({1, 3, 4, 64}, DataType::BFLOAT16, 4);

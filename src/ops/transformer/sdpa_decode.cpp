@@ -45,6 +45,7 @@ struct DecodeProgram : detail::Program {
     struct Scratch {
         std::vector<float> q, s, kbuf, vbuf, row, work;
         std::vector<uint16_t> qb;  // q as bf16, for the bf16 dot-product kernels
+        std::vector<uint8_t> q8;   // q rounded to int8, for the int8 dot-product kernel
     };
     std::vector<Scratch> scratch;
     // Partial results per (user, KV head, part): group x (dh_pad outputs, m, l).
@@ -79,6 +80,12 @@ void attend_part(const DecodeProgram& p, DecodeProgram::Scratch& s, const Job& j
         bf16_dot = (bits & 0xffffu) == 0;
     }
     if (bf16_dot) kt.f32_to_bf16(q, s.qb.data(), g * dhp);
+    // A BFLOAT8_B K cache meets q rounded to int8 per face row (the precision its own
+    // mantissas have) on int8 dot products where the CPU has them.
+    const bool q8_dot = p.k_format == 2 && kernels::has_int8_dot();
+    if (q8_dot) kt.quantize_q8(q, g, dhp, dh, s.q8.data());
+    // A BFLOAT8_B V cache on bf16 dot products: p rounded to bf16, as for a BFLOAT16 cache.
+    const bool v_bf16 = bf16_dot || (p.v_format == 2 && kernels::has_bf16_dot(2));
     std::fill(o, o + g * dhp, 0.0f);
     std::fill(m, m + g, -INFINITY);
     std::fill(l, l + g, 0.0f);
@@ -112,6 +119,8 @@ void attend_part(const DecodeProgram& p, DecodeProgram::Scratch& s, const Job& j
             for_each_band(job.k, p.k_format, p.k_tile_bytes, k0, kn, [&](const kernels::TileBand& band, int64_t j) {
                 if (bf16_dot)
                     kt.tile_scores_bf16(band, s.qb.data(), g, dhp, sc + j, p.kc, s.work.data());
+                else if (q8_dot)
+                    kt.tile_scores_q8(band, s.q8.data(), g, sc + j, p.kc);
                 else
                     kt.tile_scores(band, q, g, dhp, sc + j, p.kc, s.work.data());
             });
@@ -139,7 +148,7 @@ void attend_part(const DecodeProgram& p, DecodeProgram::Scratch& s, const Job& j
         }
         if (p.v_format >= 0) {
             for_each_band(job.v, p.v_format, p.v_tile_bytes, k0, kn, [&](const kernels::TileBand& band, int64_t j) {
-                if (bf16_dot)
+                if (v_bf16)
                     kt.tile_accumulate_bf16(band, sc + j, p.kc, g, o, dhp, s.work.data());
                 else
                     kt.tile_accumulate(band, sc + j, p.kc, g, o, dhp, s.work.data());
@@ -235,6 +244,7 @@ Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor
             if (p->k_format < 0) s.kbuf.assign(std::size_t(p->kc * p->kv_ld), 0.0f);
             if (p->v_format < 0) s.vbuf.assign(std::size_t(p->kc * p->kv_ld), 0.0f);
             s.qb.assign(std::size_t(p->group * p->dh_pad), 0);
+            s.q8.assign(std::size_t(kernels::q8_bytes(p->group, p->dh_pad)), 0);
             s.work.assign(std::size_t(std::max(ceil_div(dh, 32) * 64, 16 * p->group * ceil_div(dh, 16))), 0.0f);
             s.row.assign(std::size_t(p->kc + 64), 0.0f);
         }
