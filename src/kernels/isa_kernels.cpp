@@ -1202,17 +1202,20 @@ ATTNN_BF16_VBMI void tile_accumulate_bfp8(const TileBand& band, const float* p, 
                                           float* out, int64_t ldo, float* work) {
     uint32_t* pp = reinterpret_cast<uint32_t*>(work);
     const int64_t segs = (band.dh + 15) / 16, end = band.row + band.n;
-    const int64_t lo_end = end < 16 ? end : 16, hi_begin = band.row > 16 ? band.row : 16;
-    const __mmask16 m_lo = __mmask16(((1u << lo_end) - 1) & ~((1u << (band.row < 16 ? band.row : 16)) - 1));
-    const __mmask16 m_hi = end > 16 ? __mmask16(((1u << (end - 16)) - 1) & ~((1u << (hi_begin - 16)) - 1)) : 0;
-    const int64_t n_lo = __builtin_popcount(m_lo);
+    // p of the run's keys at their band positions (0 elsewhere): two masked loads placed at
+    // band.row in a zeroed buffer (vexpandps, which would do it directly, is slow here).
+    const __mmask16 first16 = __mmask16(band.n >= 16 ? 0xffff : (1u << band.n) - 1),
+                    next16 = __mmask16(band.n > 16 ? (1u << (band.n - 16)) - 1 : 0);
     const __m512 bias = _mm512_set1_ps(133.0f);
     for (int64_t h0 = 0; h0 < heads; h0 += 8) {
         const int64_t hn = heads - h0 < 8 ? heads - h0 : 8;
         __m512 p_lo[8], p_hi[8];
         for (int64_t h = 0; h < hn; ++h) {
-            p_lo[h] = _mm512_maskz_expandloadu_ps(m_lo, p + (h0 + h) * ldp);
-            p_hi[h] = _mm512_maskz_expandloadu_ps(m_hi, p + (h0 + h) * ldp + n_lo);
+            alignas(64) float placed[64] = {};
+            const float* ph = p + (h0 + h) * ldp;
+            _mm512_mask_storeu_ps(placed + band.row, first16, _mm512_maskz_loadu_ps(first16, ph));
+            _mm512_mask_storeu_ps(placed + band.row + 16, next16, _mm512_maskz_loadu_ps(next16, ph + 16));
+            p_lo[h] = _mm512_load_ps(placed), p_hi[h] = _mm512_load_ps(placed + 16);
         }
         for (int64_t s = 0; s < segs; ++s) {
             const uint8_t* tile = band.tiles + (s >> 1) * band.tile_bytes;
@@ -1229,7 +1232,7 @@ ATTNN_BF16_VBMI void tile_accumulate_bfp8(const TileBand& band, const float* p, 
         }
     }
     const int64_t sb = accumulate_segments(heads < 8 ? heads : 8);
-    Prefetcher pf(band, (end - band.row / 16 * 16 + 3) / 4 * (segs / sb + segs % sb));
+    Prefetcher pf(band, ((end + 3) / 4 - band.row / 4) * (segs / sb + segs % sb));  // a step per 4 keys per block
     for_head_groups<AccumulateBfp8>(heads, &band, segs, static_cast<const uint32_t*>(pp), heads * 16, out, ldo, &pf);
 }
 
