@@ -1197,38 +1197,43 @@ struct AccumulateBfp8 {
 };
 
 // p' = p 2^(e - 133) for every (face row, head, key of the band), as bf16 pairs; keys outside
-// the run get 0.
+// the run get 0. p is rounded to bf16 once per head; the exponent then moves by an integer add
+// to its bits (exact: a power of two), which reaches zero, never a sign, as p >= 0 is at most 1.
 ATTNN_BF16_VBMI void tile_accumulate_bfp8(const TileBand& band, const float* p, int64_t ldp, int64_t heads,
                                           float* out, int64_t ldo, float* work) {
     uint32_t* pp = reinterpret_cast<uint32_t*>(work);
     const int64_t segs = (band.dh + 15) / 16, end = band.row + band.n;
-    // p of the run's keys at their band positions (0 elsewhere): two masked loads placed at
-    // band.row in a zeroed buffer (vexpandps, which would do it directly, is slow here).
+    // p of the run's keys moved to their band positions (0 elsewhere) by lane permutes.
     const __mmask16 first16 = __mmask16(band.n >= 16 ? 0xffff : (1u << band.n) - 1),
                     next16 = __mmask16(band.n > 16 ? (1u << (band.n - 16)) - 1 : 0);
-    const __m512 bias = _mm512_set1_ps(133.0f);
+    const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const __m512i from_lo = _mm512_sub_epi32(iota, _mm512_set1_epi32(int(band.row))),
+                  from_hi = _mm512_add_epi32(from_lo, _mm512_set1_epi32(16));
+    const __mmask16 at_lo = _mm512_cmpge_epi32_mask(from_lo, _mm512_setzero_si512()),
+                    at_hi = _mm512_cmpge_epi32_mask(from_hi, _mm512_setzero_si512());
+    const __m512i bias = _mm512_set1_epi16(133), zero = _mm512_setzero_si512();
     for (int64_t h0 = 0; h0 < heads; h0 += 8) {
         const int64_t hn = heads - h0 < 8 ? heads - h0 : 8;
-        __m512 p_lo[8], p_hi[8];
+        __m512i pb[8];  // bf16 p of the band's 32 keys, key k in word k
+        __mmask32 nonzero[8];
         for (int64_t h = 0; h < hn; ++h) {
-            alignas(64) float placed[64] = {};
             const float* ph = p + (h0 + h) * ldp;
-            _mm512_mask_storeu_ps(placed + band.row, first16, _mm512_maskz_loadu_ps(first16, ph));
-            _mm512_mask_storeu_ps(placed + band.row + 16, next16, _mm512_maskz_loadu_ps(next16, ph + 16));
-            p_lo[h] = _mm512_load_ps(placed), p_hi[h] = _mm512_load_ps(placed + 16);
+            const __m512 v0 = _mm512_maskz_loadu_ps(first16, ph), v1 = _mm512_maskz_loadu_ps(next16, ph + 16);
+            const __m512 lo = _mm512_maskz_permutexvar_ps(at_lo, from_lo, v0);
+            const __m512 hi = _mm512_maskz_permutex2var_ps(at_hi, v0, from_hi, v1);
+            pb[h] = (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
+            nonzero[h] = _mm512_test_epi16_mask(pb[h], pb[h]);
         }
         for (int64_t s = 0; s < segs; ++s) {
             const uint8_t* tile = band.tiles + (s >> 1) * band.tile_bytes;
-            const auto exps = [&](int64_t face) {
-                return _mm512_sub_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(
-                                         _mm_loadu_si128(reinterpret_cast<const __m128i*>(tile + face * 16)))),
-                                     bias);
-            };
-            const __m512 e_lo = exps(s & 1), e_hi = exps(2 + (s & 1));
+            // (e - 133) << 7 per key: the exponent bytes of rows 0-15 and 16-31 of the column.
+            const __m256i e8 = _mm256_inserti128_si256(
+                _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tile + (s & 1) * 16))),
+                _mm_loadu_si128(reinterpret_cast<const __m128i*>(tile + (2 + (s & 1)) * 16)), 1);
+            const __m512i shift = _mm512_slli_epi16(_mm512_sub_epi16(_mm512_cvtepu8_epi16(e8), bias), 7);
             for (int64_t h = 0; h < hn; ++h)
                 _mm512_storeu_si512(pp + (s * heads + h0 + h) * 16,
-                                    (__m512i)_mm512_cvtne2ps_pbh(_mm512_scalef_ps(p_hi[h], e_hi),
-                                                                 _mm512_scalef_ps(p_lo[h], e_lo)));
+                                    _mm512_max_epi16(_mm512_maskz_add_epi16(nonzero[h], pb[h], shift), zero));
         }
     }
     const int64_t sb = accumulate_segments(heads < 8 ? heads : 8);
