@@ -444,27 +444,28 @@ void transpose(const float* src, int64_t lds, int64_t rows, int64_t cols, float 
 
 // ---- GEMM microkernel -------------------------------------------------------------------
 
-// C[MR x nr] (+)= A B over kc steps, A(i, k) at a[i * stride_i + k * stride_k], B packed k-major.
-// MR x 2 vector accumulators stay in registers; each k step loads 2 B vectors and broadcasts
-// MR A values. Inlined into each wrapper below, so constant strides fold into the addressing.
-template <int MR>
+// C[MR x NV W] (+)= A B over kc steps, A(i, k) at a[i * stride_i + k * stride_k], B packed
+// k-major in rows of gemm_nr (the first NV W of them used). MR x NV vector accumulators stay in
+// registers; each k step loads NV B vectors and broadcasts MR A values. Inlined into each
+// wrapper below, so constant strides fold into the addressing.
+template <int MR, int NV = gemm_nv>
 __attribute__((always_inline)) inline void microkernel(int64_t kc, const float* a, int64_t stride_i,
                                                        int64_t stride_k, const float* b, float* c,
                                                        int64_t ldc, bool accumulate) {
-    vf acc[MR][gemm_nv];
+    vf acc[MR][NV];
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 4
-        for (int j = 0; j < gemm_nv; ++j) acc[i][j] = vf{};
+        for (int j = 0; j < NV; ++j) acc[i][j] = vf{};
     for (int64_t k = 0; k < kc; ++k) {
-        vf bv[gemm_nv];
+        vf bv[NV];
 #pragma GCC unroll 4
-        for (int j = 0; j < gemm_nv; ++j) bv[j] = load(b + j * W);
+        for (int j = 0; j < NV; ++j) bv[j] = load(b + j * W);
 #pragma GCC unroll 16
         for (int i = 0; i < MR; ++i) {
             vf av = splat(a[i * stride_i]);
 #pragma GCC unroll 4
-            for (int j = 0; j < gemm_nv; ++j) acc[i][j] += av * bv[j];
+            for (int j = 0; j < NV; ++j) acc[i][j] += av * bv[j];
         }
         a += stride_k;
         b += gemm_nr;
@@ -472,7 +473,7 @@ __attribute__((always_inline)) inline void microkernel(int64_t kc, const float* 
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 4
-        for (int j = 0; j < gemm_nv; ++j) {
+        for (int j = 0; j < NV; ++j) {
             float* p = c + i * ldc + j * W;
             store(p, accumulate ? load(p) + acc[i][j] : acc[i][j]);
         }
@@ -485,26 +486,36 @@ void gemm_kernel(int64_t kc, const float* a, const float* b, float* c, int64_t l
 
 // A row-major (A(i, k) = a[i * lda + k]) or column-major (a[k * lda + i]), exactly `rows` rows:
 // one instantiation per row count, so a tail of rows costs what it computes.
-template <bool column_major, int MR = gemm_mr>
+template <bool column_major, int NV, int MR = gemm_mr>
 void microkernel_rows(int rows, int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc,
                       bool accumulate) {
     if constexpr (MR > 1) {
-        if (rows < MR) return microkernel_rows<column_major, MR - 1>(rows, kc, a, lda, b, c, ldc, accumulate);
+        if (rows < MR) return microkernel_rows<column_major, NV, MR - 1>(rows, kc, a, lda, b, c, ldc, accumulate);
     }
     if constexpr (column_major)
-        microkernel<MR>(kc, a, 1, lda, b, c, ldc, accumulate);
+        microkernel<MR, NV>(kc, a, 1, lda, b, c, ldc, accumulate);
     else
-        microkernel<MR>(kc, a, lda, 1, b, c, ldc, accumulate);
+        microkernel<MR, NV>(kc, a, lda, 1, b, c, ldc, accumulate);
 }
 
 void gemm_kernel_rows(int rows, int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc,
                       bool accumulate) {
-    microkernel_rows<false>(rows, kc, a, lda, b, c, ldc, accumulate);
+    microkernel_rows<false, gemm_nv>(rows, kc, a, lda, b, c, ldc, accumulate);
 }
 
 void gemm_kernel_cols(int rows, int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc,
                       bool accumulate) {
-    microkernel_rows<true>(rows, kc, a, lda, b, c, ldc, accumulate);
+    microkernel_rows<true, gemm_nv>(rows, kc, a, lda, b, c, ldc, accumulate);
+}
+
+void gemm_kernel_rows_half(int rows, int64_t kc, const float* a, int64_t lda, const float* b, float* c,
+                           int64_t ldc, bool accumulate) {
+    microkernel_rows<false, gemm_nv / 2>(rows, kc, a, lda, b, c, ldc, accumulate);
+}
+
+void gemm_kernel_cols_half(int rows, int64_t kc, const float* a, int64_t lda, const float* b, float* c,
+                           int64_t ldc, bool accumulate) {
+    microkernel_rows<true, gemm_nv / 2>(rows, kc, a, lda, b, c, ldc, accumulate);
 }
 
 // ---- decode attention ------------------------------------------------------------------
@@ -1579,6 +1590,8 @@ const KernelTable table = {
     gemm_kernel,
     gemm_kernel_rows,
     gemm_kernel_cols,
+    gemm_kernel_rows_half,
+    gemm_kernel_cols_half,
     softmax_panel,
     attention_scores,
     attention_accumulate,

@@ -66,6 +66,13 @@ struct KernelTable {
                              int64_t ldc, bool accumulate);
     void (*gemm_kernel_cols)(int rows, int64_t kc, const float* a, int64_t lda, const float* b, float* c,
                              int64_t ldc, bool accumulate);
+    // The same on half of B's and C's gemm_nr columns (b and c point at the first of them, B's
+    // rows still gemm_nr apart): causal attention's diagonal, where half a query panel sees
+    // keys the other half does not.
+    void (*gemm_kernel_rows_half)(int rows, int64_t kc, const float* a, int64_t lda, const float* b, float* c,
+                                  int64_t ldc, bool accumulate);
+    void (*gemm_kernel_cols_half)(int rows, int64_t kc, const float* a, int64_t lda, const float* b, float* c,
+                                  int64_t ldc, bool accumulate);
     // Online-softmax step for gemm_nr queries held as the columns of s[kn][gemm_nr] (scores
     // transposed: one key per row): m, l hold the queries' running max and sum; on return s
     // holds exp(s - m_new), alpha = e^(m_old - m_new) rescales what was accumulated before.

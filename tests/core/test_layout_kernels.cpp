@@ -1,6 +1,6 @@
 // The kernels flash prefill moves its rows with, on every ISA this CPU runs: the microkernel
-// on exactly `rows` rows of A (row- and column-major) against fp64 sums, with the C rows past
-// them left untouched; transpose (W x W blocks and every edge) against the plain definition;
+// on exactly `rows` rows of A (row- and column-major, all of a panel's columns or half of them)
+// against fp64 sums, with the C rows and columns past them left untouched; transpose (W x W blocks and every edge) against the plain definition;
 // and MatrixView::write_rows (encode_tile_rows) against the per-row write path, byte for byte,
 // in every layout and floating-point dtype, for bands entered mid-way and rows ending mid-face.
 #include <cmath>
@@ -31,34 +31,39 @@ TEST_P(LayoutKernels, MicrokernelComputesExactlyTheRowsAsked) {
     testing::ScopedIsa scoped(GetParam());
     const auto& kt = kernels::table();
     const int mr = kt.gemm_mr, nr = kt.gemm_nr;
-    for (int64_t kc : {1, 7, 64}) {
+    for (int64_t kc : {0, 1, 7, 64}) {
         for (bool column_major : {false, true}) {
-            for (int rows = 1; rows <= mr; ++rows) {
-                const int64_t lda = column_major ? mr + 3 : kc + 5;  // strides wider than the data
-                auto a = normal_values(std::size_t(column_major ? kc * lda : mr * lda), 1);
-                auto b = normal_values(std::size_t(kc * nr), 2);
-                const int64_t ldc = nr + 4;
-                auto c0 = normal_values(std::size_t((mr + 1) * ldc), 3);
-                for (bool accumulate : {false, true}) {
-                    std::vector<float> c = c0;
-                    auto kernel = column_major ? kt.gemm_kernel_cols : kt.gemm_kernel_rows;
-                    kernel(rows, kc, a.data(), lda, b.data(), c.data(), ldc, accumulate);
-                    for (int i = 0; i <= mr; ++i)
-                        for (int64_t j = 0; j < ldc; ++j) {
-                            const float got = c[std::size_t(i * ldc + j)], before = c0[std::size_t(i * ldc + j)];
-                            if (i >= rows || j >= nr) {  // outside the block: untouched
-                                ASSERT_EQ(got, before) << "rows " << rows << " i " << i << " j " << j;
-                                continue;
+            for (bool half : {false, true}) {  // the half kernels: nr / 2 columns, B rows still nr apart
+                const int width = half ? nr / 2 : nr;
+                auto kernel = column_major ? (half ? kt.gemm_kernel_cols_half : kt.gemm_kernel_cols)
+                                           : (half ? kt.gemm_kernel_rows_half : kt.gemm_kernel_rows);
+                for (int rows = 1; rows <= mr; ++rows) {
+                    const int64_t lda = column_major ? mr + 3 : kc + 5;  // strides wider than the data
+                    auto a = normal_values(std::size_t(column_major ? kc * lda : mr * lda), 1);
+                    auto b = normal_values(std::size_t(kc * nr + 1), 2);
+                    const int64_t ldc = nr + 4;
+                    auto c0 = normal_values(std::size_t((mr + 1) * ldc), 3);
+                    for (bool accumulate : {false, true}) {
+                        std::vector<float> c = c0;
+                        kernel(rows, kc, a.data(), lda, b.data(), c.data(), ldc, accumulate);
+                        for (int i = 0; i <= mr; ++i)
+                            for (int64_t j = 0; j < ldc; ++j) {
+                                const float got = c[std::size_t(i * ldc + j)], before = c0[std::size_t(i * ldc + j)];
+                                if (i >= rows || j >= width) {  // outside the block: untouched
+                                    ASSERT_EQ(got, before) << "rows " << rows << " i " << i << " j " << j;
+                                    continue;
+                                }
+                                double expect = accumulate ? before : 0.0, mag = std::fabs(expect);
+                                for (int64_t k = 0; k < kc; ++k) {
+                                    const double x = a[std::size_t(column_major ? k * lda + i : i * lda + k)];
+                                    expect += x * b[std::size_t(k * nr + j)];
+                                    mag += std::fabs(x * b[std::size_t(k * nr + j)]);
+                                }
+                                ASSERT_NEAR(got, expect, 1e-6 * mag + 1e-6)
+                                    << "kc " << kc << (column_major ? " cols" : " rows") << (half ? " half" : "")
+                                    << " rows " << rows;
                             }
-                            double expect = accumulate ? before : 0.0, mag = std::fabs(expect);
-                            for (int64_t k = 0; k < kc; ++k) {
-                                const double x = a[std::size_t(column_major ? k * lda + i : i * lda + k)];
-                                expect += x * b[std::size_t(k * nr + j)];
-                                mag += std::fabs(x * b[std::size_t(k * nr + j)]);
-                            }
-                            ASSERT_NEAR(got, expect, 1e-6 * mag + 1e-6)
-                                << "kc " << kc << (column_major ? " cols" : " rows") << " rows " << rows;
-                        }
+                    }
                 }
             }
         }

@@ -47,8 +47,9 @@ struct SdpaProgram : detail::Program {
     int64_t k_ld = 0, v_ld = 0;  // K and V chunk row strides: the cache's padded rows
     struct Scratch {
         std::vector<float> rows, qt, kbuf, vbuf, st, ot, m, l, alpha, row;
-        std::vector<int64_t> last;  // per query panel: its furthest query position
-        std::vector<int64_t> seen;  // per query panel: the keys of the chunk it sees
+        std::vector<int64_t> last;  // per half of a query panel: its furthest query position
+        std::vector<int64_t> seen;  // per query panel: the keys of the chunk it sees, and (at
+                                    // panels + pnl) the keys both its halves see
     };
     std::vector<Scratch> scratch;
 };
@@ -83,13 +84,17 @@ void attend_chunk(const SdpaProgram& p, SdpaProgram::Scratch& s, const Inputs& i
     for (int64_t h = 0; h < p.group; ++h) in.q.read_rows(head0 + h, q0, qn, qrows + h * qn * q_ld, q_ld);
     float* qt = s.qt.data();
     int64_t* last = s.last.data();
+    const int64_t half = nr / 2;
+    auto furthest = [&](int64_t ra, int64_t rb) { return ra / qn != rb / qn ? q0 + qn - 1 : q0 + rb % qn; };
     for (int64_t pnl = 0; pnl < panels; ++pnl) {
-        const int64_t r0 = pnl * nr, n = std::min<int64_t>(nr, rows - r0), r1 = r0 + n - 1;
+        const int64_t r0 = pnl * nr, n = std::min<int64_t>(nr, rows - r0);
         float* dst = qt + pnl * dh * nr;
         kt.transpose(qrows + r0 * q_ld, q_ld, n, dh, in.scale, dst, nr);
         if (n < nr)  // padding queries: zeros, so their columns stay finite
             for (int64_t d = 0; d < dh; ++d) std::fill(dst + d * nr + n, dst + (d + 1) * nr, 0.0f);
-        last[pnl] = r0 / qn != r1 / qn ? q0 + qn - 1 : q0 + r1 % qn;
+        // Each half's furthest query (a half of padding alone goes with the other half).
+        last[2 * pnl] = furthest(r0, r0 + std::min(half, n) - 1);
+        last[2 * pnl + 1] = n > half ? furthest(r0 + half, r0 + n - 1) : last[2 * pnl];
     }
     std::fill(s.m.begin(), s.m.begin() + rows_pad, -INFINITY);
     std::fill(s.l.begin(), s.l.begin() + rows_pad, 0.0f);
@@ -113,14 +118,26 @@ void attend_chunk(const SdpaProgram& p, SdpaProgram::Scratch& s, const Inputs& i
         // past them are all masked, so neither product computes them (a diagonal chunk costs
         // about half a full one). The microkernels take exactly the rows asked for, so neither
         // the keys nor dh are padded.
-        int64_t* seen = s.seen.data();
-        for (int64_t pnl = 0; pnl < panels; ++pnl)
-            seen[pnl] = p.causal ? std::clamp<int64_t>(last[pnl] + offset - k0 + 1, 0, kn) : kn;
+        // On the diagonal the two halves of a panel see different keys: both halves are
+        // computed up to both[pnl], only the half that sees further (wide_half) beyond it.
+        int64_t *seen = s.seen.data(), *both = seen + panels;
+        auto wide_half = [&](int64_t pnl) { return last[2 * pnl + 1] >= last[2 * pnl] ? half : 0; };
+        for (int64_t pnl = 0; pnl < panels; ++pnl) {
+            auto sees = [&](int64_t pos) { return p.causal ? std::clamp<int64_t>(pos + offset - k0 + 1, 0, kn) : kn; };
+            const int64_t a = sees(last[2 * pnl]), b = sees(last[2 * pnl + 1]);
+            seen[pnl] = std::max(a, b), both[pnl] = std::min(a, b);
+        }
         float* st = s.st.data();
-        for (int64_t pnl = 0; pnl < panels; ++pnl)
-            for (int64_t ir = 0; ir < seen[pnl]; ir += mr)
-                kt.gemm_kernel_rows(int(std::min<int64_t>(mr, seen[pnl] - ir)), dh, kbuf + ir * k_ld, k_ld,
-                                    qt + pnl * dh * nr, st + (pnl * kc + ir) * nr, nr, false);
+        for (int64_t pnl = 0; pnl < panels; ++pnl) {
+            const float* qp = qt + pnl * dh * nr;
+            float* sp = st + pnl * kc * nr;
+            for (int64_t ir = 0; ir < both[pnl]; ir += mr)
+                kt.gemm_kernel_rows(int(std::min<int64_t>(mr, both[pnl] - ir)), dh, kbuf + ir * k_ld, k_ld, qp,
+                                    sp + ir * nr, nr, false);
+            for (int64_t ir = both[pnl]; ir < seen[pnl]; ir += mr)
+                kt.gemm_kernel_rows_half(int(std::min<int64_t>(mr, seen[pnl] - ir)), dh, kbuf + ir * k_ld, k_ld,
+                                         qp + wide_half(pnl), sp + ir * nr + wide_half(pnl), nr, false);
+        }
 
         auto column = [&](int64_t r) { return st + (r / nr) * kc * nr + r % nr; };  // query r's scores
         if (in.has_mask) {
@@ -139,6 +156,7 @@ void attend_chunk(const SdpaProgram& p, SdpaProgram::Scratch& s, const Inputs& i
                 for (int64_t i = 0; i < qn; ++i) {  // (keys past the panel's `seen` are never read)
                     const int64_t r = h * qn + i;
                     float* col = column(r);
+                    // (this also covers the keys past both[] that a narrow half never computed)
                     for (int64_t j = std::max<int64_t>(q0 + i + offset - k0 + 1, 0); j < seen[r / nr]; ++j)
                         col[j * nr] = -INFINITY;
                 }
@@ -159,9 +177,15 @@ void attend_chunk(const SdpaProgram& p, SdpaProgram::Scratch& s, const Inputs& i
                     for (int64_t d = 0; d < dh; ++d) std::fill_n(ot + d * rows_pad + pnl * nr, nr, 0.0f);
                 continue;
             }
-            for (int64_t id = 0; id < dh; id += mr)
-                kt.gemm_kernel_cols(int(std::min<int64_t>(mr, dh - id)), seen[pnl], vbuf + id, v_ld,
-                                    st + pnl * kc * nr, ot + id * rows_pad + pnl * nr, rows_pad, !first);
+            const int64_t lo = both[pnl], wide = wide_half(pnl);
+            for (int64_t id = 0; id < dh; id += mr) {
+                const int rn = int(std::min<int64_t>(mr, dh - id));
+                float* op = ot + id * rows_pad + pnl * nr;
+                kt.gemm_kernel_cols(rn, lo, vbuf + id, v_ld, st + pnl * kc * nr, op, rows_pad, !first);
+                if (seen[pnl] > lo)  // the wide half's further keys (P of the narrow half is 0 there)
+                    kt.gemm_kernel_cols_half(rn, seen[pnl] - lo, vbuf + lo * v_ld + id, v_ld,
+                                             st + (pnl * kc + lo) * nr + wide, op + wide, rows_pad, true);
+            }
         }
     }
     // O = (O^T)^T / l; a query whose keys were all masked has l = 0 and gets zeros.
@@ -254,8 +278,8 @@ Tensor run_sdpa(const char* op, detail::DeviceImpl& device, const Tensor& q, con
             s.m.assign(std::size_t(p->rows_pad), 0.0f);
             s.l.assign(std::size_t(p->rows_pad), 0.0f);
             s.alpha.assign(std::size_t(p->rows_pad), 0.0f);
-            s.last.assign(std::size_t(p->rows_pad / p->nr), 0);
-            s.seen.assign(std::size_t(p->rows_pad / p->nr), 0);
+            s.last.assign(std::size_t(2 * p->rows_pad / p->nr), 0);
+            s.seen.assign(std::size_t(2 * p->rows_pad / p->nr), 0);
             s.row.assign(std::size_t(std::max(p->dh, p->kc) + 64), 0.0f);
         }
         return p;
