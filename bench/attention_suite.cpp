@@ -11,6 +11,36 @@ namespace attnn::bench {
 
 namespace {
 
+// The machine is shared and its capacity moves: bandwidth between minutes, and now and then a
+// vCPU is taken away for seconds, halving everything. So a case is measured in rounds, each
+// the case run for at least round_seconds between two probes of the limit, and the reported
+// fraction is the median over rounds of each round's rate over the better of its two probes.
+constexpr int rounds = 5;
+constexpr double round_seconds = 0.05;
+
+struct Paired {
+    Stats seconds;      // per round: the median time of one call
+    double limit = 0;   // the median of the rounds' limits
+    double ratio = 0;   // the median over rounds of (work / seconds) / limit
+};
+
+template <class Probe, class F>
+Paired paired_rounds(Probe&& probe, F&& fn, double work, int repeat, int warmup) {
+    std::vector<double> seconds, limits, ratios;
+    double before = probe();
+    for (int i = 0; i < rounds; ++i) {
+        const double t = time_it(fn, i == 0 ? warmup : 0, std::max(1, repeat / rounds), round_seconds).median;
+        const double after = probe(), limit = std::max(before, after);
+        seconds.push_back(t), limits.push_back(limit), ratios.push_back(work / t / limit);
+        before = after;
+    }
+    auto median = [](std::vector<double> v) {
+        std::sort(v.begin(), v.end());
+        return v[v.size() / 2];
+    };
+    return {summarize(seconds), median(limits), median(ratios)};
+}
+
 // Resident-set high-water mark, resettable through /proc/self/clear_refs (Linux).
 int64_t read_status_kib(const char* field) {
     std::ifstream in("/proc/self/status");
@@ -122,13 +152,12 @@ std::vector<PrefillResult> run_prefill(Device& device, const AttentionSuiteOptio
             flash_out = transformer::scaled_dot_product_attention(q, k, v, {.is_causal = c.causal});
         };
         r.flash_peak_bytes = peak_growth(flash);
-        // The machine is shared and its capacity moves from minute to minute, so each case is
-        // compared with the better of two peak probes bracketing it.
-        const double peak_before = measure_peak_gflops(device, 5).median;
-        r.flash_seconds = time_it(flash, 0, o.repeat);
-        r.peak_gflops = std::max(peak_before, measure_peak_gflops(device, 5).median);
+        const Paired paired = paired_rounds([&] { return measure_peak_gflops(device, 1).median; }, flash,
+                                            c.flops() / 1e9, o.repeat, 0);
+        r.flash_seconds = paired.seconds;
+        r.peak_gflops = paired.limit;
         r.flash_gflops = rate(c.flops() / 1e9, r.flash_seconds);
-        r.flash_of_peak = r.flash_gflops.median / r.peak_gflops;
+        r.flash_of_peak = paired.ratio;
 
         const double score_bytes = 4.0 * double(c.batch) * double(c.heads) * double(c.seq) * double(c.seq);
         if (score_bytes * 2 <= double(o.naive_memory_limit)) {
@@ -144,7 +173,7 @@ std::vector<PrefillResult> run_prefill(Device& device, const AttentionSuiteOptio
             Tensor naive_out;
             auto naive = [&] { naive_out = naive_attention(q, k, v, mask, scale); };
             r.naive_peak_bytes = peak_growth(naive);
-            r.naive_seconds = time_it(naive, 0, o.repeat);
+            r.naive_seconds = time_it(naive, 0, o.repeat, rounds * round_seconds);
             r.naive_gflops = rate(c.flops() / 1e9, *r.naive_seconds);
             r.speedup = r.naive_seconds->median / r.flash_seconds.median;
             r.pcc_vs_naive = comp_pcc(to_host<double>(naive_out), to_host<double>(flash_out));
@@ -193,14 +222,13 @@ std::vector<DecodeResult> run_decode(Device& device, const MachineLimits& limits
         };
         DecodeResult r;
         r.c = c;
-        // The machine's bandwidth moves by a third from minute to minute (shared host), so each
-        // case is compared with the better of two streaming reads bracketing it.
-        const double stream_before = measure_stream_gbps(device, limits.stream_bytes, 5).median;
-        r.seconds = time_it(step, 1, std::max(o.repeat, 5));
-        r.stream_gbps = std::max(stream_before, measure_stream_gbps(device, limits.stream_bytes, 5).median);
+        const Paired paired = paired_rounds([&] { return measure_stream_gbps(device, limits.stream_bytes, 1).median; },
+                                            step, c.kv_bytes() / 1e9, std::max(o.repeat, 5), 1);
+        r.seconds = paired.seconds;
+        r.stream_gbps = paired.limit;
         r.tokens_per_second = double(c.users) / r.seconds.median;
         r.gbps = c.kv_bytes() / r.seconds.median / 1e9;
-        r.of_stream = r.gbps / r.stream_gbps;
+        r.of_stream = paired.ratio;
         results.push_back(r);
     }
     return results;

@@ -26,8 +26,8 @@ struct PrefillResult {
     PrefillCase c;
     Stats flash_seconds;
     Rate flash_gflops;
-    double peak_gflops = 0;    // FP32 peak: the better of two probes bracketing the case
-    double flash_of_peak = 0;  // flash median GFLOP/s / peak_gflops
+    double peak_gflops = 0;    // FP32 peak: the median over the case's rounds of the better probe around each
+    double flash_of_peak = 0;  // the median over rounds of flash GFLOP/s over the round's peak
     int64_t flash_peak_bytes = 0;        // resident-memory growth while the op ran (VmHWM)
     std::optional<Stats> naive_seconds;  // absent where the scores would not fit
     std::optional<Rate> naive_gflops;
@@ -49,8 +49,8 @@ struct DecodeResult {
     Stats seconds;
     double tokens_per_second = 0;
     double gbps = 0;
-    double stream_gbps = 0;  // streaming read: the better of two probes bracketing the case
-    double of_stream = 0;    // gbps / stream_gbps
+    double stream_gbps = 0;  // streaming read: the median over rounds of the better probe around each
+    double of_stream = 0;    // the median over rounds of KV GB/s over the round's stream
 };
 
 struct AttentionSuiteOptions {

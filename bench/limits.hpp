@@ -27,16 +27,21 @@ struct Stats {
 // Summarizes samples (seconds); samples must not be empty.
 Stats summarize(std::vector<double> samples);
 
-// Runs fn `warmup` times untimed, then `repeat` times timed, and summarizes the times.
+// Runs fn `warmup` times untimed, then at least `repeat` times timed and for at least
+// `min_seconds` in all (at most 1000 runs), and summarizes the times: on a shared machine a
+// stall of a few milliseconds can cover all of a handful of short runs, not the median of
+// many.
 template <class F>
-Stats time_it(F&& fn, int warmup, int repeat) {
+Stats time_it(F&& fn, int warmup, int repeat, double min_seconds = 0) {
     for (int i = 0; i < warmup; ++i) fn();
     std::vector<double> samples;
     samples.reserve(std::size_t(repeat));
-    for (int i = 0; i < repeat; ++i) {
+    double total = 0;
+    while (int(samples.size()) < repeat || (total < min_seconds && samples.size() < 1000)) {
         auto start = std::chrono::steady_clock::now();
         fn();
         samples.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+        total += samples.back();
     }
     return summarize(std::move(samples));
 }
