@@ -1144,12 +1144,6 @@ constexpr Bfp8Bf16Tables make_bfp8_bf16_tables() {
 }
 alignas(64) constexpr Bfp8Bf16Tables bfp8_bf16_tables = make_bfp8_bf16_tables();
 
-// acc += dpbf16(x, broadcast of the bf16 pair at *pair): the broadcast folded into the
-// instruction's memory operand ({1to16}), which GCC does not do for this builtin by itself.
-ATTNN_BF16_DOT inline void dpbf16_bcast(__m512& acc, __m512i x, const uint32_t* pair) {
-    __asm__("vdpbf16ps %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(x), "m"(*pair));
-}
-
 // out[h * ldo + c] += sum p'_(h, key) m_key[c] over the band's keys, segments [s0, s0 + SB).
 // pp[s * ldp + h * 16 + k]: p' of keys 2k and 2k + 1 (band positions) as bf16.
 template <int H, int SB>
@@ -1161,31 +1155,39 @@ ATTNN_BF16_VBMI void tile_accumulate_bfp8_block(const TileBand& band, int64_t s0
     const __m512i order = _mm512_load_si512(t.order), sign = _mm512_set1_epi8(char(0x80));
     const int64_t tail = band.dh % 16;  // the last segment's columns past dh: words cleared
     const __mmask32 keep = tail ? __mmask32((1u << (2 * tail)) - 1) : ~__mmask32(0);
+    // Per segment: where its faces' mantissas start, its p' pairs, whether it ends at dh.
+    const uint8_t* rows[SB];
+    const uint32_t* pairs[SB];
+    bool last[SB];
+    for (int sb = 0; sb < SB; ++sb) {
+        const int64_t s = s0 + sb;
+        rows[sb] = band.tiles + (s >> 1) * band.tile_bytes + 64 + (s & 1) * 256;
+        pairs[sb] = pp + s * ldp;
+        last[sb] = tail && s == segs - 1;
+    }
     __m512 acc[H][SB];
     for (int h = 0; h < H; ++h)
         for (int sb = 0; sb < SB; ++sb) acc[h][sb] = _mm512_loadu_ps(out + h * ldo + (s0 + sb) * 16);
-    const int64_t end = band.row + band.n;
-    for (int64_t half = band.row / 16; half * 16 < end; ++half)
-        for (int g = 0; g < 4; ++g) {
-            if (half * 16 + 4 * g + 4 <= band.row || half * 16 + 4 * g >= end) continue;  // no key of the run
-            pf.step();
-            const int64_t k = half * 8 + 2 * g;  // the pair (4g, 4g + 1) of this half
-            for (int sb = 0; sb < SB; ++sb) {  // one segment at a time: H x SB accumulators stay in registers
-                const int64_t s = s0 + sb;
-                const uint8_t* tile = band.tiles + (s >> 1) * band.tile_bytes;
-                const __m512i x = _mm512_loadu_si512(tile + 64 + (half * 2 + (s & 1)) * 256 + g * 64);
-                const __m512i y = _mm512_permutexvar_epi8(order, x);
-                const __m512i lo = _mm512_permutex2var_epi8(lo0, y, lo1);
-                const __m512i hi = _mm512_ternarylogic_epi32(_mm512_permutex2var_epi8(hi0, y, hi1), y, sign, 0xf8);
-                __m512i a = _mm512_unpacklo_epi8(lo, hi), b = _mm512_unpackhi_epi8(lo, hi);
-                if (s == segs - 1) a = _mm512_maskz_mov_epi16(keep, a), b = _mm512_maskz_mov_epi16(keep, b);
-                const uint32_t* ps = pp + s * ldp + k;
-                for (int h = 0; h < H; ++h) {
-                    dpbf16_bcast(acc[h][sb], a, ps + 16 * h);
-                    dpbf16_bcast(acc[h][sb], b, ps + 16 * h + 1);
-                }
+    // Groups of 4 keys holding the run's: group q is rows 4q .. 4q + 3, in face (q / 4) * 2 (+1
+    // for odd segments), its p' pairs 2q and 2q + 1.
+    for (int64_t q = band.row / 4; q < (band.row + band.n + 3) / 4; ++q) {
+        pf.step();
+        const int64_t at = q * 64 + (q >> 2) * 256;
+#pragma GCC unroll 4
+        for (int sb = 0; sb < SB; ++sb) {  // one segment at a time: H x SB accumulators stay in registers
+            const __m512i y = _mm512_permutexvar_epi8(order, _mm512_loadu_si512(rows[sb] + at));
+            const __m512i lo = _mm512_permutex2var_epi8(lo0, y, lo1);
+            const __m512i hi = _mm512_ternarylogic_epi32(_mm512_permutex2var_epi8(hi0, y, hi1), y, sign, 0xf8);
+            __m512i a = _mm512_unpacklo_epi8(lo, hi), b = _mm512_unpackhi_epi8(lo, hi);
+            if (last[sb]) a = _mm512_maskz_mov_epi16(keep, a), b = _mm512_maskz_mov_epi16(keep, b);
+            const uint32_t* ps = pairs[sb] + 2 * q;
+#pragma GCC unroll 8
+            for (int h = 0; h < H; ++h) {
+                acc[h][sb] = _mm512_dpbf16_ps(acc[h][sb], (__m512bh)a, (__m512bh)_mm512_set1_epi32(int(ps[16 * h])));
+                acc[h][sb] = _mm512_dpbf16_ps(acc[h][sb], (__m512bh)b, (__m512bh)_mm512_set1_epi32(int(ps[16 * h + 1])));
             }
         }
+    }
     for (int h = 0; h < H; ++h)
         for (int sb = 0; sb < SB; ++sb) _mm512_storeu_ps(out + h * ldo + (s0 + sb) * 16, acc[h][sb]);
 }
@@ -1248,7 +1250,7 @@ ATTNN_BF16_VBMI void tile_accumulate_bfp8(const TileBand& band, const float* p, 
         }
     }
     const int64_t sb = accumulate_segments(heads < 8 ? heads : 8);
-    Prefetcher pf(band, ((end + 3) / 4 - band.row / 4) * (segs / sb + segs % sb));  // a step per 4 keys per block
+    Prefetcher pf(band, ((end + 3) / 4 - band.row / 4) * (segs / sb + segs % sb));  // a step per 4-key group per block
     for_head_groups<AccumulateBfp8>(heads, &band, segs, static_cast<const uint32_t*>(pp), heads * 16, out, ldo, &pf);
 }
 
