@@ -1097,17 +1097,23 @@ struct AccumulateBf16 {
     }
 };
 
-ATTNN_BF16_DOT void tile_scores_bf16(const TileBand& band, const uint16_t* q, int64_t heads, int64_t ldq,
-                                     float* scores, int64_t lds, float* work) {
-    const int64_t segs = (band.dh + 15) / 16;
-    uint16_t* qdup = reinterpret_cast<uint16_t*>(work);
+// qdup[(h * segs + s) * 32 ..]: face row s of head h's query as bf16, twice (once per key of a
+// pair), built once per query rather than per band.
+void pack_q_bf16(const float* q, int64_t heads, int64_t ldq, int64_t dh, uint16_t* qdup) {
+    const int64_t segs = (dh + 15) / 16;
     for (int64_t h = 0; h < heads; ++h)
         for (int64_t s = 0; s < segs; ++s) {
-            const __m256i row = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + h * ldq + s * 16));
-            _mm512_storeu_si512(qdup + (h * segs + s) * 32, _mm512_broadcast_i64x4(row));
+            uint16_t* dst = qdup + (h * segs + s) * 32;
+            f32_to_bf16(q + h * ldq + s * 16, dst, 16);
+            std::memcpy(dst + 16, dst, 32);
         }
+}
+
+ATTNN_BF16_DOT void tile_scores_bf16(const TileBand& band, const uint16_t* qdup, int64_t heads, float* scores,
+                                     int64_t lds) {
+    const int64_t segs = (band.dh + 15) / 16;
     Prefetcher pf(band, (band.n + 1) / 2);
-    for_head_groups<ScoresBf16>(heads, &band, static_cast<const uint16_t*>(qdup), segs, scores, lds, &pf);
+    for_head_groups<ScoresBf16>(heads, &band, qdup, segs, scores, lds, &pf);
 }
 
 // ---- BFLOAT8_B values on bf16 dot products (AVX512_BF16 + AVX512_VBMI) ----
@@ -1600,11 +1606,13 @@ const KernelTable table = {
     tile_scores,
     tile_accumulate,
 #if defined(__AVX512F__)
+    pack_q_bf16,
     tile_scores_bf16,
     tile_accumulate_bf16,
     quantize_q8,
     tile_scores_q8,
 #else
+    nullptr,
     nullptr,
     nullptr,
     nullptr,

@@ -97,14 +97,16 @@ struct KernelTable {
                             int64_t ldo, float* work);
 
     // The same for a BFLOAT16 cache and a bf16 query, with AVX512_BF16 dot products (32 bf16
-    // products per instruction, K and V used as stored): q holds bf16 rows (zero past dh), and
-    // p is rounded to bf16 before it meets V, as FlashAttention does on GPUs, so the result has
-    // bf16 inputs' accuracy. Null in tables without them; call only when has_bf16_dot().
+    // products per instruction, K and V used as stored): pack_q_bf16 lays the query (rows as
+    // for tile_scores, values bf16 holds exactly, zero past dh) out once, in
+    // qbf16_words(heads, dh) words, for every band tile_scores_bf16 then scores. p is rounded to
+    // bf16 before it meets V, as FlashAttention does on GPUs, so the result has bf16 inputs'
+    // accuracy. Null in tables without them; call only when has_bf16_dot().
     // work: 16 * heads * ceil(dh / 16) floats. tile_accumulate_bf16 also takes a BFLOAT8_B band
     // (where has_bf16_dot(2)): its magnitudes become bf16 integers exactly and each face row's
     // exponent moves onto p, so again only p's rounding to bf16 is added.
-    void (*tile_scores_bf16)(const TileBand& keys, const uint16_t* q, int64_t heads, int64_t ldq, float* scores,
-                             int64_t lds, float* work);
+    void (*pack_q_bf16)(const float* q, int64_t heads, int64_t ldq, int64_t dh, uint16_t* qdup);
+    void (*tile_scores_bf16)(const TileBand& keys, const uint16_t* qdup, int64_t heads, float* scores, int64_t lds);
     void (*tile_accumulate_bf16)(const TileBand& values, const float* p, int64_t ldp, int64_t heads, float* out,
                                  int64_t ldo, float* work);
 
@@ -134,6 +136,8 @@ struct KernelTable {
 const KernelTable& table();  // the active table
 Isa best_isa();              // the widest this CPU runs
 std::vector<Isa> supported_isas();
+// Words pack_q_bf16 writes for `heads` query rows of dh values.
+constexpr int64_t qbf16_words(int64_t heads, int64_t dh) { return heads * ((dh + 15) / 16) * 32; }
 // Bytes quantize_q8 writes for `heads` query rows of dh values.
 constexpr int64_t q8_bytes(int64_t heads, int64_t dh) { return heads * ((dh + 15) / 16) * 192; }
 // Whether the active table has the int8 dot-product kernels and this CPU runs them

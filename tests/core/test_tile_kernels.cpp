@@ -166,7 +166,9 @@ TEST_P(TileKernelsBf16Dot, ScoresAndAccumulateMatchFp64) {
     kt.bf16_to_f32(qb.data(), pr.q.data(), int64_t(qb.size()));  // the values the kernel sees
     std::vector<float> work(std::size_t(std::max<int64_t>(64 * ((c.dh + 31) / 32), 16 * c.heads * ((c.dh + 15) / 16))));
     std::vector<float> scores(std::size_t(c.heads * pr.lds), -7.0f), out = pr.out_before;
-    kt.tile_scores_bf16(pr.keys(pr.vband.data()), qb.data(), c.heads, pr.ldq, scores.data(), pr.lds, work.data());
+    std::vector<uint16_t> qdup(std::size_t(kernels::qbf16_words(c.heads, c.dh)));
+    kt.pack_q_bf16(pr.q.data(), c.heads, pr.ldq, c.dh, qdup.data());
+    kt.tile_scores_bf16(pr.keys(pr.vband.data()), qdup.data(), c.heads, scores.data(), pr.lds);
     pr.check_scores(scores);
     kt.tile_accumulate_bf16(pr.values(), pr.p.data(), pr.ldp, c.heads, out.data(), pr.ldq, work.data());
     pr.check_accumulated(out, 4e-3);

@@ -44,7 +44,7 @@ struct DecodeProgram : detail::Program {
     bool approx = false;
     struct Scratch {
         std::vector<float> q, s, kbuf, vbuf, row, work;
-        std::vector<uint16_t> qb;  // q as bf16, for the bf16 dot-product kernels
+        std::vector<uint16_t> qb;  // q laid out in bf16 for the bf16 dot-product kernel
         std::vector<uint8_t> q8;   // q rounded to int8, for the int8 dot-product kernel
     };
     std::vector<Scratch> scratch;
@@ -79,7 +79,7 @@ void attend_part(const DecodeProgram& p, DecodeProgram::Scratch& s, const Job& j
         std::memcpy(&bits, q + i, 4);
         bf16_dot = (bits & 0xffffu) == 0;
     }
-    if (bf16_dot) kt.f32_to_bf16(q, s.qb.data(), g * dhp);
+    if (bf16_dot) kt.pack_q_bf16(q, g, dhp, dh, s.qb.data());
     // A BFLOAT8_B K cache meets q rounded to int8 per face row (the precision its own
     // mantissas have) on int8 dot products where the CPU has them.
     const bool q8_dot = p.k_format == 2 && kernels::has_int8_dot();
@@ -118,7 +118,7 @@ void attend_part(const DecodeProgram& p, DecodeProgram::Scratch& s, const Job& j
         if (p.k_format >= 0) {
             for_each_band(job.k, p.k_format, p.k_tile_bytes, k0, kn, [&](const kernels::TileBand& band, int64_t j) {
                 if (bf16_dot)
-                    kt.tile_scores_bf16(band, s.qb.data(), g, dhp, sc + j, p.kc, s.work.data());
+                    kt.tile_scores_bf16(band, s.qb.data(), g, sc + j, p.kc);
                 else if (q8_dot)
                     kt.tile_scores_q8(band, s.q8.data(), g, sc + j, p.kc);
                 else
@@ -243,7 +243,7 @@ Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor
             s.s.assign(std::size_t(p->group * p->kc), 0.0f);
             if (p->k_format < 0) s.kbuf.assign(std::size_t(p->kc * p->kv_ld), 0.0f);
             if (p->v_format < 0) s.vbuf.assign(std::size_t(p->kc * p->kv_ld), 0.0f);
-            s.qb.assign(std::size_t(p->group * p->dh_pad), 0);
+            s.qb.assign(std::size_t(kernels::qbf16_words(p->group, p->dh_pad)), 0);
             s.q8.assign(std::size_t(kernels::q8_bytes(p->group, p->dh_pad)), 0);
             s.work.assign(std::size_t(std::max(ceil_div(dh, 32) * 64, 16 * p->group * ceil_div(dh, 16))), 0.0f);
             s.row.assign(std::size_t(p->kc + 64), 0.0f);
