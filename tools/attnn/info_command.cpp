@@ -37,9 +37,21 @@ int run_info(const InfoOptions& options) {
         isas.push_back(kernels::isa_name(isa));
         isa_list += (isa_list.empty() ? "" : ", ") + std::string(kernels::isa_name(isa));
     }
+    // The flash-decode dot products this CPU runs (each can be switched off by its variable).
+    nlohmann::json dots = nlohmann::json::array();
+    std::string dot_list;
+    auto dot = [&](bool has, const char* name, const char* what) {
+        if (!has) return;
+        dots.push_back(name);
+        dot_list += (dot_list.empty() ? "" : ", ") + std::string(what);
+    };
+    dot(kernels::has_bf16_dot(1), "bf16", "bf16 (BFLOAT16 K and V, P V)");
+    dot(kernels::has_bf16_dot(2), "bf16_bfloat8_b", "bf16 on BFLOAT8_B V");
+    dot(kernels::has_int8_dot(), "int8_bfloat8_b", "int8 on BFLOAT8_B K");
     std::cout << "attnn " << ATTNN_VERSION << "\n"
               << "device           " << device.id() << " (CPU)\n"
               << "SIMD path        " << kernels::table().name << " (supported: " << isa_list << ")\n"
+              << "decode products  " << (dot_list.empty() ? "fp32" : dot_list) << "\n"
               << "workers          " << device.num_workers()
               << " (core grid y=1, x=" << device.compute_with_storage_grid_size().x << ")\n"
               << "CPU              " << (cpu.model.empty() ? "unknown" : cpu.model) << ", "
@@ -65,6 +77,7 @@ int run_info(const InfoOptions& options) {
                                  {"kind", "cpu"},
                                  {"isa", kernels::table().name},
                                  {"supported_isas", isas},
+                                 {"decode_dot_products", dots},
                                  {"workers", device.num_workers()},
                                  {"core_grid",
                                   {{"y", device.compute_with_storage_grid_size().y},
