@@ -995,46 +995,102 @@ inline __m512 reduce16_pairs(const __m512* d) {
     return _mm512_permutexvar_ps(order, g);
 }
 
+// The levels of reduce16_pairs, for groups of P pairs reduced as soon as they are done.
+inline __m512 fold_lanes128(__m512 a, __m512 b) {
+    return _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0x88), _mm512_shuffle_f32x4(a, b, 0xdd));
+}
+inline __m512 fold_lanes32(__m512 a, __m512 b) {
+    return _mm512_add_ps(_mm512_shuffle_ps(a, b, 0x88), _mm512_shuffle_ps(a, b, 0xdd));
+}
+// P pairs' sums (pair i: keys 2i, 2i + 1) folded as far as P allows: P = 2 gives one of
+// reduce16_pairs' e[], P = 4 one of its f[], P = 8 its g.
+template <int P>
+inline __m512 fold_group(const __m512* d) {
+    if constexpr (P == 2) return fold_lanes128(d[0], d[1]);
+    if constexpr (P == 4) return fold_lanes32(fold_lanes128(d[0], d[1]), fold_lanes128(d[2], d[3]));
+    if constexpr (P == 8) return fold_lanes32(fold_group<4>(d), fold_group<4>(d + 4));
+}
+// The 8 / P group folds of a 16-key block -> its 16 sums, key j in lane j.
+template <int P>
+inline __m512 finish_groups(const __m512* g) {
+    __m512 x;
+    if constexpr (P == 2) x = fold_lanes32(fold_lanes32(g[0], g[1]), fold_lanes32(g[2], g[3]));
+    if constexpr (P == 4) x = fold_lanes32(g[0], g[1]);
+    if constexpr (P == 8) x = g[0];
+    // x[4 L + p] is key 4 p + L.
+    const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    return _mm512_permutexvar_ps(order, x);
+}
+
 // qdup[(h * segs + s) * 32 ..]: face row s of head h's query, twice (for both keys of a pair).
+// Keys go in the band's own pairs (rows 2k, 2k + 1, whose face rows are one 64-byte load) and
+// 16-row blocks (one half of the faces), P pairs at a time with H x P accumulators in
+// registers, so each query face row loaded serves P pairs (loading it for every pair made the
+// loads, not the dot products, the limit), each group folded as soon as it is done. Rows of a
+// group outside the run are computed (they lie in the band) and dropped.
 template <int H>
 ATTNN_BF16_DOT void tile_scores_bf16_heads(const TileBand& band, const uint16_t* qdup, int64_t segs, float* scores,
                                            int64_t lds, Prefetcher& pf) {
-    using Place = RowPlace<1>;
-    const int64_t n = band.n, whole_tiles = band.dh / 32, tail = band.dh % 16;
+    constexpr int P = H <= 2 ? 8 : H <= 4 ? 4 : 2, G = 8 / P;
+    using Face = FaceRow<1>;
+    const int64_t first = band.row, end = band.row + band.n, whole_tiles = band.dh / 32, tail = band.dh % 16;
     // The last face row's words past dh (both keys), cleared so tile padding cannot reach a score.
     const __mmask32 keep = tail ? __mmask32(((1u << tail) - 1) * 0x10001u) : ~__mmask32(0);
     auto q_at = [&](int h, int64_t s) {
         return (__m512bh)_mm512_loadu_si512(qdup + (h * segs + s) * 32);
     };
-    for (int64_t j0 = 0; j0 < n; j0 += 16) {
-        const int64_t m = n - j0 < 16 ? n - j0 : 16;
-        __m512 d[H][8];
-        for (int64_t pp = 0; pp < (m + 1) / 2; ++pp) {
-            pf.step();
-            const int64_t ja = j0 + 2 * pp, jb = ja + 1 < n ? ja + 1 : ja;
-            const Place ra(band.row + ja), rb(band.row + jb);
-            __m512 acc[H];
-            for (int h = 0; h < H; ++h) acc[h] = _mm512_setzero_ps();
+    for (int64_t b = first / 16; b * 16 < end; ++b) {
+        // Rows [lo, hi) of block b (rows 16 b ..) belong to the run.
+        const int64_t lo = first > b * 16 ? first - b * 16 : 0, hi = end - b * 16 < 16 ? end - b * 16 : 16;
+        __m512 part[H][G];
+        for (int g = 0; g < G; ++g) {
+            if (2 * P * (g + 1) <= lo || 2 * P * g >= hi) {  // no row of the run in this group
+                for (int h = 0; h < H; ++h) part[h][g] = _mm512_setzero_ps();
+                continue;
+            }
+            int64_t left[P], right[P];
+            for (int p = 0; p < P; ++p) {
+                pf.step();
+                left[p] = Face::offset(b * 2, 2 * (g * P + p)), right[p] = Face::offset(b * 2 + 1, 2 * (g * P + p));
+            }
+            __m512 acc[H][P];
+            for (int h = 0; h < H; ++h)
+                for (int p = 0; p < P; ++p) acc[h][p] = _mm512_setzero_ps();
             const uint8_t* tile = band.tiles;
             int64_t s = 0;
             for (int64_t t = 0; t < whole_tiles; ++t, tile += band.tile_bytes, s += 2) {
-                const __m512bh kl = (__m512bh)face_row_pair(tile + ra.left, tile + rb.left);
-                const __m512bh kr = (__m512bh)face_row_pair(tile + ra.right, tile + rb.right);
-                for (int h = 0; h < H; ++h) acc[h] = _mm512_dpbf16_ps(acc[h], kl, q_at(h, s));
-                for (int h = 0; h < H; ++h) acc[h] = _mm512_dpbf16_ps(acc[h], kr, q_at(h, s + 1));
+                __m512bh kl[P], kr[P];
+                for (int p = 0; p < P; ++p) {
+                    kl[p] = (__m512bh)_mm512_loadu_si512(tile + left[p]);
+                    kr[p] = (__m512bh)_mm512_loadu_si512(tile + right[p]);
+                }
+                for (int h = 0; h < H; ++h) {
+                    const __m512bh ql = q_at(h, s), qr = q_at(h, s + 1);
+                    for (int p = 0; p < P; ++p) acc[h][p] = _mm512_dpbf16_ps(acc[h][p], kl[p], ql);
+                    for (int p = 0; p < P; ++p) acc[h][p] = _mm512_dpbf16_ps(acc[h][p], kr[p], qr);
+                }
             }
             for (; s < segs; ++s) {  // a last, narrower tile
                 tile = band.tiles + (s >> 1) * band.tile_bytes;
-                __m512i k = face_row_pair(tile + (s & 1 ? ra.right : ra.left), tile + (s & 1 ? rb.right : rb.left));
-                if (s == segs - 1) k = _mm512_maskz_mov_epi16(keep, k);
-                for (int h = 0; h < H; ++h) acc[h] = _mm512_dpbf16_ps(acc[h], (__m512bh)k, q_at(h, s));
+                __m512bh k[P];
+                for (int p = 0; p < P; ++p) {
+                    __m512i x = _mm512_loadu_si512(tile + (s & 1 ? right[p] : left[p]));
+                    if (s == segs - 1) x = _mm512_maskz_mov_epi16(keep, x);
+                    k[p] = (__m512bh)x;
+                }
+                for (int h = 0; h < H; ++h) {
+                    const __m512bh q = q_at(h, s);
+                    for (int p = 0; p < P; ++p) acc[h][p] = _mm512_dpbf16_ps(acc[h][p], k[p], q);
+                }
             }
-            for (int h = 0; h < H; ++h) d[h][pp] = acc[h];
+            for (int h = 0; h < H; ++h) part[h][g] = fold_group<P>(acc[h]);
         }
-        for (int h = 0; h < H; ++h) {
-            for (int64_t pp = (m + 1) / 2; pp < 8; ++pp) d[h][pp] = _mm512_setzero_ps();
-            _mm512_mask_storeu_ps(scores + h * lds + j0, __mmask16((1u << m) - 1), reduce16_pairs(d[h]));
-        }
+        // Lane L is row 16 b + L: the run's rows, moved down to the first free score.
+        const __mmask16 rows = __mmask16(((1u << hi) - 1) & ~((1u << lo) - 1));
+        const __mmask16 out = __mmask16((1u << (hi - lo)) - 1);
+        for (int h = 0; h < H; ++h)
+            _mm512_mask_storeu_ps(scores + h * lds + (b * 16 + lo - first), out,
+                                  _mm512_maskz_compress_ps(rows, finish_groups<P>(part[h])));
     }
 }
 
