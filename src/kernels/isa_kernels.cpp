@@ -1422,13 +1422,13 @@ ATTNN_INT8_DOT void tile_scores_q8_heads(const TileBand& band, const uint8_t* q8
             }
         }
         // Lane group j of f[h][g] holds key 4 g + j's 4 partial sums; fold them to one lane.
-        const int64_t j0 = half * 16 - first;  // score index of the half's first key
-        const int64_t lo = j0 < 0 ? -j0 : 0, hi = end - half * 16 < 16 ? end - half * 16 : 16;
-        const __mmask16 keep = __mmask16(((1u << hi) - 1) & ~((1u << lo) - 1));
+        // Rows [lo, hi) of the half belong to the run: moved down to the first free score.
+        const int64_t lo = first > half * 16 ? first - half * 16 : 0, hi = end - half * 16 < 16 ? end - half * 16 : 16;
+        const __mmask16 rows = __mmask16(((1u << hi) - 1) & ~((1u << lo) - 1)), out = __mmask16((1u << (hi - lo)) - 1);
         for (int h = 0; h < H; ++h) {
             const __m512 x0 = fold_pair(f[h][0], f[h][1]), x1 = fold_pair(f[h][2], f[h][3]);
             const __m512 y = _mm512_permutexvar_ps(order, fold_pair(x0, x1));  // key L in lane L
-            _mm512_mask_storeu_ps(scores + h * lds + j0, keep, y);
+            _mm512_mask_storeu_ps(scores + h * lds + (half * 16 + lo - first), out, _mm512_maskz_compress_ps(rows, y));
         }
     }
 }
