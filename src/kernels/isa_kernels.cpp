@@ -156,7 +156,21 @@ void bf16_to_f32(const uint16_t* src, float* dst, int64_t n) {
 }
 
 void f32_to_bf16(const float* src, uint16_t* dst, int64_t n) {
-    for (int64_t i = 0; i < n; ++i) {
+    int64_t i = 0;
+#if defined(__AVX512F__)
+    // Sixteen at a time in registers (GCC leaves the scalar loop scalar): the same rounding.
+    for (; i + 16 <= n; i += 16) {
+        const __m512i u = _mm512_loadu_si512(src + i);
+        __m512i r = _mm512_add_epi32(_mm512_add_epi32(u, _mm512_set1_epi32(0x7fff)),
+                                     _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1)));
+        r = _mm512_srli_epi32(r, 16);
+        const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7fffffff)),
+                                                      _mm512_set1_epi32(0x7f800000));
+        r = _mm512_mask_mov_epi32(r, nan, _mm512_or_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(0x40)));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), _mm512_cvtepi32_epi16(r));
+    }
+#endif
+    for (; i < n; ++i) {
         uint32_t u;
         std::memcpy(&u, src + i, 4);
         bool nan = (u & 0x7fffffffu) > 0x7f800000u;
@@ -318,22 +332,6 @@ void decode_tile_rows(int format, const uint8_t* band, int64_t tile_bytes, int64
     }
 }
 
-inline void f32_to_bf16_16(const float* src, uint8_t* dst) {
-#if defined(__AVX512F__)
-    const __m512i u = _mm512_loadu_si512(src);
-    const __m512i one = _mm512_set1_epi32(1);
-    __m512i r = _mm512_add_epi32(_mm512_add_epi32(u, _mm512_set1_epi32(0x7fff)),
-                                 _mm512_and_si512(_mm512_srli_epi32(u, 16), one));
-    r = _mm512_srli_epi32(r, 16);
-    const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7fffffff)),
-                                                  _mm512_set1_epi32(0x7f800000));
-    r = _mm512_mask_mov_epi32(r, nan, _mm512_or_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(0x40)));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), _mm512_cvtepi32_epi16(r));
-#else
-    f32_to_bf16(src, reinterpret_cast<uint16_t*>(dst), 16);
-#endif
-}
-
 // The inverse of decode_tile_rows: rows [i0, i0 + rows) of a band from src rows (stride ld),
 // columns [0, cols) of them; the band's columns from cols on are written as zeros.
 template <int format>
@@ -352,7 +350,7 @@ void encode_tile_rows_as(uint8_t* band, int64_t tile_bytes, int64_t tiles, int64
                     in = part;
                 }
                 if constexpr (format == 0) std::memcpy(tile + (face * 256 + fi * 16) * 4, in, 64);
-                if constexpr (format == 1) f32_to_bf16_16(in, tile + (face * 256 + fi * 16) * 2);
+                if constexpr (format == 1) f32_to_bf16(in, reinterpret_cast<uint16_t*>(tile + (face * 256 + fi * 16) * 2), 16);
                 if constexpr (format == 2) bfp8_encode16(in, tile + face * 16 + fi, tile + 64 + face * 256 + fi * 16);
                 if constexpr (format == 3) bfp4_encode16(in, tile + face * 16 + fi, tile + 64 + face * 128 + fi * 8);
             }
@@ -761,18 +759,26 @@ struct Prefetcher {
 };
 
 #if defined(__AVX512F__)
-// Sixteen keys' dot products from their per-lane partial sums: pairs[i] holds keys 2i and
-// 2i + 1 already folded to 8 lanes each (fold_pair); returns the 16 sums, key j in lane j.
+// Reduction trees over lanes, shared by the decode kernels: adding the even and odd 32-bit
+// lanes of a and b (fold_pair), or the even and odd 128-bit lanes (fold_lanes128).
 inline __m512 fold_pair(__m512 a, __m512 b) {
     return _mm512_add_ps(_mm512_shuffle_ps(a, b, 0x88), _mm512_shuffle_ps(a, b, 0xdd));
 }
+inline __m512 fold_lanes128(__m512 a, __m512 b) {
+    return _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0x88), _mm512_shuffle_f32x4(a, b, 0xdd));
+}
+// x[4 L + p] holds key 4 p + L (what two fold_pair levels leave) -> key j in lane j.
+inline __m512 keys_in_order(__m512 x) {
+    const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    return _mm512_permutexvar_ps(order, x);
+}
+// Sixteen keys' dot products from their per-lane partial sums: pairs[i] holds keys 2i and
+// 2i + 1 already folded to 8 lanes each (fold_pair); returns the 16 sums, key j in lane j.
 inline __m512 reduce16(const __m512* pairs) {
     __m512 c[4];
     for (int i = 0; i < 4; ++i) c[i] = fold_pair(pairs[2 * i], pairs[2 * i + 1]);
     // c[i]: in each 128-bit lane L, the lane-L partial sums of keys 4i .. 4i + 3.
-    __m512 d0 = _mm512_add_ps(_mm512_shuffle_f32x4(c[0], c[1], 0x88), _mm512_shuffle_f32x4(c[0], c[1], 0xdd));
-    __m512 d1 = _mm512_add_ps(_mm512_shuffle_f32x4(c[2], c[3], 0x88), _mm512_shuffle_f32x4(c[2], c[3], 0xdd));
-    return _mm512_add_ps(_mm512_shuffle_f32x4(d0, d1, 0x88), _mm512_shuffle_f32x4(d0, d1, 0xdd));
+    return fold_lanes128(fold_lanes128(c[0], c[1]), fold_lanes128(c[2], c[3]));
 }
 #endif
 
@@ -980,46 +986,22 @@ inline __m512i face_row_pair(const uint8_t* a, const uint8_t* b) {
                               _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b)), 1);
 }
 
-// Sixteen keys' dot products from dpbf16 sums: d[i] holds keys 2i (lanes 0-7) and 2i + 1
-// (lanes 8-15); returns the 16 sums, key j in lane j.
-inline __m512 reduce16_pairs(const __m512* d) {
-    __m512 e[4];
-    for (int i = 0; i < 4; ++i)  // 128-bit lane L of e[i]: the 4 partial sums of key 4i + L
-        e[i] = _mm512_add_ps(_mm512_shuffle_f32x4(d[2 * i], d[2 * i + 1], 0x88),
-                             _mm512_shuffle_f32x4(d[2 * i], d[2 * i + 1], 0xdd));
-    __m512 f0 = _mm512_add_ps(_mm512_shuffle_ps(e[0], e[1], 0x88), _mm512_shuffle_ps(e[0], e[1], 0xdd));
-    __m512 f1 = _mm512_add_ps(_mm512_shuffle_ps(e[2], e[3], 0x88), _mm512_shuffle_ps(e[2], e[3], 0xdd));
-    __m512 g = _mm512_add_ps(_mm512_shuffle_ps(f0, f1, 0x88), _mm512_shuffle_ps(f0, f1, 0xdd));
-    // g[4 L + p] is key 4 p + L.
-    const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
-    return _mm512_permutexvar_ps(order, g);
-}
-
-// The levels of reduce16_pairs, for groups of P pairs reduced as soon as they are done.
-inline __m512 fold_lanes128(__m512 a, __m512 b) {
-    return _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0x88), _mm512_shuffle_f32x4(a, b, 0xdd));
-}
-inline __m512 fold_lanes32(__m512 a, __m512 b) {
-    return _mm512_add_ps(_mm512_shuffle_ps(a, b, 0x88), _mm512_shuffle_ps(a, b, 0xdd));
-}
-// P pairs' sums (pair i: keys 2i, 2i + 1) folded as far as P allows: P = 2 gives one of
-// reduce16_pairs' e[], P = 4 one of its f[], P = 8 its g.
+// Sixteen keys' dot products from dpbf16 sums, pair by pair: pair i (keys 2i in lanes 0-7, 2i + 1
+// in lanes 8-15) folds with pair i + 1 over 128-bit lanes (lane L: the 4 partial sums of key
+// 4 (i / 2) + L), then twice over 32-bit lanes. fold_group takes P pairs as far as P allows (P = 2:
+// the first level, 4: the second, 8: all three); finish_groups the 8 / P group folds of a 16-key
+// block to its 16 sums, key j in lane j.
 template <int P>
 inline __m512 fold_group(const __m512* d) {
     if constexpr (P == 2) return fold_lanes128(d[0], d[1]);
-    if constexpr (P == 4) return fold_lanes32(fold_lanes128(d[0], d[1]), fold_lanes128(d[2], d[3]));
-    if constexpr (P == 8) return fold_lanes32(fold_group<4>(d), fold_group<4>(d + 4));
+    if constexpr (P == 4) return fold_pair(fold_lanes128(d[0], d[1]), fold_lanes128(d[2], d[3]));
+    if constexpr (P == 8) return fold_pair(fold_group<4>(d), fold_group<4>(d + 4));
 }
-// The 8 / P group folds of a 16-key block -> its 16 sums, key j in lane j.
 template <int P>
 inline __m512 finish_groups(const __m512* g) {
-    __m512 x;
-    if constexpr (P == 2) x = fold_lanes32(fold_lanes32(g[0], g[1]), fold_lanes32(g[2], g[3]));
-    if constexpr (P == 4) x = fold_lanes32(g[0], g[1]);
-    if constexpr (P == 8) x = g[0];
-    // x[4 L + p] is key 4 p + L.
-    const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
-    return _mm512_permutexvar_ps(order, x);
+    if constexpr (P == 2) return keys_in_order(fold_pair(fold_pair(g[0], g[1]), fold_pair(g[2], g[3])));
+    if constexpr (P == 4) return keys_in_order(fold_pair(g[0], g[1]));
+    if constexpr (P == 8) return keys_in_order(g[0]);
 }
 
 // qdup[(h * segs + s) * 32 ..]: face row s of head h's query, twice (for both keys of a pair).
@@ -1395,7 +1377,6 @@ ATTNN_INT8_DOT void tile_scores_q8_heads(const TileBand& band, const uint8_t* q8
             }
         pick[g] = _mm512_load_si512(c);
     }
-    const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
     const int64_t first = band.row, end = band.row + band.n;
     for (int64_t half = first / 16; half * 16 < end; ++half) {
         __m512 f[H][4];
@@ -1426,8 +1407,7 @@ ATTNN_INT8_DOT void tile_scores_q8_heads(const TileBand& band, const uint8_t* q8
         const int64_t lo = first > half * 16 ? first - half * 16 : 0, hi = end - half * 16 < 16 ? end - half * 16 : 16;
         const __mmask16 rows = __mmask16(((1u << hi) - 1) & ~((1u << lo) - 1)), out = __mmask16((1u << (hi - lo)) - 1);
         for (int h = 0; h < H; ++h) {
-            const __m512 x0 = fold_pair(f[h][0], f[h][1]), x1 = fold_pair(f[h][2], f[h][3]);
-            const __m512 y = _mm512_permutexvar_ps(order, fold_pair(x0, x1));  // key L in lane L
+            const __m512 y = keys_in_order(fold_pair(fold_pair(f[h][0], f[h][1]), fold_pair(f[h][2], f[h][3])));
             _mm512_mask_storeu_ps(scores + h * lds + (half * 16 + lo - first), out, _mm512_maskz_compress_ps(rows, y));
         }
     }

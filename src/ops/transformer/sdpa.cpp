@@ -116,10 +116,9 @@ void attend_chunk(const SdpaProgram& p, SdpaProgram::Scratch& s, const Inputs& i
 
         // Causal: panel pnl's queries see at most the chunk's first seen[pnl] keys; the keys
         // past them are all masked, so neither product computes them (a diagonal chunk costs
-        // about half a full one). The microkernels take exactly the rows asked for, so neither
-        // the keys nor dh are padded.
-        // On the diagonal the two halves of a panel see different keys: both halves are
-        // computed up to both[pnl], only the half that sees further (wide_half) beyond it.
+        // about half a full one), and of those keys both halves of the panel compute the first
+        // both[pnl], only the half that sees further (wide_half) the rest. The microkernels
+        // take exactly the rows asked for, so neither the keys nor dh are padded.
         int64_t *seen = s.seen.data(), *both = seen + panels;
         auto wide_half = [&](int64_t pnl) { return last[2 * pnl + 1] >= last[2 * pnl] ? half : 0; };
         for (int64_t pnl = 0; pnl < panels; ++pnl) {
