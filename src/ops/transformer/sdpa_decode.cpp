@@ -88,8 +88,9 @@ void attend_part(const DecodeProgram& p, DecodeProgram::Scratch& s, const Job& j
     const bool v_bf16 = bf16_dot || (p.v_format == 2 && kernels::has_bf16_dot(2));
     // The first keys' loads all at once (the loop below then keeps prefetch_keys ahead): a
     // part starting cold would otherwise wait on its first bands one miss at a time.
-    if (p.k_format >= 0) job.layout.prefetch(job.k, user, kvh, k_begin, std::min(prefetch_keys, k_end - k_begin));
-    if (p.v_format >= 0) job.layout.prefetch(job.v, user, kvh, k_begin, std::min(prefetch_keys, k_end - k_begin));
+    const int64_t first_keys = std::min(prefetch_keys, k_end - k_begin);
+    if (p.k_format >= 0) job.layout.prefetch(job.k, user, kvh, k_begin, first_keys);
+    if (p.v_format >= 0) job.layout.prefetch(job.v, user, kvh, k_begin, first_keys);
     std::fill(o, o + g * dhp, 0.0f);
     std::fill(m, m + g, -INFINITY);
     std::fill(l, l + g, 0.0f);
