@@ -1190,7 +1190,7 @@ alignas(64) constexpr Bfp8Bf16Tables bfp8_bf16_tables = make_bfp8_bf16_tables();
 
 // out[h * ldo + c] += sum p'_(h, key) m_key[c] over the band's keys, segments [s0, s0 + SB).
 // pp[s * ldp + h * 16 + k]: p' of keys 2k and 2k + 1 (band positions) as bf16.
-template <int H, int SB>
+template <int H, int SB, bool TAIL>
 ATTNN_BF16_VBMI void tile_accumulate_bfp8_block(const TileBand& band, int64_t s0, int64_t segs, const uint32_t* pp,
                                                 int64_t ldp, float* out, int64_t ldo, Prefetcher& pf) {
     const auto& t = bfp8_bf16_tables;
@@ -1223,7 +1223,7 @@ ATTNN_BF16_VBMI void tile_accumulate_bfp8_block(const TileBand& band, int64_t s0
             const __m512i lo = _mm512_permutex2var_epi8(lo0, y, lo1);
             const __m512i hi = _mm512_ternarylogic_epi32(_mm512_permutex2var_epi8(hi0, y, hi1), y, sign, 0xf8);
             __m512i a = _mm512_unpacklo_epi8(lo, hi), b = _mm512_unpackhi_epi8(lo, hi);
-            if (last[sb]) a = _mm512_maskz_mov_epi16(keep, a), b = _mm512_maskz_mov_epi16(keep, b);
+            if (TAIL && last[sb]) a = _mm512_maskz_mov_epi16(keep, a), b = _mm512_maskz_mov_epi16(keep, b);
             const uint32_t* ps = pairs[sb] + 2 * q;
 #pragma GCC unroll 8
             for (int h = 0; h < H; ++h) {
@@ -1241,8 +1241,13 @@ ATTNN_BF16_VBMI void tile_accumulate_bfp8_heads(const TileBand& band, int64_t se
                                                 float* out, int64_t ldo, Prefetcher& pf) {
     constexpr int SB = int(accumulate_segments(H));
     int64_t s = 0;
-    for (; s + SB <= segs; s += SB) tile_accumulate_bfp8_block<H, SB>(band, s, segs, pp, ldp, out, ldo, pf);
-    for (; s < segs; ++s) tile_accumulate_bfp8_block<H, 1>(band, s, segs, pp, ldp, out, ldo, pf);
+    const bool tail = band.dh % 16 != 0;  // the last segment's columns past dh are cleared
+    for (; s + SB <= segs; s += SB)
+        if (tail && s + SB == segs)
+            tile_accumulate_bfp8_block<H, SB, true>(band, s, segs, pp, ldp, out, ldo, pf);
+        else
+            tile_accumulate_bfp8_block<H, SB, false>(band, s, segs, pp, ldp, out, ldo, pf);
+    for (; s < segs; ++s) tile_accumulate_bfp8_block<H, 1, true>(band, s, segs, pp, ldp, out, ldo, pf);
 }
 
 template <int H>
@@ -1321,15 +1326,25 @@ ATTNN_BF16_DOT void tile_accumulate_bf16(const TileBand& band, const float* p, i
 //
 // A BFLOAT8_B cache holds each face row as 16 sign-magnitude bytes under one exponent, so
 // with the query rounded to int8 per face row (quantize_q8) a key's face row meets it as
-// stored: vpdpbusd multiplies 64 byte pairs into 16 int32 sums in one instruction. 64 bytes
-// of a face are four keys' face rows; lane group j (4 int32) of the sums is key j's row, and
-// is scaled by 2^(exponent) and the query's scale before the fp32 sum over face rows.
+// stored: vpdpbusd multiplies 64 byte pairs into 16 int32 sums in one instruction. A face's
+// 16 rows (256 bytes) are transposed in registers so that each int32 lane is one key: 4
+// vpdpbusd per head then give 16 keys' whole face-row dot products, with no reduction across
+// lanes, and each lane is scaled by its key's 2^(exponent) and the query's scale before the
+// fp32 sum over face rows.
 #define ATTNN_INT8_DOT __attribute__((target("avx512vnni")))
 
-// q8 per (head, face row s), q8_block bytes: the 16 int8 values 4 times (one per key of a
-// 64-byte step), then -128 * (sum of each 4 values) as int32 in the same 16 lanes (the sign
-// fix-up: keys enter vpdpbusd unsigned, biased by 128), then the scale in all 16 lanes.
-constexpr int64_t q8_block = 192;
+// acc + the products of a's unsigned and b's signed bytes, 4 per int32 lane (vpdpbusd). GCC 12
+// gives the intrinsic a separate destination and, in a loop over many accumulators, copies
+// each one between two registers every iteration; tied to its accumulator it stays one
+// instruction.
+ATTNN_INT8_DOT inline __m512i dpbusd(__m512i acc, __m512i a, __m512i b) {
+    asm("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(a), "v"(b));
+    return acc;
+}
+
+// q8 per (head, face row s), q8_block bytes: the 16 int8 values, then -128 * their sum as
+// int32 (the sign fix-up: keys enter vpdpbusd unsigned, biased by 128), then the scale.
+constexpr int64_t q8_block = 32;
 
 void quantize_q8(const float* q, int64_t heads, int64_t ldq, int64_t dh, uint8_t* q8) {
     const int64_t segs = (dh + 15) / 16;
@@ -1346,70 +1361,69 @@ void quantize_q8(const float* q, int64_t heads, int64_t ldq, int64_t dh, uint8_t
             }
             const float inv = finite && amax > 0 ? 127.0f / amax : 0.0f;
             int8_t qi[16];
+            int32_t corr = 0;
             for (int i = 0; i < 16; ++i) {
                 const float y = x[i] * inv;
                 qi[i] = int8_t(finite ? int(y + (y < 0 ? -0.5f : 0.5f)) : 0);
+                corr -= 128 * qi[i];
             }
-            int32_t corr[4];
-            for (int t = 0; t < 4; ++t) corr[t] = -128 * (qi[4 * t] + qi[4 * t + 1] + qi[4 * t + 2] + qi[4 * t + 3]);
             // A query row holding inf or NaN: NaN scores, as fp32 products would give.
             const float scale = finite ? amax / 127.0f * (1.0f / 64.0f) : __builtin_nanf("");  // 2^-6: the mantissa step
-            for (int r = 0; r < 4; ++r) {
-                std::memcpy(blk + r * 16, qi, 16);
-                std::memcpy(blk + 64 + r * 16, corr, 16);
-            }
-            for (int l = 0; l < 16; ++l) std::memcpy(blk + 128 + l * 4, &scale, 4);
+            std::memcpy(blk, qi, 16);
+            std::memcpy(blk + 16, &corr, 4);
+            std::memcpy(blk + 20, &scale, 4);
+            std::memset(blk + 24, 0, 8);
         }
 }
 
 template <int H>
 ATTNN_INT8_DOT void tile_scores_q8_heads(const TileBand& band, const uint8_t* q8, int64_t segs, float* scores,
                                          int64_t lds, Prefetcher& pf) {
-    const __m512i zero = _mm512_setzero_si512(), bias = _mm512_set1_epi8(char(0x80));
-    // Lane group j of step g: key 4 g + j's exponent byte, zero-extended into each int32.
-    __m512i pick[4];
-    for (int g = 0; g < 4; ++g) {
-        alignas(64) uint8_t c[64];
-        for (int j = 0; j < 4; ++j)
-            for (int t = 0; t < 4; ++t) {
-                uint8_t* b = c + j * 16 + t * 4;
-                b[0] = uint8_t(4 * g + j), b[1] = b[2] = b[3] = 0x80;
-            }
-        pick[g] = _mm512_load_si512(c);
-    }
+    const __m512i c80 = _mm512_set1_epi8(char(0x80));
+    // The transpose leaves key 4 r + L in lane 4 L + r; the exponents are put in that order.
+    const __m128i transposed = _mm_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
     const int64_t first = band.row, end = band.row + band.n;
     for (int64_t half = first / 16; half * 16 < end; ++half) {
-        __m512 f[H][4];
-        for (int h = 0; h < H; ++h)
-            for (int g = 0; g < 4; ++g) f[h][g] = _mm512_setzero_ps();
+        __m512 f[H];
+        for (int h = 0; h < H; ++h) f[h] = _mm512_setzero_ps();
         for (int64_t s = 0; s < segs; ++s) {
             pf.step();
             const uint8_t* tile = band.tiles + (s >> 1) * band.tile_bytes;
             const int64_t face = half * 2 + (s & 1);
             const uint8_t* mant = tile + 64 + face * 256;
-            const __m512i ex = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tile + face * 16)));
-            for (int g = 0; g < 4; ++g) {
-                const __m512i k = _mm512_loadu_si512(mant + g * 64);
-                // Sign-magnitude -> k + 128: 128 + m for k >= 0, 128 - m = -(byte) for k < 0.
-                const __m512i kb = _mm512_mask_sub_epi8(_mm512_xor_si512(k, bias), _mm512_movepi8_mask(k), zero, k);
-                const __m512 step = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_shuffle_epi8(ex, pick[g]), 23));
-                for (int h = 0; h < H; ++h) {
-                    const uint8_t* blk = q8 + (h * segs + s) * q8_block;
-                    const __m512i dot = _mm512_dpbusd_epi32(_mm512_loadu_si512(blk + 64), kb, _mm512_loadu_si512(blk));
-                    f[h][g] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot),
-                                              _mm512_mul_ps(step, _mm512_loadu_ps(reinterpret_cast<const float*>(blk + 128))),
-                                              f[h][g]);
-                }
+            // Sign-magnitude -> k + 128: |k| as int8 is 128 - m for k < 0, and m + 128 for
+            // k >= 0 once bit 7 is set where the sign is clear.
+            __m512i z[4];
+            for (int r = 0; r < 4; ++r) {
+                const __m512i k = _mm512_loadu_si512(mant + r * 64);
+                z[r] = _mm512_ternarylogic_epi32(_mm512_abs_epi8(k), k, c80, 0xd2);  // x ^ (~y & z)
             }
+            // Rows 4r .. 4r + 3 (a row per 128-bit lane) -> t[j]: dims 4j .. 4j + 3 of every key.
+            const __m512i a0 = _mm512_unpacklo_epi32(z[0], z[1]), a1 = _mm512_unpackhi_epi32(z[0], z[1]);
+            const __m512i a2 = _mm512_unpacklo_epi32(z[2], z[3]), a3 = _mm512_unpackhi_epi32(z[2], z[3]);
+            const __m512i t[4] = {_mm512_unpacklo_epi64(a0, a2), _mm512_unpackhi_epi64(a0, a2),
+                                  _mm512_unpacklo_epi64(a1, a3), _mm512_unpackhi_epi64(a1, a3)};
+            const __m128i ex = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tile + face * 16)),
+                                                transposed);
+            const __m512 step = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu8_epi32(ex), 23));
+            const int32_t* blk[H];
+            __m512i dot[H];
+            for (int h = 0; h < H; ++h) {
+                blk[h] = reinterpret_cast<const int32_t*>(q8 + (h * segs + s) * q8_block);
+                dot[h] = _mm512_set1_epi32(blk[h][4]);
+            }
+            for (int j = 0; j < 4; ++j)
+                for (int h = 0; h < H; ++h) dot[h] = dpbusd(dot[h], t[j], _mm512_set1_epi32(blk[h][j]));
+            for (int h = 0; h < H; ++h)
+                f[h] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[h]),
+                                       _mm512_mul_ps(step, _mm512_set1_ps(reinterpret_cast<const float*>(blk[h])[5])), f[h]);
         }
-        // Lane group j of f[h][g] holds key 4 g + j's 4 partial sums; fold them to one lane.
         // Rows [lo, hi) of the half belong to the run: moved down to the first free score.
         const int64_t lo = first > half * 16 ? first - half * 16 : 0, hi = end - half * 16 < 16 ? end - half * 16 : 16;
         const __mmask16 rows = __mmask16(((1u << hi) - 1) & ~((1u << lo) - 1)), out = __mmask16((1u << (hi - lo)) - 1);
-        for (int h = 0; h < H; ++h) {
-            const __m512 y = keys_in_order(fold_pair(fold_pair(f[h][0], f[h][1]), fold_pair(f[h][2], f[h][3])));
-            _mm512_mask_storeu_ps(scores + h * lds + (half * 16 + lo - first), out, _mm512_maskz_compress_ps(rows, y));
-        }
+        for (int h = 0; h < H; ++h)
+            _mm512_mask_storeu_ps(scores + h * lds + (half * 16 + lo - first), out,
+                                  _mm512_maskz_compress_ps(rows, keys_in_order(f[h])));
     }
 }
 

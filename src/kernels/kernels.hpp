@@ -139,7 +139,7 @@ std::vector<Isa> supported_isas();
 // Words pack_q_bf16 writes for `heads` query rows of dh values.
 constexpr int64_t qbf16_words(int64_t heads, int64_t dh) { return heads * ((dh + 15) / 16) * 32; }
 // Bytes quantize_q8 writes for `heads` query rows of dh values.
-constexpr int64_t q8_bytes(int64_t heads, int64_t dh) { return heads * ((dh + 15) / 16) * 192; }
+constexpr int64_t q8_bytes(int64_t heads, int64_t dh) { return heads * ((dh + 15) / 16) * 32; }
 // Whether the active table has the int8 dot-product kernels and this CPU runs them
 // (AVX512_VNNI); ATTNN_INT8_DOT=0 keeps BFLOAT8_B keys on fp32 products.
 bool has_int8_dot();
