@@ -746,6 +746,7 @@ struct RowPlace {
 struct Prefetcher {
     const char *p = nullptr, *end = nullptr;
     int64_t per_step = 0;
+    Prefetcher() = default;
     Prefetcher(const TileBand& band, int64_t steps) {
         if (!band.ahead || steps <= 0) return;
         const int64_t bytes = (band.dh + 31) / 32 * band.tile_bytes;
@@ -1076,12 +1077,12 @@ ATTNN_BF16_DOT void tile_scores_bf16_heads(const TileBand& band, const uint16_t*
     }
 }
 
-// out[h * ldo + c] += sum_j p_j v_(row + j)[c] with p as bf16 pairs: pp[h * 16 + k] holds keys
-// 2k (low half) and 2k + 1. The two keys' face rows are interleaved word by word so each
-// 32-bit lane pairs one column of both.
+// out[h * ldo + c] += sum_j p_j v_(row + j)[c] over the bands, with p as bf16 pairs: pp[b *
+// band_words + h * 16 + k] holds keys 2k (low half) and 2k + 1 of band b. The two keys' face
+// rows are interleaved word by word so each 32-bit lane pairs one column of both.
 template <int H, int SB>
-ATTNN_BF16_DOT void tile_accumulate_bf16_block(const TileBand& band, int64_t s0, const uint32_t* pp, float* out,
-                                               int64_t ldo, Prefetcher& pf) {
+ATTNN_BF16_DOT void tile_accumulate_bf16_block(const TileBand* bands, int64_t nb, int64_t s0, const uint32_t* pp,
+                                               int64_t band_words, float* out, int64_t ldo, Prefetcher* pf) {
     using Place = RowPlace<1>;
     __m512 acc[H][SB];
     for (int h = 0; h < H; ++h)
@@ -1089,21 +1090,26 @@ ATTNN_BF16_DOT void tile_accumulate_bf16_block(const TileBand& band, int64_t s0,
     static const uint16_t order[32] = {0, 16, 1, 17, 2,  18, 3,  19, 4,  20, 5,  21, 6,  22, 7,  23,
                                        8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
     const __m512i interleave = _mm512_loadu_si512(order);
-    const int64_t n = band.n;
-    for (int64_t k = 0; k < (n + 1) / 2; ++k) {
-        pf.step();
-        const int64_t ja = 2 * k, jb = ja + 1 < n ? ja + 1 : ja;  // an odd tail pairs with p = 0
-        const Place ra(band.row + ja), rb(band.row + jb);
-        __m512bh v[SB];
-        for (int sb = 0; sb < SB; ++sb) {
-            const int64_t s = s0 + sb;
-            const uint8_t* tile = band.tiles + (s >> 1) * band.tile_bytes;
-            const __m512i rows = face_row_pair(tile + (s & 1 ? ra.right : ra.left), tile + (s & 1 ? rb.right : rb.left));
-            v[sb] = (__m512bh)_mm512_permutexvar_epi16(interleave, rows);
-        }
-        for (int h = 0; h < H; ++h) {
-            const __m512bh p2 = (__m512bh)_mm512_set1_epi32(int(pp[h * 16 + k]));
-            for (int sb = 0; sb < SB; ++sb) acc[h][sb] = _mm512_dpbf16_ps(acc[h][sb], v[sb], p2);
+    for (int64_t b = 0; b < nb; ++b) {
+        const TileBand& band = bands[b];
+        const uint32_t* pb = pp + b * band_words;
+        const int64_t n = band.n;
+        for (int64_t k = 0; k < (n + 1) / 2; ++k) {
+            pf[b].step();
+            const int64_t ja = 2 * k, jb = ja + 1 < n ? ja + 1 : ja;  // an odd tail pairs with p = 0
+            const Place ra(band.row + ja), rb(band.row + jb);
+            __m512bh v[SB];
+            for (int sb = 0; sb < SB; ++sb) {
+                const int64_t s = s0 + sb;
+                const uint8_t* tile = band.tiles + (s >> 1) * band.tile_bytes;
+                const __m512i rows =
+                    face_row_pair(tile + (s & 1 ? ra.right : ra.left), tile + (s & 1 ? rb.right : rb.left));
+                v[sb] = (__m512bh)_mm512_permutexvar_epi16(interleave, rows);
+            }
+            for (int h = 0; h < H; ++h) {
+                const __m512bh p2 = (__m512bh)_mm512_set1_epi32(int(pb[h * 16 + k]));
+                for (int sb = 0; sb < SB; ++sb) acc[h][sb] = _mm512_dpbf16_ps(acc[h][sb], v[sb], p2);
+            }
         }
     }
     for (int h = 0; h < H; ++h)
@@ -1111,13 +1117,13 @@ ATTNN_BF16_DOT void tile_accumulate_bf16_block(const TileBand& band, int64_t s0,
 }
 
 template <int H>
-ATTNN_BF16_DOT void tile_accumulate_bf16_heads(const TileBand& band, const uint32_t* pp, float* out, int64_t ldo,
-                                               Prefetcher& pf) {
+ATTNN_BF16_DOT void tile_accumulate_bf16_heads(const TileBand* bands, int64_t nb, const uint32_t* pp,
+                                               int64_t band_words, float* out, int64_t ldo, Prefetcher* pf) {
     constexpr int SB = int(accumulate_segments(H));
-    const int64_t segs = (band.dh + 15) / 16;
+    const int64_t segs = (bands[0].dh + 15) / 16;
     int64_t s = 0;
-    for (; s + SB <= segs; s += SB) tile_accumulate_bf16_block<H, SB>(band, s, pp, out, ldo, pf);
-    for (; s < segs; ++s) tile_accumulate_bf16_block<H, 1>(band, s, pp, out, ldo, pf);
+    for (; s + SB <= segs; s += SB) tile_accumulate_bf16_block<H, SB>(bands, nb, s, pp, band_words, out, ldo, pf);
+    for (; s < segs; ++s) tile_accumulate_bf16_block<H, 1>(bands, nb, s, pp, band_words, out, ldo, pf);
 }
 
 template <int H>
@@ -1130,8 +1136,9 @@ struct ScoresBf16 {
 
 template <int H>
 struct AccumulateBf16 {
-    static void run(int64_t h0, const TileBand* band, const uint32_t* pp, float* out, int64_t ldo, Prefetcher* pf) {
-        tile_accumulate_bf16_heads<H>(*band, pp + h0 * 16, out + h0 * ldo, ldo, *pf);
+    static void run(int64_t h0, const TileBand* bands, int64_t nb, const uint32_t* pp, int64_t band_words, float* out,
+                    int64_t ldo, Prefetcher* pf) {
+        tile_accumulate_bf16_heads<H>(bands, nb, pp + h0 * 16, band_words, out + h0 * ldo, ldo, pf);
     }
 };
 
@@ -1191,44 +1198,50 @@ alignas(64) constexpr Bfp8Bf16Tables bfp8_bf16_tables = make_bfp8_bf16_tables();
 // out[h * ldo + c] += sum p'_(h, key) m_key[c] over the band's keys, segments [s0, s0 + SB).
 // pp[s * ldp + h * 16 + k]: p' of keys 2k and 2k + 1 (band positions) as bf16.
 template <int H, int SB, bool TAIL>
-ATTNN_BF16_VBMI void tile_accumulate_bfp8_block(const TileBand& band, int64_t s0, int64_t segs, const uint32_t* pp,
-                                                int64_t ldp, float* out, int64_t ldo, Prefetcher& pf) {
+ATTNN_BF16_VBMI void tile_accumulate_bfp8_block(const TileBand* bands, int64_t nb, int64_t s0, int64_t segs,
+                                                const uint32_t* pp, int64_t ldp, int64_t band_words, float* out,
+                                                int64_t ldo, Prefetcher* pf) {
     const auto& t = bfp8_bf16_tables;
     const __m512i lo0 = _mm512_load_si512(t.lo), lo1 = _mm512_load_si512(t.lo + 64);
     const __m512i hi0 = _mm512_load_si512(t.hi), hi1 = _mm512_load_si512(t.hi + 64);
     const __m512i order = _mm512_load_si512(t.order), sign = _mm512_set1_epi8(char(0x80));
-    const int64_t tail = band.dh % 16;  // the last segment's columns past dh: words cleared
+    const int64_t tail = bands[0].dh % 16;  // the last segment's columns past dh: words cleared
     const __mmask32 keep = tail ? __mmask32((1u << (2 * tail)) - 1) : ~__mmask32(0);
-    // Per segment: where its faces' mantissas start, its p' pairs, whether it ends at dh.
-    const uint8_t* rows[SB];
-    const uint32_t* pairs[SB];
-    bool last[SB];
-    for (int sb = 0; sb < SB; ++sb) {
-        const int64_t s = s0 + sb;
-        rows[sb] = band.tiles + (s >> 1) * band.tile_bytes + 64 + (s & 1) * 256;
-        pairs[sb] = pp + s * ldp;
-        last[sb] = tail && s == segs - 1;
-    }
+    bool last[SB];  // whether a segment ends at dh
+    for (int sb = 0; sb < SB; ++sb) last[sb] = tail && s0 + sb == segs - 1;
     __m512 acc[H][SB];
     for (int h = 0; h < H; ++h)
         for (int sb = 0; sb < SB; ++sb) acc[h][sb] = _mm512_loadu_ps(out + h * ldo + (s0 + sb) * 16);
-    // Groups of 4 keys holding the run's: group q is rows 4q .. 4q + 3, in face (q / 4) * 2 (+1
-    // for odd segments), its p' pairs 2q and 2q + 1.
-    for (int64_t q = band.row / 4; q < (band.row + band.n + 3) / 4; ++q) {
-        pf.step();
-        const int64_t at = q * 64 + (q >> 2) * 256;
+    for (int64_t bi = 0; bi < nb; ++bi) {
+        const TileBand& band = bands[bi];
+        // Per segment: where its faces' mantissas start, its p' pairs.
+        const uint8_t* rows[SB];
+        const uint32_t* pairs[SB];
+        for (int sb = 0; sb < SB; ++sb) {
+            const int64_t s = s0 + sb;
+            rows[sb] = band.tiles + (s >> 1) * band.tile_bytes + 64 + (s & 1) * 256;
+            pairs[sb] = pp + bi * band_words + s * ldp;
+        }
+        // Groups of 4 keys holding the run's: group q is rows 4q .. 4q + 3, in face (q / 4) * 2
+        // (+1 for odd segments), its p' pairs 2q and 2q + 1.
+        for (int64_t q = band.row / 4; q < (band.row + band.n + 3) / 4; ++q) {
+            pf[bi].step();
+            const int64_t at = q * 64 + (q >> 2) * 256;
 #pragma GCC unroll 4
-        for (int sb = 0; sb < SB; ++sb) {  // one segment at a time: H x SB accumulators stay in registers
-            const __m512i y = _mm512_permutexvar_epi8(order, _mm512_loadu_si512(rows[sb] + at));
-            const __m512i lo = _mm512_permutex2var_epi8(lo0, y, lo1);
-            const __m512i hi = _mm512_ternarylogic_epi32(_mm512_permutex2var_epi8(hi0, y, hi1), y, sign, 0xf8);
-            __m512i a = _mm512_unpacklo_epi8(lo, hi), b = _mm512_unpackhi_epi8(lo, hi);
-            if (TAIL && last[sb]) a = _mm512_maskz_mov_epi16(keep, a), b = _mm512_maskz_mov_epi16(keep, b);
-            const uint32_t* ps = pairs[sb] + 2 * q;
+            for (int sb = 0; sb < SB; ++sb) {  // one segment at a time: H x SB accumulators stay in registers
+                const __m512i y = _mm512_permutexvar_epi8(order, _mm512_loadu_si512(rows[sb] + at));
+                const __m512i lo = _mm512_permutex2var_epi8(lo0, y, lo1);
+                const __m512i hi = _mm512_ternarylogic_epi32(_mm512_permutex2var_epi8(hi0, y, hi1), y, sign, 0xf8);
+                __m512i a = _mm512_unpacklo_epi8(lo, hi), b = _mm512_unpackhi_epi8(lo, hi);
+                if (TAIL && last[sb]) a = _mm512_maskz_mov_epi16(keep, a), b = _mm512_maskz_mov_epi16(keep, b);
+                const uint32_t* ps = pairs[sb] + 2 * q;
 #pragma GCC unroll 8
-            for (int h = 0; h < H; ++h) {
-                acc[h][sb] = _mm512_dpbf16_ps(acc[h][sb], (__m512bh)a, (__m512bh)_mm512_set1_epi32(int(ps[16 * h])));
-                acc[h][sb] = _mm512_dpbf16_ps(acc[h][sb], (__m512bh)b, (__m512bh)_mm512_set1_epi32(int(ps[16 * h + 1])));
+                for (int h = 0; h < H; ++h) {
+                    acc[h][sb] =
+                        _mm512_dpbf16_ps(acc[h][sb], (__m512bh)a, (__m512bh)_mm512_set1_epi32(int(ps[16 * h])));
+                    acc[h][sb] =
+                        _mm512_dpbf16_ps(acc[h][sb], (__m512bh)b, (__m512bh)_mm512_set1_epi32(int(ps[16 * h + 1])));
+                }
             }
         }
     }
@@ -1237,34 +1250,34 @@ ATTNN_BF16_VBMI void tile_accumulate_bfp8_block(const TileBand& band, int64_t s0
 }
 
 template <int H>
-ATTNN_BF16_VBMI void tile_accumulate_bfp8_heads(const TileBand& band, int64_t segs, const uint32_t* pp, int64_t ldp,
-                                                float* out, int64_t ldo, Prefetcher& pf) {
+ATTNN_BF16_VBMI void tile_accumulate_bfp8_heads(const TileBand* bands, int64_t nb, int64_t segs, const uint32_t* pp,
+                                                int64_t ldp, int64_t band_words, float* out, int64_t ldo,
+                                                Prefetcher* pf) {
     constexpr int SB = int(accumulate_segments(H));
     int64_t s = 0;
-    const bool tail = band.dh % 16 != 0;  // the last segment's columns past dh are cleared
+    const bool tail = bands[0].dh % 16 != 0;  // the last segment's columns past dh are cleared
     for (; s + SB <= segs; s += SB)
         if (tail && s + SB == segs)
-            tile_accumulate_bfp8_block<H, SB, true>(band, s, segs, pp, ldp, out, ldo, pf);
+            tile_accumulate_bfp8_block<H, SB, true>(bands, nb, s, segs, pp, ldp, band_words, out, ldo, pf);
         else
-            tile_accumulate_bfp8_block<H, SB, false>(band, s, segs, pp, ldp, out, ldo, pf);
-    for (; s < segs; ++s) tile_accumulate_bfp8_block<H, 1, true>(band, s, segs, pp, ldp, out, ldo, pf);
+            tile_accumulate_bfp8_block<H, SB, false>(bands, nb, s, segs, pp, ldp, band_words, out, ldo, pf);
+    for (; s < segs; ++s) tile_accumulate_bfp8_block<H, 1, true>(bands, nb, s, segs, pp, ldp, band_words, out, ldo, pf);
 }
 
 template <int H>
 struct AccumulateBfp8 {
-    static void run(int64_t h0, const TileBand* band, int64_t segs, const uint32_t* pp, int64_t ldp, float* out,
-                    int64_t ldo, Prefetcher* pf) {
-        tile_accumulate_bfp8_heads<H>(*band, segs, pp + h0 * 16, ldp, out + h0 * ldo, ldo, *pf);
+    static void run(int64_t h0, const TileBand* bands, int64_t nb, int64_t segs, const uint32_t* pp, int64_t ldp,
+                    int64_t band_words, float* out, int64_t ldo, Prefetcher* pf) {
+        tile_accumulate_bfp8_heads<H>(bands, nb, segs, pp + h0 * 16, ldp, band_words, out + h0 * ldo, ldo, pf);
     }
 };
 
-// p' = p 2^(e - 133) for every (face row, head, key of the band), as bf16 pairs; keys outside
-// the run get 0. p is rounded to bf16 once per head; the exponent then moves by an integer add
-// to its bits (exact: a power of two), which reaches zero, never a sign, as p >= 0 is at most 1.
-ATTNN_BF16_VBMI void tile_accumulate_bfp8(const TileBand& band, const float* p, int64_t ldp, int64_t heads,
-                                          float* out, int64_t ldo, float* work) {
-    uint32_t* pp = reinterpret_cast<uint32_t*>(work);
-    const int64_t segs = (band.dh + 15) / 16, end = band.row + band.n;
+// p' = p 2^(e - 133) for every (face row, head, key of the band), as bf16 pairs, into pp
+// (segs x heads x 16 words); keys outside the run get 0. p is rounded to bf16 once per head;
+// the exponent then moves by an integer add to its bits (exact: a power of two), which reaches
+// zero, never a sign, as p >= 0 is at most 1.
+ATTNN_BF16_VBMI void bfp8_pairs(const TileBand& band, const float* p, int64_t ldp, int64_t heads, uint32_t* pp) {
+    const int64_t segs = (band.dh + 15) / 16;
     // p of the run's keys moved to their band positions (0 elsewhere) by lane permutes.
     const __mmask16 first16 = __mmask16(band.n >= 16 ? 0xffff : (1u << band.n) - 1),
                     next16 = __mmask16(band.n > 16 ? (1u << (band.n - 16)) - 1 : 0);
@@ -1298,26 +1311,45 @@ ATTNN_BF16_VBMI void tile_accumulate_bfp8(const TileBand& band, const float* p, 
                                     _mm512_max_epi16(_mm512_maskz_add_epi16(nonzero[h], pb[h], shift), zero));
         }
     }
-    const int64_t sb = accumulate_segments(heads < 8 ? heads : 8);
-    Prefetcher pf(band, ((end + 3) / 4 - band.row / 4) * (segs / sb + segs % sb));  // a step per 4-key group per block
-    for_head_groups<AccumulateBfp8>(heads, &band, segs, static_cast<const uint32_t*>(pp), heads * 16, out, ldo, &pf);
 }
 
-ATTNN_BF16_DOT void tile_accumulate_bf16(const TileBand& band, const float* p, int64_t ldp, int64_t heads,
-                                         float* out, int64_t ldo, float* work) {
-    if (band.format == 2) return tile_accumulate_bfp8(band, p, ldp, heads, out, ldo, work);
+ATTNN_BF16_VBMI void tile_accumulate_bfp8(const TileBand* bands, int64_t nb, const float* p, int64_t ldp,
+                                          int64_t heads, float* out, int64_t ldo, float* work) {
+    uint32_t* pp = reinterpret_cast<uint32_t*>(work);
+    const int64_t segs = (bands[0].dh + 15) / 16, band_words = segs * heads * 16;
+    const int64_t sb = accumulate_segments(heads < 8 ? heads : 8), blocks = segs / sb + segs % sb;
+    Prefetcher pf[max_bands];
+    for (int64_t b = 0, j = 0; b < nb; j += bands[b].n, ++b) {
+        const TileBand& band = bands[b];
+        bfp8_pairs(band, p + j, ldp, heads, pp + b * band_words);
+        pf[b] = Prefetcher(band, ((band.row + band.n + 3) / 4 - band.row / 4) * blocks);  // a step per 4 keys per block
+    }
+    for_head_groups<AccumulateBfp8>(heads, bands, nb, segs, static_cast<const uint32_t*>(pp), heads * 16, band_words,
+                                    out, ldo, static_cast<Prefetcher*>(pf));
+}
+
+ATTNN_BF16_DOT void tile_accumulate_bf16(const TileBand* bands, int64_t nb, const float* p, int64_t ldp,
+                                         int64_t heads, float* out, int64_t ldo, float* work) {
+    if (nb <= 0) return;
+    if (bands[0].format == 2) return tile_accumulate_bfp8(bands, nb, p, ldp, heads, out, ldo, work);
     // p rounded to bf16, two keys per 32-bit word, 16 words per head (a band holds 32 keys).
     uint32_t* pp = reinterpret_cast<uint32_t*>(work);
-    const __mmask16 valid = __mmask16((1u << (band.n > 16 ? 16 : band.n)) - 1),
-                    valid_hi = __mmask16(band.n > 16 ? (1u << (band.n - 16)) - 1 : 0);
-    for (int64_t h = 0; h < heads; ++h) {
-        const __m512 lo = _mm512_maskz_loadu_ps(valid, p + h * ldp);
-        const __m512 hi = _mm512_maskz_loadu_ps(valid_hi, p + h * ldp + 16);
-        _mm512_storeu_si512(pp + h * 16, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+    const int64_t band_words = heads * 16, segs = (bands[0].dh + 15) / 16;
+    const int64_t sb = accumulate_segments(heads < 8 ? heads : 8), blocks = segs / sb + segs % sb;
+    Prefetcher pf[max_bands];
+    for (int64_t b = 0, j = 0; b < nb; j += bands[b].n, ++b) {
+        const TileBand& band = bands[b];
+        const __mmask16 valid = __mmask16((1u << (band.n > 16 ? 16 : band.n)) - 1),
+                        valid_hi = __mmask16(band.n > 16 ? (1u << (band.n - 16)) - 1 : 0);
+        for (int64_t h = 0; h < heads; ++h) {
+            const __m512 lo = _mm512_maskz_loadu_ps(valid, p + h * ldp + j);
+            const __m512 hi = _mm512_maskz_loadu_ps(valid_hi, p + h * ldp + j + 16);
+            _mm512_storeu_si512(pp + b * band_words + h * 16, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+        }
+        pf[b] = Prefetcher(band, (band.n + 1) / 2 * blocks);
     }
-    const int64_t segs = (band.dh + 15) / 16, sb = accumulate_segments(heads < 8 ? heads : 8);
-    Prefetcher pf(band, (band.n + 1) / 2 * (segs / sb + segs % sb));
-    for_head_groups<AccumulateBf16>(heads, &band, static_cast<const uint32_t*>(pp), out, ldo, &pf);
+    for_head_groups<AccumulateBf16>(heads, bands, nb, static_cast<const uint32_t*>(pp), band_words, out, ldo,
+                                    static_cast<Prefetcher*>(pf));
 }
 #undef ATTNN_BF16_DOT
 #undef ATTNN_BF16_VBMI

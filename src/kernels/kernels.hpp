@@ -25,6 +25,9 @@ struct TileBand {
     const uint8_t* ahead = nullptr;
 };
 
+// The most bands tile_accumulate_bf16 takes in one call.
+constexpr int64_t max_bands = 8;
+
 struct KernelTable {
     Isa isa;
     const char* name;
@@ -102,13 +105,15 @@ struct KernelTable {
     // qbf16_words(heads, dh) words, for every band tile_scores_bf16 then scores. p is rounded to
     // bf16 before it meets V, as FlashAttention does on GPUs, so the result has bf16 inputs'
     // accuracy. Null in tables without them; call only when has_bf16_dot().
-    // work: 16 * heads * ceil(dh / 16) floats. tile_accumulate_bf16 also takes a BFLOAT8_B band
-    // (where has_bf16_dot(2)): its magnitudes become bf16 integers exactly and each face row's
-    // exponent moves onto p, so again only p's rounding to bf16 is added.
+    // tile_accumulate_bf16 takes up to max_bands bands of one format and dh at once (the runs
+    // of one chunk: p holds their keys one after another), so the accumulators stay in
+    // registers across them; work: nbands * 16 * heads * ceil(dh / 16) floats. It also takes
+    // BFLOAT8_B bands (where has_bf16_dot(2)): their magnitudes become bf16 integers exactly
+    // and each face row's exponent moves onto p, so again only p's rounding to bf16 is added.
     void (*pack_q_bf16)(const float* q, int64_t heads, int64_t ldq, int64_t dh, uint16_t* qdup);
     void (*tile_scores_bf16)(const TileBand& keys, const uint16_t* qdup, int64_t heads, float* scores, int64_t lds);
-    void (*tile_accumulate_bf16)(const TileBand& values, const float* p, int64_t ldp, int64_t heads, float* out,
-                                 int64_t ldo, float* work);
+    void (*tile_accumulate_bf16)(const TileBand* values, int64_t nbands, const float* p, int64_t ldp, int64_t heads,
+                                 float* out, int64_t ldo, float* work);
 
     // BFLOAT8_B keys met by int8 dot products (AVX512_VNNI, 64 products per instruction): the
     // query, 16 * ceil(dh / 16) floats per head at stride ldq (zero past dh), is rounded to int8

@@ -170,7 +170,8 @@ TEST_P(TileKernelsBf16Dot, ScoresAndAccumulateMatchFp64) {
     kt.pack_q_bf16(pr.q.data(), c.heads, pr.ldq, c.dh, qdup.data());
     kt.tile_scores_bf16(pr.keys(pr.vband.data()), qdup.data(), c.heads, scores.data(), pr.lds);
     pr.check_scores(scores);
-    kt.tile_accumulate_bf16(pr.values(), pr.p.data(), pr.ldp, c.heads, out.data(), pr.ldq, work.data());
+    const kernels::TileBand values = pr.values();
+    kt.tile_accumulate_bf16(&values, 1, pr.p.data(), pr.ldp, c.heads, out.data(), pr.ldq, work.data());
     pr.check_accumulated(out, 4e-3);
 }
 
@@ -223,10 +224,56 @@ TEST_P(TileKernelsBfp8Dot, AccumulateWithinWeightRounding) {
     const Problem pr(formats[2], c, 7);
     std::vector<float> work(std::size_t(16 * c.heads * ((c.dh + 15) / 16)));
     std::vector<float> out = pr.out_before;
-    kt.tile_accumulate_bf16(pr.values(pr.kband.data()), pr.p.data(), pr.ldp, c.heads, out.data(), pr.ldq,
-                            work.data());
+    const kernels::TileBand values = pr.values(pr.kband.data());
+    kt.tile_accumulate_bf16(&values, 1, pr.p.data(), pr.ldp, c.heads, out.data(), pr.ldq, work.data());
     pr.check_accumulated(out, 4e-3);
 }
+
+// tile_accumulate_bf16 over several bands at once (a chunk's runs, p one run after another)
+// gives, bit for bit, what one call per band gives: the same products added in the same order,
+// the sum only kept in registers between bands. Runs start and end anywhere; up to max_bands.
+class TileKernelsBf16Bands : public ::testing::TestWithParam<std::tuple<int, int64_t, int64_t>> {};
+
+TEST_P(TileKernelsBf16Bands, ManyBandsEqualOneAtATime) {
+    auto [format_index, heads, dh] = GetParam();
+    const Format& f = formats[format_index];
+    if (!kernels::has_bf16_dot(f.id)) GTEST_SKIP() << "this CPU lacks the bf16 dot-product kernels for " << f.name;
+    const auto& kt = kernels::table();
+    const int64_t runs[][2] = {{3, 29}, {0, 32}, {16, 16}, {0, 1}, {31, 1}, {5, 22}, {0, 32}, {7, 9}};
+    const int64_t nb = kernels::max_bands, ld = (dh + 15) / 16 * 16;
+    std::vector<std::vector<uint8_t>> storage;
+    std::vector<kernels::TileBand> bands;
+    int64_t keys = 0;
+    for (int64_t b = 0; b < nb; ++b) {
+        storage.push_back(make_band(f, dh, uint32_t(100 + b)));
+        bands.push_back({f.id, storage.back().data(), f.tile_bytes, dh, runs[b][0], runs[b][1], nullptr});
+        keys += runs[b][1];
+    }
+    std::mt19937 gen(9);
+    std::uniform_real_distribution<float> unit(0.0f, 1.0f);
+    const int64_t ldp = keys + 5;
+    std::vector<float> p(std::size_t(heads * ldp)), start(std::size_t(heads * ld));
+    for (auto& x : p) x = unit(gen);
+    for (auto& x : start) x = unit(gen) - 0.5f;
+    std::vector<float> work(std::size_t(nb * 16 * heads * ((dh + 15) / 16)));
+    for (int64_t count : {int64_t(1), int64_t(2), int64_t(5), nb}) {
+        std::vector<float> together = start, apart = start;
+        kt.tile_accumulate_bf16(bands.data(), count, p.data(), ldp, heads, together.data(), ld, work.data());
+        for (int64_t b = 0, j = 0; b < count; j += bands[std::size_t(b)].n, ++b)
+            kt.tile_accumulate_bf16(&bands[std::size_t(b)], 1, p.data() + j, ldp, heads, apart.data(), ld, work.data());
+        for (int64_t h = 0; h < heads; ++h)
+            for (int64_t d = 0; d < dh; ++d)
+                ASSERT_EQ(together[std::size_t(h * ld + d)], apart[std::size_t(h * ld + d)])
+                    << f.name << " bands " << count << " head " << h << " column " << d;
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Formats, TileKernelsBf16Bands,
+                         ::testing::Values(std::make_tuple(1, int64_t(4), int64_t(128)),
+                                           std::make_tuple(1, int64_t(3), int64_t(80)),
+                                           std::make_tuple(2, int64_t(4), int64_t(128)),
+                                           std::make_tuple(2, int64_t(9), int64_t(72)),
+                                           std::make_tuple(2, int64_t(1), int64_t(31))));
 
 // A query row holding inf or NaN scores NaN (as fp32 products would), and an all-zero one 0.
 TEST(TileKernelsBfp8DotEdges, NonFiniteAndZeroQueries) {

@@ -151,12 +151,24 @@ void attend_part(const DecodeProgram& p, DecodeProgram::Scratch& s, const Job& j
             m[h] = m_new;
             if (alpha != 1.0f) kt.scale(o + h * dhp, dhp, alpha);
         }
-        if (p.v_format >= 0) {
+        if (p.v_format >= 0 && v_bf16) {
+            // The chunk's band runs go to the kernel together (up to max_bands at a time): its
+            // accumulators then stay in registers from the first run to the last.
+            kernels::TileBand bands[kernels::max_bands];
+            int64_t nb = 0, first = 0;
+            auto flush = [&] {
+                if (nb) kt.tile_accumulate_bf16(bands, nb, sc + first, p.kc, g, o, dhp, s.work.data());
+                nb = 0;
+            };
             for_each_band(job.v, p.v_format, p.v_tile_bytes, k0, kn, [&](const kernels::TileBand& band, int64_t j) {
-                if (v_bf16)
-                    kt.tile_accumulate_bf16(band, sc + j, p.kc, g, o, dhp, s.work.data());
-                else
-                    kt.tile_accumulate(band, sc + j, p.kc, g, o, dhp, s.work.data());
+                if (nb == 0) first = j;
+                bands[nb++] = band;
+                if (nb == kernels::max_bands) flush();
+            });
+            flush();
+        } else if (p.v_format >= 0) {
+            for_each_band(job.v, p.v_format, p.v_tile_bytes, k0, kn, [&](const kernels::TileBand& band, int64_t j) {
+                kt.tile_accumulate(band, sc + j, p.kc, g, o, dhp, s.work.data());
             });
         } else {
             read_chunk(job.v, s.vbuf.data(), k0, kn);
@@ -250,7 +262,8 @@ Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor
             if (p->v_format < 0) s.vbuf.assign(std::size_t(p->kc * p->kv_ld), 0.0f);
             s.qb.assign(std::size_t(kernels::qbf16_words(p->group, p->dh_pad)), 0);
             s.q8.assign(std::size_t(kernels::q8_bytes(p->group, p->dh_pad)), 0);
-            s.work.assign(std::size_t(std::max(ceil_div(dh, 32) * 64, 16 * p->group * ceil_div(dh, 16))), 0.0f);
+            s.work.assign(std::size_t(std::max(ceil_div(dh, 32) * 64, kernels::max_bands * 16 * p->group * ceil_div(dh, 16))),
+                          0.0f);
             s.row.assign(std::size_t(p->kc + 64), 0.0f);
         }
         const std::size_t slots = std::size_t(b * nkv * p->max_parts * p->group);
