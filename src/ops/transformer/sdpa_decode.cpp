@@ -11,6 +11,7 @@
 #include "attnn/ops/sdpa_decode.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 
@@ -61,9 +62,16 @@ struct Job {
     int64_t parts = 1;
 };
 
+// A part of the work: keys [begin, end) of (user, kvh).
+struct Part {
+    int64_t user = 0, kvh = 0, begin = 0, end = 0;
+};
+
 // Keys [k_begin, k_end) of (user, kvh): writes the part's (O, m, l) for the group's heads.
+// `next` (if not null) is the part this worker takes next; its first keys were prefetched by
+// the part before if `warm`, and this part prefetches them in turn as its own keys run out.
 void attend_part(const DecodeProgram& p, DecodeProgram::Scratch& s, const Job& job, int64_t user, int64_t kvh,
-                 int64_t k_begin, int64_t k_end, float* o, float* m, float* l) {
+                 int64_t k_begin, int64_t k_end, const Part* next, bool warm, float* o, float* m, float* l) {
     const auto& kt = kernels::table();
     const int64_t g = p.group, dh = p.dh, dhp = p.dh_pad;
     float* q = s.q.data();  // unscaled: the scale multiplies the scores
@@ -89,8 +97,8 @@ void attend_part(const DecodeProgram& p, DecodeProgram::Scratch& s, const Job& j
     // The first keys' loads all at once (the loop below then keeps prefetch_keys ahead): a
     // part starting cold would otherwise wait on its first bands one miss at a time.
     const int64_t first_keys = std::min(prefetch_keys, k_end - k_begin);
-    if (p.k_format >= 0) job.layout.prefetch(job.k, user, kvh, k_begin, first_keys);
-    if (p.v_format >= 0) job.layout.prefetch(job.v, user, kvh, k_begin, first_keys);
+    if (p.k_format >= 0 && !warm) job.layout.prefetch(job.k, user, kvh, k_begin, first_keys);
+    if (p.v_format >= 0 && !warm) job.layout.prefetch(job.v, user, kvh, k_begin, first_keys);
     std::fill(o, o + g * dhp, 0.0f);
     std::fill(m, m + g, -INFINITY);
     std::fill(l, l + g, 0.0f);
@@ -103,8 +111,11 @@ void attend_part(const DecodeProgram& p, DecodeProgram::Scratch& s, const Job& j
         for (int64_t j = 0; j < n;) {
             auto run = job.layout.band_run(cache, user, kvh, first + j, n - j);
             kernels::TileBand band{format, run.band, tile_bytes, dh, run.row, run.n, nullptr};
-            if (first + j + prefetch_keys < k_end)
-                band.ahead = job.layout.band_run(cache, user, kvh, first + j + prefetch_keys, 1).band;
+            const int64_t ahead = first + j + prefetch_keys;
+            if (ahead < k_end)
+                band.ahead = job.layout.band_run(cache, user, kvh, ahead, 1).band;
+            else if (next && next->begin + (ahead - k_end) < next->end)  // the next part's first keys
+                band.ahead = job.layout.band_run(cache, next->user, next->kvh, next->begin + (ahead - k_end), 1).band;
             fn(band, j);
             j += run.n;
         }
@@ -294,18 +305,34 @@ Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor
     auto slot = [&](int64_t user, int64_t kvh, int64_t part) {
         return ((user * nkv + kvh) * p.max_parts + part) * g;
     };
+    // Part t: (user, KV head, part) with the part fastest. Parts cover whole chunks so chunk
+    // boundaries do not depend on the split.
+    const int64_t tasks = b * nkv * job.parts;
+    auto part_of = [&](int64_t t) {
+        const int64_t part = t % job.parts, len = job.length[std::size_t(t / (job.parts * nkv))];
+        const int64_t chunks = ceil_div(len, p.kc);
+        return Part{t / (job.parts * nkv), (t / job.parts) % nkv, std::min(len, chunks * part / job.parts * p.kc),
+                    std::min(len, chunks * (part + 1) / job.parts * p.kc)};
+    };
+    // Each worker claims its next part before it starts the current one, so the current part's
+    // last keys can prefetch the next one's first: a part that starts cold waits on its first
+    // loads with nothing to overlap them (a few microseconds per part, much of a short cache's time).
+    std::atomic<int64_t> claim{0};
     device.pool->parallel_for(
-        b * nkv * job.parts,
-        [&](int64_t t, int worker) {
-            const int64_t part = t % job.parts, kvh = (t / job.parts) % nkv, user = t / (job.parts * nkv);
-            const int64_t len = job.length[std::size_t(user)];
-            // Parts cover whole chunks so chunk boundaries do not depend on the split.
-            const int64_t chunks = ceil_div(len, p.kc);
-            const int64_t begin = std::min(len, chunks * part / job.parts * p.kc);
-            const int64_t end = std::min(len, chunks * (part + 1) / job.parts * p.kc);
-            const int64_t sl = slot(user, kvh, part);
-            attend_part(p, p.scratch[std::size_t(worker)], job, user, kvh, begin, end,
-                        p.partial_o.data() + sl * dhp, p.partial_m.data() + sl, p.partial_l.data() + sl);
+        std::min<int64_t>(tasks, workers),
+        [&](int64_t, int worker) {
+            int64_t t = claim.fetch_add(1, std::memory_order_relaxed);
+            bool warm = false;
+            while (t < tasks) {
+                const int64_t t_next = claim.fetch_add(1, std::memory_order_relaxed);
+                const Part cur = part_of(t), next = t_next < tasks ? part_of(t_next) : Part{};
+                const int64_t sl = slot(cur.user, cur.kvh, t % job.parts);
+                attend_part(p, p.scratch[std::size_t(worker)], job, cur.user, cur.kvh, cur.begin, cur.end,
+                            t_next < tasks ? &next : nullptr, warm, p.partial_o.data() + sl * dhp,
+                            p.partial_m.data() + sl, p.partial_l.data() + sl);
+                warm = cur.end - cur.begin >= prefetch_keys;  // it prefetched next's first prefetch_keys keys
+                t = t_next;
+            }
         },
         workers);
     // Merge the parts of each (user, head) and write the output rows.
