@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <functional>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <sstream>
 
@@ -19,26 +21,44 @@ constexpr int rounds = 5;
 constexpr double round_seconds = 0.05;
 
 struct Paired {
-    Stats seconds;      // per round: the median time of one call
-    double limit = 0;   // the median of the rounds' limits
-    double ratio = 0;   // the median over rounds of (work / seconds) / limit
+    Stats seconds;       // per round: the median time of one call
+    double limit = 0;    // the median of the rounds' limits
+    double ratio = 0;    // the median over rounds of (work / seconds) / limit
+    std::vector<double> by_round;  // each round's median time of one call
 };
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+}
+
+// Several cases in the same rounds: each round runs every one of fns (each for at least
+// round_seconds) between the two probes, so cases compared with each other meet the same
+// minutes of the machine.
+template <class Probe>
+std::vector<Paired> paired_rounds(Probe&& probe, const std::vector<std::function<void()>>& fns,
+                                  const std::vector<double>& work, int repeat, int warmup) {
+    const std::size_t n = fns.size();
+    std::vector<std::vector<double>> seconds(n), ratios(n);
+    std::vector<double> limits;
+    double before = probe();
+    for (int i = 0; i < rounds; ++i) {
+        std::vector<double> t(n);
+        for (std::size_t f = 0; f < n; ++f)
+            t[f] = time_it(fns[f], i == 0 ? warmup : 0, std::max(1, repeat / rounds), round_seconds).median;
+        const double after = probe(), limit = std::max(before, after);
+        for (std::size_t f = 0; f < n; ++f) seconds[f].push_back(t[f]), ratios[f].push_back(work[f] / t[f] / limit);
+        limits.push_back(limit);
+        before = after;
+    }
+    std::vector<Paired> out;
+    for (std::size_t f = 0; f < n; ++f) out.push_back({summarize(seconds[f]), median(limits), median(ratios[f]), seconds[f]});
+    return out;
+}
 
 template <class Probe, class F>
 Paired paired_rounds(Probe&& probe, F&& fn, double work, int repeat, int warmup) {
-    std::vector<double> seconds, limits, ratios;
-    double before = probe();
-    for (int i = 0; i < rounds; ++i) {
-        const double t = time_it(fn, i == 0 ? warmup : 0, std::max(1, repeat / rounds), round_seconds).median;
-        const double after = probe(), limit = std::max(before, after);
-        seconds.push_back(t), limits.push_back(limit), ratios.push_back(work / t / limit);
-        before = after;
-    }
-    auto median = [](std::vector<double> v) {
-        std::sort(v.begin(), v.end());
-        return v[v.size() / 2];
-    };
-    return {summarize(seconds), median(limits), median(ratios)};
+    return paired_rounds(probe, {std::function<void()>(fn)}, {work}, repeat, warmup)[0];
 }
 
 // Resident-set high-water mark, resettable through /proc/self/clear_refs (Linux).
@@ -185,24 +205,46 @@ std::vector<PrefillResult> run_prefill(Device& device, const AttentionSuiteOptio
 
 std::vector<DecodeResult> run_decode(Device& device, const MachineLimits& limits,
                                      const AttentionSuiteOptions& o) {
-    std::vector<DecodeResult> results;
+    std::vector<DecodeResult> results(o.decode.size());
+    std::vector<bool> done(o.decode.size(), false);
     std::vector<float> host;  // reused: the caches are large
-    for (const DecodeCase& c : o.decode) {
-        if (o.progress)
-            o.progress("decode users=" + std::to_string(c.users) + " cache=" + std::to_string(c.cache_len) +
-                       " " + dtype_name(c.cache_dtype) + (c.paged ? " paged" : " contiguous"));
+    auto same_geometry = [](const DecodeCase& a, const DecodeCase& b) {
+        return a.users == b.users && a.cache_len == b.cache_len && a.q_heads == b.q_heads &&
+               a.kv_heads == b.kv_heads && a.head_dim == b.head_dim && a.paged == b.paged &&
+               a.block_size == b.block_size;
+    };
+    struct Setup {
+        Tensor k, v;
+    };
+    for (std::size_t first = 0; first < o.decode.size(); ++first) {
+        if (done[first]) continue;
+        // The cases that differ only in the cache dtype run in the same rounds: the ratio of their
+        // tokens/s then compares the same minutes of a machine whose bandwidth moves.
+        std::vector<std::size_t> group;
+        for (std::size_t j = first; j < o.decode.size(); ++j)
+            if (!done[j] && same_geometry(o.decode[first], o.decode[j])) group.push_back(j), done[j] = true;
+        const DecodeCase& c = o.decode[first];
+        if (o.progress) {
+            std::string dtypes;
+            for (std::size_t j : group) dtypes += (dtypes.empty() ? "" : " + ") + dtype_name(o.decode[j].cache_dtype);
+            o.progress("decode users=" + std::to_string(c.users) + " cache=" + std::to_string(c.cache_len) + " " +
+                       dtypes + (c.paged ? " paged" : " contiguous"));
+        }
         const uint32_t users = uint32_t(c.users), nkv = uint32_t(c.kv_heads), dh = uint32_t(c.head_dim);
         const uint32_t blocks_per_user = uint32_t(c.cache_len / c.block_size);
         const Shape cache_shape = c.paged ? Shape{users * blocks_per_user, nkv, uint32_t(c.block_size), dh}
                                           : Shape{users, nkv, uint32_t(c.cache_len), dh};
-        host.resize(cache_shape.volume());
+        host.assign(cache_shape.volume(), 0.0f);
         std::mt19937 gen(7);
         std::normal_distribution<float> normal(0.0f, 1.0f);
         for (std::size_t i = 0; i < host.size(); i += 4099)
             host[i] = normal(gen);  // sparse noise is enough here
-        const TensorOptions cache_options{.dtype = c.cache_dtype, .layout = Layout::TILE, .device = device};
-        Tensor k = from_host(std::span<const float>(host), cache_shape, cache_options);
-        Tensor v = from_host(std::span<const float>(host), cache_shape, cache_options);
+        std::vector<Setup> setups;
+        for (std::size_t j : group) {
+            const TensorOptions cache_options{.dtype = o.decode[j].cache_dtype, .layout = Layout::TILE, .device = device};
+            setups.push_back({from_host(std::span<const float>(host), cache_shape, cache_options),
+                              from_host(std::span<const float>(host), cache_shape, cache_options)});
+        }
         Tensor q = random_tensor(device, Shape{1, users, uint32_t(c.q_heads), dh}, DataType::BFLOAT16, 4);
         std::vector<int32_t> positions(users, int32_t(c.cache_len - 1));
         std::optional<Tensor> page_table;
@@ -213,23 +255,40 @@ std::vector<DecodeResult> run_decode(Device& device, const MachineLimits& limits
             page_table =
                 from_host(std::span<const int32_t>(table), Shape{users, blocks_per_user}, {.device = device});
         }
-        auto step = [&] {
-            if (c.paged)
-                transformer::paged_scaled_dot_product_attention_decode(q, k, v, *page_table,
-                                                                       {.cur_pos = positions});
-            else
-                transformer::scaled_dot_product_attention_decode(q, k, v, {.cur_pos = positions});
-        };
-        DecodeResult r;
-        r.c = c;
-        const Paired paired = paired_rounds([&] { return measure_stream_gbps(device, limits.stream_bytes, 1).median; },
-                                            step, c.kv_bytes() / 1e9, std::max(o.repeat, 5), 1);
-        r.seconds = paired.seconds;
-        r.stream_gbps = paired.limit;
-        r.tokens_per_second = double(c.users) / r.seconds.median;
-        r.gbps = c.kv_bytes() / r.seconds.median / 1e9;
-        r.of_stream = paired.ratio;
-        results.push_back(r);
+        std::vector<std::function<void()>> steps;
+        std::vector<double> work;
+        for (std::size_t g = 0; g < group.size(); ++g) {
+            const Setup* setup = &setups[g];
+            steps.push_back([&c, &q, &positions, &page_table, setup] {
+                if (c.paged)
+                    transformer::paged_scaled_dot_product_attention_decode(q, setup->k, setup->v, *page_table,
+                                                                           {.cur_pos = positions});
+                else
+                    transformer::scaled_dot_product_attention_decode(q, setup->k, setup->v, {.cur_pos = positions});
+            });
+            work.push_back(o.decode[group[g]].kv_bytes() / 1e9);
+        }
+        const std::vector<Paired> paired = paired_rounds(
+            [&] { return measure_stream_gbps(device, limits.stream_bytes, 1).median; }, steps, work,
+            std::max(o.repeat, 5), 1);
+        std::optional<std::size_t> bf16;
+        for (std::size_t g = 0; g < group.size(); ++g)
+            if (o.decode[group[g]].cache_dtype == DataType::BFLOAT16) bf16 = g;
+        for (std::size_t g = 0; g < group.size(); ++g) {
+            DecodeResult& r = results[group[g]];
+            r.c = o.decode[group[g]];
+            r.seconds = paired[g].seconds;
+            r.stream_gbps = paired[g].limit;
+            r.tokens_per_second = double(r.c.users) / r.seconds.median;
+            r.gbps = r.c.kv_bytes() / r.seconds.median / 1e9;
+            r.of_stream = paired[g].ratio;
+            if (bf16 && *bf16 != g) {
+                std::vector<double> speedup;
+                for (std::size_t i = 0; i < paired[g].by_round.size(); ++i)
+                    speedup.push_back(paired[*bf16].by_round[i] / paired[g].by_round[i]);
+                r.vs_bfloat16 = median(speedup);
+            }
+        }
     }
     return results;
 }

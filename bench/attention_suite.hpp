@@ -51,6 +51,9 @@ struct DecodeResult {
     double gbps = 0;
     double stream_gbps = 0;  // streaming read: the median over rounds of the better probe around each
     double of_stream = 0;    // the median over rounds of KV GB/s over the round's stream
+    // Where the same geometry also ran with a BFLOAT16 cache (in the same rounds): the median over
+    // rounds of this case's tokens/s over BFLOAT16's; 0 otherwise.
+    double vs_bfloat16 = 0;
 };
 
 struct AttentionSuiteOptions {
