@@ -1380,28 +1380,23 @@ constexpr int64_t q8_block = 32;
 
 void quantize_q8(const float* q, int64_t heads, int64_t ldq, int64_t dh, uint8_t* q8) {
     const int64_t segs = (dh + 15) / 16;
+    const __m512 sign = _mm512_set1_ps(-0.0f);
     for (int64_t h = 0; h < heads; ++h)
         for (int64_t s = 0; s < segs; ++s) {
-            const float* x = q + h * ldq + s * 16;
+            const __m512 x = _mm512_loadu_ps(q + h * ldq + s * 16);
             uint8_t* blk = q8 + (h * segs + s) * q8_block;
-            float amax = 0.0f;
-            bool finite = true;
-            for (int i = 0; i < 16; ++i) {
-                const float a = x[i] < 0 ? -x[i] : x[i];
-                finite = finite && a <= 3.4028235e38f;  // false for inf and NaN
-                amax = a > amax ? a : amax;
-            }
-            const float inv = finite && amax > 0 ? 127.0f / amax : 0.0f;
-            int8_t qi[16];
-            int32_t corr = 0;
-            for (int i = 0; i < 16; ++i) {
-                const float y = x[i] * inv;
-                qi[i] = int8_t(finite ? int(y + (y < 0 ? -0.5f : 0.5f)) : 0);
-                corr -= 128 * qi[i];
-            }
-            // A query row holding inf or NaN: NaN scores, as fp32 products would give.
+            // inf or NaN in the row (fpclass: QNaN, +inf, -inf, SNaN): NaN scores, as fp32 products give.
+            const bool finite = _mm512_fpclass_ps_mask(x, 0x99) == 0;
+            const float amax = finite ? _mm512_reduce_max_ps(_mm512_andnot_ps(sign, x)) : 0.0f;
+            const float inv = amax > 0 ? 127.0f / amax : 0.0f;
+            // Round half away from zero: |y| + 0.5 truncated, the sign put back.
+            const __m512 y = finite ? _mm512_mul_ps(x, _mm512_set1_ps(inv)) : _mm512_setzero_ps();
+            const __m512 r = _mm512_or_ps(_mm512_add_ps(_mm512_andnot_ps(sign, y), _mm512_set1_ps(0.5f)),
+                                          _mm512_and_ps(sign, y));
+            const __m512i qi = _mm512_cvttps_epi32(r);
+            const int32_t corr = -128 * _mm512_reduce_add_epi32(qi);
             const float scale = finite ? amax / 127.0f * (1.0f / 64.0f) : __builtin_nanf("");  // 2^-6: the mantissa step
-            std::memcpy(blk, qi, 16);
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(blk), _mm512_cvtepi32_epi8(qi));
             std::memcpy(blk + 16, &corr, 4);
             std::memcpy(blk + 20, &scale, 4);
             std::memset(blk + 24, 0, 8);

@@ -318,6 +318,7 @@ Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor
     // last keys can prefetch the next one's first: a part that starts cold waits on its first
     // loads with nothing to overlap them (a few microseconds per part, much of a short cache's time).
     std::atomic<int64_t> claim{0};
+    const auto& kt = kernels::table();
     device.pool->parallel_for(
         std::min<int64_t>(tasks, workers),
         [&](int64_t, int worker) {
@@ -327,16 +328,23 @@ Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor
                 const int64_t t_next = claim.fetch_add(1, std::memory_order_relaxed);
                 const Part cur = part_of(t), next = t_next < tasks ? part_of(t_next) : Part{};
                 const int64_t sl = slot(cur.user, cur.kvh, t % job.parts);
+                float* o = p.partial_o.data() + sl * dhp;
                 attend_part(p, p.scratch[std::size_t(worker)], job, cur.user, cur.kvh, cur.begin, cur.end,
-                            t_next < tasks ? &next : nullptr, warm, p.partial_o.data() + sl * dhp,
-                            p.partial_m.data() + sl, p.partial_l.data() + sl);
+                            t_next < tasks ? &next : nullptr, warm, o, p.partial_m.data() + sl,
+                            p.partial_l.data() + sl);
+                if (job.parts == 1)  // nothing to merge: the rows are written here, by the workers
+                    for (int64_t h = 0; h < g; ++h) {
+                        const float l = p.partial_l[std::size_t(sl + h)];
+                        kt.scale(o + h * dhp, dh, l > 0 ? 1.0f / l : 0.0f);  // skipped or fully masked: zeros
+                        job.out.write(cur.user, cur.kvh * g + h, 0, dh, o + h * dhp);
+                    }
                 warm = cur.end - cur.begin >= prefetch_keys;  // it prefetched next's first prefetch_keys keys
                 t = t_next;
             }
         },
         workers);
+    if (job.parts == 1) return out;
     // Merge the parts of each (user, head) and write the output rows.
-    const auto& kt = kernels::table();
     std::vector<float> merged(static_cast<std::size_t>(dhp));
     for (int64_t user = 0; user < b; ++user)
         for (int64_t kvh = 0; kvh < nkv; ++kvh)
