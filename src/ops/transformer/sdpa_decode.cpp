@@ -90,8 +90,13 @@ void attend_part(const DecodeProgram& p, DecodeProgram::Scratch& s, const Job& j
     if (bf16_dot) kt.pack_q_bf16(q, g, dhp, dh, s.qb.data());
     // A BFLOAT8_B K cache meets q rounded to int8 per face row (the precision its own
     // mantissas have) on int8 dot products where the CPU has them.
+    // The scale goes into q here (each face row's own int8 scale absorbs it), so the scores
+    // come out scaled.
     const bool q8_dot = p.k_format == 2 && kernels::has_int8_dot();
-    if (q8_dot) kt.quantize_q8(q, g, dhp, dh, s.q8.data());
+    if (q8_dot) {
+        kt.scale(q, g * dhp, job.scale);
+        kt.quantize_q8(q, g, dhp, dh, s.q8.data());
+    }
     // A BFLOAT8_B V cache on bf16 dot products: p rounded to bf16, as for a BFLOAT16 cache.
     const bool v_bf16 = bf16_dot || (p.v_format == 2 && kernels::has_bf16_dot(2));
     // The first keys' loads all at once (the loop below then keeps prefetch_keys ahead): a
@@ -146,7 +151,7 @@ void attend_part(const DecodeProgram& p, DecodeProgram::Scratch& s, const Job& j
         }
         for (int64_t h = 0; h < g; ++h) {
             float* srow = sc + h * p.kc;
-            kt.scale(srow, kn, job.scale);
+            if (!q8_dot) kt.scale(srow, kn, job.scale);
             if (job.has_mask) {
                 job.mask.read(user, kvh * g + h, k0, kn, s.row.data());  // mask [1, b, nqh, s]
                 for (int64_t j = 0; j < kn; ++j) srow[j] += s.row[std::size_t(j)];
