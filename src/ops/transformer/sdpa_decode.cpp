@@ -74,7 +74,7 @@ void attend_part(const DecodeProgram& p, DecodeProgram::Scratch& s, const Job& j
                  int64_t k_begin, int64_t k_end, const Part* next, bool warm, float* o, float* m, float* l) {
     const auto& kt = kernels::table();
     const int64_t g = p.group, dh = p.dh, dhp = p.dh_pad;
-    float* q = s.q.data();  // unscaled: the scale multiplies the scores
+    float* q = s.q.data();  // unscaled (the scale multiplies the scores), but see q8_dot below
     for (int64_t h = 0; h < g; ++h) {
         job.q.read(user, kvh * g + h, 0, dh, q + h * dhp);  // q [1, b, nqh, dh]: matrix `user`
         std::fill(q + h * dhp + dh, q + (h + 1) * dhp, 0.0f);
@@ -89,9 +89,8 @@ void attend_part(const DecodeProgram& p, DecodeProgram::Scratch& s, const Job& j
     }
     if (bf16_dot) kt.pack_q_bf16(q, g, dhp, dh, s.qb.data());
     // A BFLOAT8_B K cache meets q rounded to int8 per face row (the precision its own
-    // mantissas have) on int8 dot products where the CPU has them.
-    // The scale goes into q here (each face row's own int8 scale absorbs it), so the scores
-    // come out scaled.
+    // mantissas have) on int8 dot products where the CPU has them. The scale goes into q first
+    // (each face row's int8 scale absorbs it), so those scores come out scaled.
     const bool q8_dot = p.k_format == 2 && kernels::has_int8_dot();
     if (q8_dot) {
         kt.scale(q, g * dhp, job.scale);
