@@ -768,10 +768,12 @@ inline __m512 fold_pair(__m512 a, __m512 b) {
 inline __m512 fold_lanes128(__m512 a, __m512 b) {
     return _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0x88), _mm512_shuffle_f32x4(a, b, 0xdd));
 }
-// x[4 L + p] holds key 4 p + L (what two fold_pair levels leave) -> key j in lane j.
+// Lane 4 L + p of what two fold_pair levels (or a 4x4 dword transpose of 4 rows per 128-bit
+// lane) leave holds key 4 p + L; the order is its own inverse.
+constexpr uint8_t key_lanes[16] = {0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15};
+// x[4 L + p] holds key 4 p + L -> key j in lane j.
 inline __m512 keys_in_order(__m512 x) {
-    const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
-    return _mm512_permutexvar_ps(order, x);
+    return _mm512_permutexvar_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(key_lanes))), x);
 }
 // Sixteen keys' dot products from their per-lane partial sums: pairs[i] holds keys 2i and
 // 2i + 1 already folded to 8 lanes each (fold_pair); returns the 16 sums, key j in lane j.
@@ -895,6 +897,12 @@ constexpr int64_t accumulate_segments(int64_t heads) {
     const int64_t room = (W == 16 ? 16 : 8) / (heads * R);
     return room >= 4 ? 4 : room >= 2 ? 2 : 1;
 }
+// Blocks of face columns an accumulate kernel walks a band's keys in, for its first head group:
+// how many steps per key (or key group) a band's Prefetcher is spread over.
+constexpr int64_t accumulate_blocks(int64_t heads, int64_t dh) {
+    const int64_t segs = (dh + 15) / 16, sb = accumulate_segments(heads < 8 ? heads : 8);
+    return segs / sb + segs % sb;
+}
 
 template <int format, int H>
 void tile_accumulate_heads(const TileBand& band, const float* p, int64_t ldp, float* out, int64_t ldo,
@@ -967,9 +975,7 @@ void tile_scores(const TileBand& band, const float* q, int64_t heads, int64_t ld
 void tile_accumulate(const TileBand& band, const float* p, int64_t ldp, int64_t heads, float* out, int64_t ldo,
                      float* work) {
     const float* steps = band_steps(band, work);
-    // One step per row of each block of the first head group.
-    const int64_t segs = (band.dh + 15) / 16, sb = accumulate_segments(heads < 8 ? heads : 8);
-    Prefetcher pf(band, band.n * (segs / sb + segs % sb));
+    Prefetcher pf(band, band.n * accumulate_blocks(heads, band.dh));  // a step per row and block
     for_format<TileAccumulate>(band.format, heads, &band, p, ldp, out, ldo, steps, &pf);
 }
 
@@ -1195,8 +1201,9 @@ constexpr Bfp8Bf16Tables make_bfp8_bf16_tables() {
 }
 alignas(64) constexpr Bfp8Bf16Tables bfp8_bf16_tables = make_bfp8_bf16_tables();
 
-// out[h * ldo + c] += sum p'_(h, key) m_key[c] over the band's keys, segments [s0, s0 + SB).
-// pp[s * ldp + h * 16 + k]: p' of keys 2k and 2k + 1 (band positions) as bf16.
+// out[h * ldo + c] += sum p'_(h, key) m_key[c] over the bands' keys, segments [s0, s0 + SB).
+// pp[b * band_words + s * ldp + h * 16 + k]: p' of band b's keys 2k and 2k + 1 (band positions)
+// as bf16.
 template <int H, int SB, bool TAIL>
 ATTNN_BF16_VBMI void tile_accumulate_bfp8_block(const TileBand* bands, int64_t nb, int64_t s0, int64_t segs,
                                                 const uint32_t* pp, int64_t ldp, int64_t band_words, float* out,
@@ -1317,7 +1324,7 @@ ATTNN_BF16_VBMI void tile_accumulate_bfp8(const TileBand* bands, int64_t nb, con
                                           int64_t heads, float* out, int64_t ldo, float* work) {
     uint32_t* pp = reinterpret_cast<uint32_t*>(work);
     const int64_t segs = (bands[0].dh + 15) / 16, band_words = segs * heads * 16;
-    const int64_t sb = accumulate_segments(heads < 8 ? heads : 8), blocks = segs / sb + segs % sb;
+    const int64_t blocks = accumulate_blocks(heads, bands[0].dh);
     Prefetcher pf[max_bands];
     for (int64_t b = 0, j = 0; b < nb; j += bands[b].n, ++b) {
         const TileBand& band = bands[b];
@@ -1330,12 +1337,16 @@ ATTNN_BF16_VBMI void tile_accumulate_bfp8(const TileBand* bands, int64_t nb, con
 
 ATTNN_BF16_DOT void tile_accumulate_bf16(const TileBand* bands, int64_t nb, const float* p, int64_t ldp,
                                          int64_t heads, float* out, int64_t ldo, float* work) {
+    while (nb > max_bands) {  // max_bands at a time, each run's p after the one before
+        tile_accumulate_bf16(bands, max_bands, p, ldp, heads, out, ldo, work);
+        for (int64_t b = 0; b < max_bands; ++b) p += bands[b].n;
+        bands += max_bands, nb -= max_bands;
+    }
     if (nb <= 0) return;
     if (bands[0].format == 2) return tile_accumulate_bfp8(bands, nb, p, ldp, heads, out, ldo, work);
     // p rounded to bf16, two keys per 32-bit word, 16 words per head (a band holds 32 keys).
     uint32_t* pp = reinterpret_cast<uint32_t*>(work);
-    const int64_t band_words = heads * 16, segs = (bands[0].dh + 15) / 16;
-    const int64_t sb = accumulate_segments(heads < 8 ? heads : 8), blocks = segs / sb + segs % sb;
+    const int64_t band_words = heads * 16, blocks = accumulate_blocks(heads, bands[0].dh);
     Prefetcher pf[max_bands];
     for (int64_t b = 0, j = 0; b < nb; j += bands[b].n, ++b) {
         const TileBand& band = bands[b];
@@ -1408,7 +1419,7 @@ ATTNN_INT8_DOT void tile_scores_q8_heads(const TileBand& band, const uint8_t* q8
                                          int64_t lds, Prefetcher& pf) {
     const __m512i c80 = _mm512_set1_epi8(char(0x80));
     // The transpose leaves key 4 r + L in lane 4 L + r; the exponents are put in that order.
-    const __m128i transposed = _mm_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    const __m128i transposed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(key_lanes));
     const int64_t first = band.row, end = band.row + band.n;
     for (int64_t half = first / 16; half * 16 < end; ++half) {
         __m512 f[H];

@@ -25,7 +25,7 @@ struct TileBand {
     const uint8_t* ahead = nullptr;
 };
 
-// The most bands tile_accumulate_bf16 takes in one call.
+// The most bands tile_accumulate_bf16 keeps its accumulators in registers across.
 constexpr int64_t max_bands = 8;
 
 struct KernelTable {
@@ -105,9 +105,9 @@ struct KernelTable {
     // qbf16_words(heads, dh) words, for every band tile_scores_bf16 then scores. p is rounded to
     // bf16 before it meets V, as FlashAttention does on GPUs, so the result has bf16 inputs'
     // accuracy. Null in tables without them; call only when has_bf16_dot().
-    // tile_accumulate_bf16 takes up to max_bands bands of one format and dh at once (the runs
-    // of one chunk: p holds their keys one after another), so the accumulators stay in
-    // registers across them; work: nbands * 16 * heads * ceil(dh / 16) floats. It also takes
+    // tile_accumulate_bf16 takes bands of one format and dh at once (the runs of one chunk: p
+    // holds their keys one after another), max_bands at a time, so the accumulators stay in
+    // registers across them; work: min(nbands, max_bands) * 16 * heads * ceil(dh / 16) floats. It also takes
     // BFLOAT8_B bands (where has_bf16_dot(2)): their magnitudes become bf16 integers exactly
     // and each face row's exponent moves onto p, so again only p's rounding to bf16 is added.
     void (*pack_q_bf16)(const float* q, int64_t heads, int64_t ldq, int64_t dh, uint16_t* qdup);

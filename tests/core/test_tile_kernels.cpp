@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <iterator>
 #include <random>
 #include <vector>
 
@@ -231,7 +232,8 @@ TEST_P(TileKernelsBfp8Dot, AccumulateWithinWeightRounding) {
 
 // tile_accumulate_bf16 over several bands at once (a chunk's runs, p one run after another)
 // gives, bit for bit, what one call per band gives: the same products added in the same order,
-// the sum only kept in registers between bands. Runs start and end anywhere; up to max_bands.
+// the sum only kept in registers between bands. Runs start and end anywhere; more than
+// max_bands go max_bands at a time.
 class TileKernelsBf16Bands : public ::testing::TestWithParam<std::tuple<int, int64_t, int64_t>> {};
 
 TEST_P(TileKernelsBf16Bands, ManyBandsEqualOneAtATime) {
@@ -239,8 +241,9 @@ TEST_P(TileKernelsBf16Bands, ManyBandsEqualOneAtATime) {
     const Format& f = formats[format_index];
     if (!kernels::has_bf16_dot(f.id)) GTEST_SKIP() << "this CPU lacks the bf16 dot-product kernels for " << f.name;
     const auto& kt = kernels::table();
-    const int64_t runs[][2] = {{3, 29}, {0, 32}, {16, 16}, {0, 1}, {31, 1}, {5, 22}, {0, 32}, {7, 9}};
-    const int64_t nb = kernels::max_bands, ld = (dh + 15) / 16 * 16;
+    const int64_t runs[][2] = {{3, 29}, {0, 32}, {16, 16}, {0, 1},  {31, 1}, {5, 22},
+                               {0, 32}, {7, 9},  {2, 30},  {0, 17}, {9, 3}};
+    const int64_t nb = std::size(runs), ld = (dh + 15) / 16 * 16;
     std::vector<std::vector<uint8_t>> storage;
     std::vector<kernels::TileBand> bands;
     int64_t keys = 0;
@@ -256,7 +259,7 @@ TEST_P(TileKernelsBf16Bands, ManyBandsEqualOneAtATime) {
     for (auto& x : p) x = unit(gen);
     for (auto& x : start) x = unit(gen) - 0.5f;
     std::vector<float> work(std::size_t(nb * 16 * heads * ((dh + 15) / 16)));
-    for (int64_t count : {int64_t(1), int64_t(2), int64_t(5), nb}) {
+    for (int64_t count : {int64_t(1), int64_t(2), int64_t(5), kernels::max_bands, nb}) {  // nb > max_bands
         std::vector<float> together = start, apart = start;
         kt.tile_accumulate_bf16(bands.data(), count, p.data(), ldp, heads, together.data(), ld, work.data());
         for (int64_t b = 0, j = 0; b < count; j += bands[std::size_t(b)].n, ++b)

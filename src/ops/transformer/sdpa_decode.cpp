@@ -323,6 +323,11 @@ Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor
     // loads with nothing to overlap them (a few microseconds per part, much of a short cache's time).
     std::atomic<int64_t> claim{0};
     const auto& kt = kernels::table();
+    // A finished row: O / l, or zeros where no key counted (a skipped user, every key masked).
+    auto write_row = [&](int64_t user, int64_t head, float* row, float l) {
+        kt.scale(row, dh, l > 0 ? 1.0f / l : 0.0f);
+        job.out.write(user, head, 0, dh, row);
+    };
     device.pool->parallel_for(
         std::min<int64_t>(tasks, workers),
         [&](int64_t, int worker) {
@@ -337,11 +342,8 @@ Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor
                             t_next < tasks ? &next : nullptr, warm, o, p.partial_m.data() + sl,
                             p.partial_l.data() + sl);
                 if (job.parts == 1)  // nothing to merge: the rows are written here, by the workers
-                    for (int64_t h = 0; h < g; ++h) {
-                        const float l = p.partial_l[std::size_t(sl + h)];
-                        kt.scale(o + h * dhp, dh, l > 0 ? 1.0f / l : 0.0f);  // skipped or fully masked: zeros
-                        job.out.write(cur.user, cur.kvh * g + h, 0, dh, o + h * dhp);
-                    }
+                    for (int64_t h = 0; h < g; ++h)
+                        write_row(cur.user, cur.kvh * g + h, o + h * dhp, p.partial_l[std::size_t(sl + h)]);
                 warm = cur.end - cur.begin >= prefetch_keys;  // it prefetched next's first prefetch_keys keys
                 t = t_next;
             }
@@ -369,8 +371,7 @@ Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor
                         for (int64_t d = 0; d < dh; ++d) merged[std::size_t(d)] += w * op_[d];
                     }
                 }
-                kt.scale(merged.data(), dh, l > 0 ? 1.0f / l : 0.0f);  // skipped or fully masked: zeros
-                job.out.write(user, kvh * g + h, 0, dh, merged.data());
+                write_row(user, kvh * g + h, merged.data(), l);
             }
     return out;
 }
