@@ -7,6 +7,11 @@ namespace attnn::python {
 
 namespace nb = nanobind;
 
+// Ops and conversions run with the GIL released (arguments are converted before and the result
+// after, with it held), so other Python threads go on while one waits on a long op; the
+// device's op lock keeps ops from two threads one at a time.
+using release_gil = nb::call_guard<nb::gil_scoped_release>;
+
 void bind_types(nb::module_& m);   // DataType, Layout, MemoryConfig, Shape, CoreGrid, errors
 void bind_device(nb::module_& m);  // Device, open/close, program cache
 void bind_tensor(nb::module_& m);  // Tensor, host <-> tensor, layouts, creation, data movement

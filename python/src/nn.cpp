@@ -68,9 +68,11 @@ void bind_nn(nb::module_& m) {
             },
             nb::arg("device"), nb::arg("config"), nb::arg("wq"), nb::arg("wk"), nb::arg("wv"), nb::arg("wo"))
         .def("prefill", &nn::LlamaAttention::prefill, nb::arg("x"), nb::arg("user"),
-             "x [1, 1, s, dim] -> [1, 1, s, dim]: user's prompt at positions 0..s-1, its K/V written to the cache")
+             "x [1, 1, s, dim] -> [1, 1, s, dim]: user's prompt at positions 0..s-1, its K/V written to the cache",
+             release_gil())
         .def("decode", &nn::LlamaAttention::decode, nb::arg("x"), nb::arg("positions"),
-             "x [1, 1, b, dim] -> [1, 1, b, dim]: one token per user at positions[i] (-1 skips the user)")
+             "x [1, 1, b, dim] -> [1, 1, b, dim]: one token per user at positions[i] (-1 skips the user)",
+             release_gil())
         .def_prop_ro("config", &nn::LlamaAttention::config)
         .def_prop_ro("k_cache", &nn::LlamaAttention::k_cache)
         .def_prop_ro("v_cache", &nn::LlamaAttention::v_cache)

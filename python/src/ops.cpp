@@ -42,14 +42,14 @@ void bind_binary(nb::module_& m, const char* name, Fn fn) {
             return fn(a, b, BinaryOptions{.dtype = dtype, .memory_config = mc});
         },
         nb::arg("input_tensor_a"), nb::arg("input_tensor_b"), nb::kw_only(), nb::arg("memory_config") = nb::none(),
-        nb::arg("dtype") = nb::none());
+        nb::arg("dtype") = nb::none(), release_gil());
     m.def(
         name,
         [fn](const Tensor& a, float b, std::optional<MemoryConfig> mc, std::optional<DataType> dtype) {
             return fn(a, b, BinaryOptions{.dtype = dtype, .memory_config = mc});
         },
         nb::arg("input_tensor_a"), nb::arg("input_tensor_b"), nb::kw_only(), nb::arg("memory_config") = nb::none(),
-        nb::arg("dtype") = nb::none());
+        nb::arg("dtype") = nb::none(), release_gil());
 }
 
 void bind_transformer(nb::module_& t) {
@@ -78,7 +78,7 @@ void bind_transformer(nb::module_& t) {
                 x, num_heads, {.num_kv_heads = num_kv_heads, .transpose_key = transpose_key, .memory_config = mc});
         },
         nb::arg("input_tensor"), nb::kw_only(), nb::arg("num_heads"), nb::arg("num_kv_heads") = nb::none(),
-        nb::arg("transpose_key") = true, nb::arg("memory_config") = nb::none());
+        nb::arg("transpose_key") = true, nb::arg("memory_config") = nb::none(), release_gil());
     t.def(
         "attention_softmax",
         [](const Tensor& x, std::optional<uint32_t> head_size, std::optional<Tensor> mask,
@@ -87,7 +87,7 @@ void bind_transformer(nb::module_& t) {
                 x, {.head_size = head_size, .attention_mask = std::move(mask), .memory_config = mc});
         },
         nb::arg("input_tensor"), nb::kw_only(), nb::arg("head_size") = nb::none(),
-        nb::arg("attention_mask") = nb::none(), nb::arg("memory_config") = nb::none());
+        nb::arg("attention_mask") = nb::none(), nb::arg("memory_config") = nb::none(), release_gil());
     t.def(
         "attention_softmax_",
         [](Tensor& x, std::optional<uint32_t> head_size, std::optional<Tensor> mask, std::optional<MemoryConfig> mc) {
@@ -95,11 +95,11 @@ void bind_transformer(nb::module_& t) {
                 x, {.head_size = head_size, .attention_mask = std::move(mask), .memory_config = mc});
         },
         nb::arg("input_tensor"), nb::kw_only(), nb::arg("head_size") = nb::none(),
-        nb::arg("attention_mask") = nb::none(), nb::arg("memory_config") = nb::none());
+        nb::arg("attention_mask") = nb::none(), nb::arg("memory_config") = nb::none(), release_gil());
     t.def(
         "concatenate_heads",
         [](const Tensor& x, std::optional<MemoryConfig> mc) { return transformer::concatenate_heads(x, mc); },
-        nb::arg("input_tensor"), nb::kw_only(), nb::arg("memory_config") = nb::none());
+        nb::arg("input_tensor"), nb::kw_only(), nb::arg("memory_config") = nb::none(), release_gil());
 
     t.def(
         "scaled_dot_product_attention",
@@ -113,7 +113,7 @@ void bind_transformer(nb::module_& t) {
         nb::arg("input_tensor_q"), nb::arg("input_tensor_k"), nb::arg("input_tensor_v"), nb::kw_only(),
         nb::arg("attn_mask") = nb::none(), nb::arg("is_causal") = true, nb::arg("scale") = nb::none(),
         nb::arg("program_config") = nb::none(), nb::arg("compute_kernel_config") = nb::none(),
-        nb::arg("memory_config") = nb::none());
+        nb::arg("memory_config") = nb::none(), release_gil());
     t.def(
         "chunked_scaled_dot_product_attention",
         [](const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& page_table, uint32_t chunk_start_idx,
@@ -125,7 +125,7 @@ void bind_transformer(nb::module_& t) {
         },
         nb::arg("input_tensor_q"), nb::arg("input_tensor_k"), nb::arg("input_tensor_v"), nb::arg("page_table_tensor"),
         nb::arg("chunk_start_idx"), nb::kw_only(), nb::arg("scale") = nb::none(), nb::arg("program_config") = nb::none(),
-        nb::arg("compute_kernel_config") = nb::none(), nb::arg("memory_config") = nb::none());
+        nb::arg("compute_kernel_config") = nb::none(), nb::arg("memory_config") = nb::none(), release_gil());
 
     // Decode: the Python layer's wrappers pass page_table (or page_table_tensor) through.
     t.def(
@@ -146,7 +146,7 @@ void bind_transformer(nb::module_& t) {
         },
         nb::arg("q"), nb::arg("k"), nb::arg("v"), nb::arg("page_table").none(), nb::arg("is_causal"),
         nb::arg("attn_mask").none(), nb::arg("cur_pos").none(), nb::arg("cur_pos_tensor").none(),
-        nb::arg("scale").none(), nb::arg("program_config").none(), nb::arg("memory_config").none());
+        nb::arg("scale").none(), nb::arg("program_config").none(), nb::arg("memory_config").none(), release_gil());
 }
 
 void bind_experimental(nb::module_& e) {
@@ -162,7 +162,7 @@ void bind_experimental(nb::module_& e) {
         },
         nb::arg("input_tensor"), nb::arg("input_tensor_kv") = nb::none(), nb::kw_only(), nb::arg("num_heads"),
         nb::arg("num_kv_heads") = nb::none(), nb::arg("transpose_k_heads") = true,
-        nb::arg("memory_config") = nb::none());
+        nb::arg("memory_config") = nb::none(), release_gil());
     e.def(
         "nlp_create_qkv_heads_decode",
         [](const Tensor& x, uint32_t num_heads, std::optional<uint32_t> num_kv_heads, std::optional<MemoryConfig> mc) {
@@ -170,17 +170,17 @@ void bind_experimental(nb::module_& e) {
                                                              {.num_kv_heads = num_kv_heads, .memory_config = mc});
         },
         nb::arg("input_tensor"), nb::kw_only(), nb::arg("num_heads"), nb::arg("num_kv_heads") = nb::none(),
-        nb::arg("memory_config") = nb::none());
+        nb::arg("memory_config") = nb::none(), release_gil());
     e.def(
         "nlp_concat_heads",
         [](const Tensor& x, std::optional<MemoryConfig> mc) { return experimental::nlp_concat_heads(x, mc); },
-        nb::arg("input_tensor"), nb::kw_only(), nb::arg("memory_config") = nb::none());
+        nb::arg("input_tensor"), nb::kw_only(), nb::arg("memory_config") = nb::none(), release_gil());
     e.def(
         "nlp_concat_heads_decode",
         [](const Tensor& x, uint32_t num_heads, std::optional<MemoryConfig> mc) {
             return experimental::nlp_concat_heads_decode(x, num_heads, mc);
         },
-        nb::arg("input_tensor"), nb::kw_only(), nb::arg("num_heads"), nb::arg("memory_config") = nb::none());
+        nb::arg("input_tensor"), nb::kw_only(), nb::arg("num_heads"), nb::arg("memory_config") = nb::none(), release_gil());
     e.def(
         "rotary_embedding_llama",
         [](const Tensor& x, const Tensor& cos, const Tensor& sin, const Tensor& trans_mat, bool is_decode_mode,
@@ -190,7 +190,7 @@ void bind_experimental(nb::module_& e) {
         },
         nb::arg("input_tensor"), nb::arg("cos_cache"), nb::arg("sin_cache"), nb::arg("trans_mat"),
         nb::arg("is_decode_mode") = false, nb::kw_only(), nb::arg("memory_config") = nb::none(),
-        nb::arg("compute_kernel_config") = nb::none());
+        nb::arg("compute_kernel_config") = nb::none(), release_gil());
     e.def(
         "rotary_embedding",
         [](const Tensor& x, const Tensor& cos, const Tensor& sin, std::optional<uint32_t> token_index,
@@ -198,18 +198,18 @@ void bind_experimental(nb::module_& e) {
             return experimental::rotary_embedding(x, cos, sin, {.token_index = token_index, .memory_config = mc});
         },
         nb::arg("input_tensor"), nb::arg("cos_cache"), nb::arg("sin_cache"), nb::arg("token_index") = nb::none(),
-        nb::kw_only(), nb::arg("memory_config") = nb::none(), nb::arg("compute_kernel_config") = nb::none());
+        nb::kw_only(), nb::arg("memory_config") = nb::none(), nb::arg("compute_kernel_config") = nb::none(), release_gil());
     e.def(
         "get_rot_transformation_mat", [](Device& d) { return experimental::get_rot_transformation_mat(d); },
         nb::arg("device"),
-        "The [1, 1, 32, 32] BFLOAT16 TILE matrix rotary_embedding_llama takes (tt-metal's get_rot_transformation_mat).");
+        "The [1, 1, 32, 32] BFLOAT16 TILE matrix rotary_embedding_llama takes (tt-metal's get_rot_transformation_mat).", release_gil());
     e.def(
         "paged_fill_cache",
         [](Tensor& cache, const Tensor& input, const Tensor& page_table, uint32_t batch_idx) {
             experimental::paged_fill_cache(cache, input, page_table, batch_idx);
             return cache;
         },
-        nb::arg("cache_tensor"), nb::arg("input_tensor"), nb::arg("page_table"), nb::kw_only(), nb::arg("batch_idx"));
+        nb::arg("cache_tensor"), nb::arg("input_tensor"), nb::arg("page_table"), nb::kw_only(), nb::arg("batch_idx"), release_gil());
     e.def(
         "paged_update_cache",
         [](Tensor& cache, const Tensor& input, std::optional<std::vector<int32_t>> update_idxs,
@@ -222,7 +222,7 @@ void bind_experimental(nb::module_& e) {
         },
         nb::arg("cache_tensor"), nb::arg("input_tensor"), nb::kw_only(), nb::arg("update_idxs") = nb::none(),
         nb::arg("update_idxs_tensor") = nb::none(), nb::arg("page_table") = nb::none(),
-        nb::arg("compute_kernel_config") = nb::none());
+        nb::arg("compute_kernel_config") = nb::none(), release_gil());
 }
 
 }  // namespace
@@ -231,12 +231,12 @@ void bind_ops(nb::module_& m) {
     m.def("matmul", &matmul_py, nb::arg("input_tensor_a"), nb::arg("input_tensor_b"), nb::kw_only(),
           nb::arg("transpose_a") = false, nb::arg("transpose_b") = false, nb::arg("memory_config") = nb::none(),
           nb::arg("dtype") = nb::none(), nb::arg("core_grid") = nb::none(), nb::arg("program_config") = nb::none(),
-          nb::arg("compute_kernel_config") = nb::none(), nb::arg("activation") = nb::none());
+          nb::arg("compute_kernel_config") = nb::none(), nb::arg("activation") = nb::none(), release_gil());
     m.def("linear", &linear_py, nb::arg("input_tensor_a"), nb::arg("input_tensor_b"), nb::kw_only(),
           nb::arg("bias") = nb::none(), nb::arg("transpose_a") = false, nb::arg("transpose_b") = false,
           nb::arg("memory_config") = nb::none(), nb::arg("dtype") = nb::none(), nb::arg("core_grid") = nb::none(),
           nb::arg("activation") = nb::none(), nb::arg("program_config") = nb::none(),
-          nb::arg("compute_kernel_config") = nb::none());
+          nb::arg("compute_kernel_config") = nb::none(), release_gil());
 
     bind_binary(m, "add", [](const auto& a, const auto& b, const BinaryOptions& o) { return add(a, b, o); });
     bind_binary(m, "subtract", [](const auto& a, const auto& b, const BinaryOptions& o) { return subtract(a, b, o); });
@@ -246,7 +246,7 @@ void bind_ops(nb::module_& m) {
         "softmax",
         [](const Tensor& x, int dim, std::optional<MemoryConfig> mc, nb::handle, bool) { return softmax(x, dim, mc); },
         nb::arg("input_tensor"), nb::arg("dim") = -1, nb::kw_only(), nb::arg("memory_config") = nb::none(),
-        nb::arg("compute_kernel_config") = nb::none(), nb::arg("numeric_stable") = true);
+        nb::arg("compute_kernel_config") = nb::none(), nb::arg("numeric_stable") = true, release_gil());
 
     m.def(
         "fill_cache",
@@ -254,14 +254,14 @@ void bind_ops(nb::module_& m) {
             fill_cache(cache, input, batch_idx);
             return cache;
         },
-        nb::arg("cache_tensor"), nb::arg("input_tensor"), nb::arg("batch_idx"));
+        nb::arg("cache_tensor"), nb::arg("input_tensor"), nb::arg("batch_idx"), release_gil());
     m.def(
         "update_cache",
         [](Tensor& cache, const Tensor& input, uint32_t update_idx) {
             update_cache(cache, input, update_idx);
             return cache;
         },
-        nb::arg("cache_tensor"), nb::arg("input_tensor"), nb::arg("update_idx"));
+        nb::arg("cache_tensor"), nb::arg("input_tensor"), nb::arg("update_idx"), release_gil());
 
     nb::module_ t = m.def_submodule("transformer", "TT-NN's ttnn.transformer ops");
     bind_transformer(t);

@@ -51,17 +51,23 @@ Tensor from_array(const char* op, const HostArray& a, bool bf16_bits, const Tens
 
 // tensor -> numpy array of its logical shape: float32 for FLOAT32 and the block floats, the
 // uint16 bits for BFLOAT16 (viewed as ml_dtypes.bfloat16 by the Python layer), int32, uint32.
+// The values are read with the GIL released; the array is made with it held.
+template <class T>
+std::vector<T> host_values(const Tensor& t) {
+    nb::gil_scoped_release released;
+    return to_host<T>(t);
+}
 nb::object to_array(const Tensor& t) {
     switch (t.dtype()) {
         case DataType::BFLOAT16: {
-            std::vector<bfloat16> v = to_host<bfloat16>(t);
+            std::vector<bfloat16> v = host_values<bfloat16>(t);
             std::vector<uint16_t> bits(v.size());
             if (!v.empty()) std::memcpy(bits.data(), v.data(), v.size() * sizeof(uint16_t));
             return numpy_array(std::move(bits), t.shape());
         }
-        case DataType::INT32: return numpy_array(to_host<int32_t>(t), t.shape());
-        case DataType::UINT32: return numpy_array(to_host<uint32_t>(t), t.shape());
-        default: return numpy_array(to_host<float>(t), t.shape());
+        case DataType::INT32: return numpy_array(host_values<int32_t>(t), t.shape());
+        case DataType::UINT32: return numpy_array(host_values<uint32_t>(t), t.shape());
+        default: return numpy_array(host_values<float>(t), t.shape());
     }
 }
 
@@ -169,10 +175,10 @@ void bind_tensor(nb::module_& m) {
         .def("storage_on_device", &Tensor::storage_on_device)
         .def("volume", &Tensor::volume)
         .def("size_bytes", &Tensor::size_bytes)
-        .def("cpu", [](const Tensor& t) { return cpu(t); })
+        .def("cpu", [](const Tensor& t) { return cpu(t); }, release_gil())
         .def("to", [](const Tensor& t, Device& d, std::optional<MemoryConfig> mc) { return to_device(t, d, mc.value_or(DRAM_MEMORY_CONFIG)); },
-             nb::arg("device"), nb::arg("memory_config") = nb::none())
-        .def("to", [](const Tensor& t, Layout l) { return to_layout(t, l); }, nb::arg("layout"))
+             nb::arg("device"), nb::arg("memory_config") = nb::none(), release_gil())
+        .def("to", [](const Tensor& t, Layout l) { return to_layout(t, l); }, nb::arg("layout"), release_gil())
         .def("reshape", [](const Tensor& t, nb::args shape) {
                  if (shape.size() == 1 && !nb::isinstance<nb::int_>(shape[0])) return reshape_py(t, shape[0], {});
                  return reshape_py(t, shape, {});
@@ -183,21 +189,21 @@ void bind_tensor(nb::module_& m) {
         .def("to_numpy", [](nb::handle self) { return nb::module_::import_("attnn").attr("to_numpy")(self); })
         .def("to_torch", [](nb::handle self) { return nb::module_::import_("attnn").attr("to_torch")(self); })
         // Operators: the ops with their default options.
-        .def("__matmul__", [](const Tensor& a, const Tensor& b) { return matmul(a, b); }, nb::is_operator())
-        .def("__add__", [](const Tensor& a, const Tensor& b) { return add(a, b); }, nb::is_operator())
-        .def("__add__", [](const Tensor& a, float b) { return add(a, b); }, nb::is_operator())
-        .def("__radd__", [](const Tensor& a, float b) { return add(a, b); }, nb::is_operator())
-        .def("__sub__", [](const Tensor& a, const Tensor& b) { return subtract(a, b); }, nb::is_operator())
-        .def("__sub__", [](const Tensor& a, float b) { return subtract(a, b); }, nb::is_operator())
-        .def("__rsub__", [](const Tensor& a, float b) { return add(multiply(a, -1.0f), b); }, nb::is_operator())
-        .def("__mul__", [](const Tensor& a, const Tensor& b) { return multiply(a, b); }, nb::is_operator())
-        .def("__mul__", [](const Tensor& a, float b) { return multiply(a, b); }, nb::is_operator())
-        .def("__rmul__", [](const Tensor& a, float b) { return multiply(a, b); }, nb::is_operator())
+        .def("__matmul__", [](const Tensor& a, const Tensor& b) { return matmul(a, b); }, nb::is_operator(), release_gil())
+        .def("__add__", [](const Tensor& a, const Tensor& b) { return add(a, b); }, nb::is_operator(), release_gil())
+        .def("__add__", [](const Tensor& a, float b) { return add(a, b); }, nb::is_operator(), release_gil())
+        .def("__radd__", [](const Tensor& a, float b) { return add(a, b); }, nb::is_operator(), release_gil())
+        .def("__sub__", [](const Tensor& a, const Tensor& b) { return subtract(a, b); }, nb::is_operator(), release_gil())
+        .def("__sub__", [](const Tensor& a, float b) { return subtract(a, b); }, nb::is_operator(), release_gil())
+        .def("__rsub__", [](const Tensor& a, float b) { return add(multiply(a, -1.0f), b); }, nb::is_operator(), release_gil())
+        .def("__mul__", [](const Tensor& a, const Tensor& b) { return multiply(a, b); }, nb::is_operator(), release_gil())
+        .def("__mul__", [](const Tensor& a, float b) { return multiply(a, b); }, nb::is_operator(), release_gil())
+        .def("__rmul__", [](const Tensor& a, float b) { return multiply(a, b); }, nb::is_operator(), release_gil())
         .def("__truediv__", [](const Tensor& a, float b) {
                  if (b == 0.0f) detail::fail(ErrorKind::InvalidArgument, "divide", "the scalar divisor is 0");
                  return multiply(a, 1.0f / b);
-             }, nb::is_operator())
-        .def("__neg__", [](const Tensor& a) { return multiply(a, -1.0f); });
+             }, nb::is_operator(), release_gil())
+        .def("__neg__", [](const Tensor& a) { return multiply(a, -1.0f); }, release_gil());
 
     // Host data <-> tensors (the Python layer's from_numpy / to_numpy / from_torch / to_torch).
     m.def(
@@ -212,27 +218,27 @@ void bind_tensor(nb::module_& m) {
                                             .pad_value = pad_value.value_or(0.0f)});
         },
         nb::arg("op"), nb::arg("array"), nb::arg("bf16_bits"), nb::arg("dtype").none(), nb::arg("layout"), nb::arg("device").none(),
-        nb::arg("memory_config").none(), nb::arg("pad_value").none());
+        nb::arg("memory_config").none(), nb::arg("pad_value").none(), release_gil());
     m.def("_to_array", &to_array, nb::arg("tensor"));
 
     m.def("to_device", [](const Tensor& t, Device& d, std::optional<MemoryConfig> mc) { return to_device(t, d, mc.value_or(DRAM_MEMORY_CONFIG)); },
-          nb::arg("tensor"), nb::arg("device"), nb::arg("memory_config") = nb::none());
-    m.def("from_device", [](const Tensor& t) { return from_device(t); }, nb::arg("tensor"));
+          nb::arg("tensor"), nb::arg("device"), nb::arg("memory_config") = nb::none(), release_gil());
+    m.def("from_device", [](const Tensor& t) { return from_device(t); }, nb::arg("tensor"), release_gil());
     m.def("to_layout", &to_layout_py, nb::arg("tensor"), nb::arg("layout"), nb::arg("dtype") = nb::none(),
-          nb::arg("memory_config") = nb::none(), nb::arg("device") = nb::none());
+          nb::arg("memory_config") = nb::none(), nb::arg("device") = nb::none(), release_gil());
     m.def("typecast", [](const Tensor& t, DataType d, std::optional<MemoryConfig> mc) { return typecast(t, d, mc); },
-          nb::arg("input_tensor"), nb::arg("dtype"), nb::kw_only(), nb::arg("memory_config") = nb::none());
-    m.def("clone", [](const Tensor& t) { return clone(t); }, nb::arg("input_tensor"));
+          nb::arg("input_tensor"), nb::arg("dtype"), nb::kw_only(), nb::arg("memory_config") = nb::none(), release_gil());
+    m.def("clone", [](const Tensor& t) { return clone(t); }, nb::arg("input_tensor"), release_gil());
     m.def("deallocate", [](Tensor& t, bool) { deallocate(t); }, nb::arg("tensor"), nb::arg("force") = true);
 
     m.def("reshape", &reshape_py, nb::arg("input_tensor"), nb::arg("shape"), nb::kw_only(),
           nb::arg("memory_config") = nb::none());
     m.def("permute",
           [](const Tensor& t, const std::vector<int64_t>& dims, std::optional<MemoryConfig> mc) { return permute(t, dims, mc); },
-          nb::arg("input_tensor"), nb::arg("dims"), nb::kw_only(), nb::arg("memory_config") = nb::none());
+          nb::arg("input_tensor"), nb::arg("dims"), nb::kw_only(), nb::arg("memory_config") = nb::none(), release_gil());
     m.def("transpose",
           [](const Tensor& t, int dim0, int dim1, std::optional<MemoryConfig> mc) { return transpose(t, dim0, dim1, mc); },
-          nb::arg("input_tensor"), nb::arg("dim0"), nb::arg("dim1"), nb::kw_only(), nb::arg("memory_config") = nb::none());
+          nb::arg("input_tensor"), nb::arg("dim0"), nb::arg("dim1"), nb::kw_only(), nb::arg("memory_config") = nb::none(), release_gil());
 
     m.def("full",
           [](nb::handle shape, float fill_value, std::optional<DataType> dtype, Layout layout, std::optional<Device> device,
@@ -256,9 +262,9 @@ void bind_tensor(nb::module_& m) {
                                                   .memory_config = mc.value_or(DRAM_MEMORY_CONFIG)});
           },
           nb::arg("path"), nb::arg("dtype") = nb::none(), nb::arg("layout") = Layout::ROW_MAJOR,
-          nb::arg("device") = nb::none(), nb::arg("memory_config") = nb::none());
+          nb::arg("device") = nb::none(), nb::arg("memory_config") = nb::none(), release_gil());
     m.def("save_npy", [](const std::string& path, const Tensor& t) { save_npy(path, t); }, nb::arg("path"),
-          nb::arg("tensor"));
+          nb::arg("tensor"), release_gil());
 }
 
 }  // namespace attnn::python
