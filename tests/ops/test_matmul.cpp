@@ -65,7 +65,14 @@ const auto shapes = ::testing::Values(
     MatmulCase{{600, 300}, {300, 700}}, MatmulCase{{2, 270, 257}, {1100, 257}, false, true},
     MatmulCase{{45, 31}, {45, 50}, true, false},     // transpose_a
     MatmulCase{{3, 29, 70}, {66, 70}, false, true},  // transpose_b, a Linear weight
-    MatmulCase{{2, 17, 40}, {2, 33, 17}, true, true});
+    MatmulCase{{2, 17, 40}, {2, 33, 17}, true, true},
+    // GEMV (up to gemv_max_rows rows of A against a TILE B): B [K, N] and a transposed B [N, K],
+    // long and ragged K, a column count that splits unevenly over the workers, a folded batch,
+    // the last row count on each side of the boundary
+    MatmulCase{{1, 2011}, {2011, 33}}, MatmulCase{{3, 33}, {33, 2011}}, MatmulCase{{16, 31}, {31, 100}},
+    MatmulCase{{17, 31}, {31, 100}}, MatmulCase{{2, 5, 70}, {70, 45}}, MatmulCase{{2, 3, 1, 64}, {64, 17}},
+    MatmulCase{{1, 2011}, {65, 2011}, false, true}, MatmulCase{{7, 40}, {1, 40}, false, true},
+    MatmulCase{{2, 4, 96}, {33, 96}, false, true});
 
 INSTANTIATE_TEST_SUITE_P(Fp32AllIsas, MatmulAgainstReference,
                          ::testing::Combine(::testing::ValuesIn(kernels::supported_isas()), shapes,
@@ -108,6 +115,59 @@ TEST_P(LinearAgainstReference, BiasAndActivation) {
     Array expect = reference::matmul(reference::from_tensor(x), reference::from_tensor(w), false, true,
                                      &bias_values, act);
     EXPECT_LE(reference::max_abs_diff(to_host<double>(out), expect.values), 2e-5 * (1 + std::sqrt(70.0)));
+}
+
+// A decode step's linear: a few rows of activations against TILE weights in every dtype, with
+// bias and activation, torch's [out, in] layout and TT-NN's [in, out], the activations in either
+// layout and the output in another dtype.
+class GemvLinearAgainstReference
+    : public ::testing::TestWithParam<std::tuple<kernels::Isa, DataType, bool, std::string>> {};
+
+TEST_P(GemvLinearAgainstReference, BiasActivationAndOutputDtype) {
+    auto [isa, wdtype, transpose_b, act] = GetParam();
+    testing::ScopedIsa scoped(isa);
+    const uint32_t k = 300, n = 257;
+    for (Layout xl : {Layout::ROW_MAJOR, Layout::TILE}) {
+        Tensor x = make({1, 1, 5, k}, DataType::FLOAT32, xl, 21);
+        Tensor w = transpose_b ? make({n, k}, wdtype, Layout::TILE, 22) : make({k, n}, wdtype, Layout::TILE, 22);
+        Tensor bias = make({n}, DataType::BFLOAT16, Layout::TILE, 23);
+        auto bias_values = to_host<double>(bias);
+        Array expect = reference::matmul(reference::from_tensor(x), reference::from_tensor(w), false, transpose_b,
+                                         &bias_values, act);
+        Tensor out = linear(x, w, {.bias = bias, .transpose_b = transpose_b, .activation = act});
+        EXPECT_EQ(out.shape().to_vector(), expect.shape);
+        EXPECT_LE(reference::max_abs_diff(to_host<double>(out), expect.values), 2e-5 * (1 + std::sqrt(double(k))))
+            << to_string(xl);
+        Tensor out16 = linear(x, w, {.bias = bias, .transpose_b = transpose_b, .activation = act,
+                                     .dtype = DataType::BFLOAT16});
+        EXPECT_EQ(out16.dtype(), DataType::BFLOAT16);
+        EXPECT_LE(reference::max_abs_diff(to_host<double>(out16), expect.values),
+                  tolerance(DataType::BFLOAT16, k))
+            << to_string(xl);
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(WeightDtypes, GemvLinearAgainstReference,
+                         ::testing::Combine(::testing::ValuesIn(kernels::supported_isas()),
+                                            ::testing::Values(DataType::FLOAT32, DataType::BFLOAT16,
+                                                              DataType::BFLOAT8_B, DataType::BFLOAT4_B),
+                                            ::testing::Bool(), ::testing::Values("", "silu")));
+
+TEST(Matmul, GemvNonFiniteInputsPropagate) {
+    // One row against a TILE B takes the GEMV path: NaN and inf reach the outputs they touch only.
+    std::vector<float> av = {1.0f, NAN, 2.0f}, bv(3 * 40, 0.0f);
+    bv[0 * 40 + 0] = 1.0f;       // out[0] = 1 * 1 + nan * 0 + 2 * 0 = nan
+    bv[2 * 40 + 1] = INFINITY;   // out[1] = nan * 0 + 2 * inf = nan (the NaN row reaches every column)
+    Tensor a = from_host(std::span<const float>(av), Shape{1, 3}, {.layout = Layout::TILE, .device = test_device()});
+    Tensor b = from_host(std::span<const float>(bv), Shape{3, 40}, {.layout = Layout::TILE, .device = test_device()});
+    auto out = to_host<float>(matmul(a, b));
+    for (float v : out) EXPECT_TRUE(std::isnan(v));
+    av[1] = 0.0f;
+    Tensor a2 = from_host(std::span<const float>(av), Shape{1, 3}, {.layout = Layout::TILE, .device = test_device()});
+    out = to_host<float>(matmul(a2, b));
+    EXPECT_EQ(out[0], 1.0f);
+    EXPECT_EQ(out[1], INFINITY);
+    for (int j = 2; j < 40; ++j) EXPECT_EQ(out[std::size_t(j)], 0.0f) << j;
 }
 
 INSTANTIATE_TEST_SUITE_P(Activations, LinearAgainstReference,

@@ -31,6 +31,7 @@ constexpr int64_t nc_block = 256;        // B block (256 x 256 fp32 = 256 KiB) a
 constexpr int64_t mc_target = 256;       // A block (mc x kc = 256 KiB) fits L2 with the B and C blocks
 constexpr int64_t strip_max = 2048;      // packed B strip (k x strip) per worker stays a few MiB for k ~ 1-2K
 constexpr int64_t c_ld = nc_block + 16;  // C block row stride, padded so rows do not alias in L1 sets
+constexpr int64_t gemv_block_bytes = 16 << 10;  // a transposed B's tiles a GEMV scores at a time (L1)
 constexpr int64_t face_align = 32;  // task column boundaries on tile edges: no two tasks share a face row
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -48,6 +49,27 @@ std::shared_ptr<GemmProgram> build_gemm_program(const GemmProblem& problem) {
     const int64_t batches = problem.fold_batch_into_m ? 1 : problem.batch;
     p->m_total = problem.fold_batch_into_m ? problem.batch * problem.m : problem.m;
     const int64_t mc_max = std::max<int64_t>(p->mr, mc_target / p->mr * p->mr);
+    p->bias.assign(std::size_t(problem.n), 0.0f);
+
+    // A few rows against one TILE B (a decode step's linear): the GEMM would pack all of B for
+    // rows that use each value once or a few times, so the rows meet B's tiles as stored
+    // instead, through the tile kernels flash decode uses (B [K, N]: its 32-row bands are
+    // accumulated like V, weighted by the rows; B^T [N, K]: its bands are scored like K).
+    if (batches == 1 && !problem.transpose_a && problem.b_tile_format >= 0 && p->m_total <= gemv_max_rows) {
+        p->gemv = true;
+        p->gemv_ld_a = round_up(problem.k, TILE_WIDTH) + 16;
+        p->gemv_ld_c = round_up(problem.n, TILE_WIDTH) + 16;
+        p->gemv_a.assign(std::size_t(p->m_total * p->gemv_ld_a), 0.0f);
+        p->gemv_c.assign(std::size_t(p->m_total * p->gemv_ld_c), 0.0f);
+        const int64_t units = ceil_div(problem.n, TILE_WIDTH);
+        p->tasks = std::min(workers, units);
+        p->scratch.resize(std::size_t(p->tasks));
+        for (auto& s : p->scratch) {  // 64 floats per tile of a band: the block-float steps
+            s.band.assign(std::size_t(64 * ceil_div(std::max(problem.k, problem.n), TILE_WIDTH)), 0.0f);
+            s.c_tile.assign(std::size_t(p->m_total * TILE_WIDTH), 0.0f);
+        }
+        return p;
+    }
 
     int64_t m_blocks = ceil_div(p->m_total, mc_max);
     int64_t n_strips = ceil_div(problem.n, strip_max);
@@ -94,7 +116,6 @@ std::shared_ptr<GemmProgram> build_gemm_program(const GemmProblem& problem) {
         s.c_tile.assign(std::size_t(p->mc * c_ld), 0.0f);
         s.band.assign(std::size_t(TILE_HEIGHT * std::max(p->band_ld, p->band_ld_n)), 0.0f);
     }
-    p->bias.assign(std::size_t(problem.n), 0.0f);
     return p;
 }
 
@@ -207,6 +228,82 @@ void pack_b(const GemmProgram& p, const MatrixView& b, int64_t b_matrix, int64_t
     }
 }
 
+// C = act(A B + bias) for the program's few rows of A (GemmProgram::gemv). Worker w takes the
+// w-th run of C's 32-column tiles: for B [K, N], the same tiles of every 32-row band of B; for a
+// transposed B [N, K], whole bands of B (its rows are C's columns). Each worker finishes its
+// columns (bias, activation, encoding); runs start on tile edges, so no two share a face row.
+void run_gemv(GemmProgram& p, DeviceImpl& device, const MatrixView& a, const MatrixView& b, const MatrixView& out,
+              const float* bias) {
+    const GemmProblem& prob = p.problem;
+    const auto& kt = kernels::table();
+    const int64_t rows = p.m_total, k = prob.k, n = prob.n;
+    const int64_t lda = p.gemv_ld_a, ldc = p.gemv_ld_c;
+    // Row i of the folded A (and C) is row i % m of matrix i / m; unfolded, row i of matrix 0.
+    auto matrix_row = [&](int64_t i, int64_t matrix) {
+        return prob.fold_batch_into_m ? std::pair{i / prob.m, i % prob.m} : std::pair{matrix, i};
+    };
+    for (int64_t i = 0; i < rows; ++i) {
+        float* row = p.gemv_a.data() + i * lda;
+        const auto [matrix, r] = matrix_row(i, prob.a_index[0]);
+        a.read(matrix, r, 0, k, row);
+        std::fill(row + k, row + lda, 0.0f);  // the kernels read whole face rows
+    }
+    const int64_t b_matrix = prob.fold_batch_into_m ? 0 : prob.b_index[0];
+    const int64_t tile_bytes = int64_t(tile_size_bytes(b.dtype)), units = ceil_div(n, TILE_WIDTH);
+    const uint8_t* b_data = reinterpret_cast<const uint8_t*>(b.band(b_matrix, 0));
+    const int64_t band_bytes = ceil_div(b.padded_cols, TILE_WIDTH) * tile_bytes;  // one 32-row band of B
+    const int tasks = int(p.tasks);
+    device.pool->parallel_for(
+        tasks,
+        [&](int64_t w, int) {
+            float* work = p.scratch[std::size_t(w)].band.data();
+            const int64_t u0 = w * units / tasks, u1 = (w + 1) * units / tasks;
+            const int64_t c0 = u0 * TILE_WIDTH, cols = std::min(n, u1 * TILE_WIDTH) - c0;
+            float* c = p.gemv_c.data() + c0;
+            if (!prob.transpose_b) {
+                for (int64_t i = 0; i < rows; ++i) std::fill(c + i * ldc, c + i * ldc + round_up(cols, 16), 0.0f);
+                for (int64_t k0 = 0; k0 < k; k0 += TILE_HEIGHT) {
+                    const uint8_t* tiles = b_data + (k0 / TILE_HEIGHT) * band_bytes + u0 * tile_bytes;
+                    const kernels::TileBand band{p.problem.b_tile_format, tiles, tile_bytes, cols, 0,
+                                                 std::min<int64_t>(TILE_HEIGHT, k - k0),
+                                                 k0 + TILE_HEIGHT < k ? tiles + band_bytes : nullptr};
+                    kt.tile_accumulate(band, p.gemv_a.data() + k0, lda, rows, c, ldc, work);
+                }
+            } else {
+                // tile_scores walks each of a band's rows across all its tiles, so a long K is
+                // taken a block of tiles at a time (about 16 KiB, staying in L1 while every row
+                // passes over it), the blocks' dot products summed.
+                const int64_t block = std::max<int64_t>(1, gemv_block_bytes / tile_bytes) * TILE_WIDTH;
+                float* part = p.scratch[std::size_t(w)].c_tile.data();  // rows x 32 partial sums
+                for (int64_t u = u0; u < u1; ++u) {
+                    const int64_t valid = std::min<int64_t>(TILE_HEIGHT, n - u * TILE_WIDTH);
+                    float* cu = c + (u - u0) * TILE_WIDTH;
+                    for (int64_t k0 = 0; k0 < k; k0 += block) {
+                        const uint8_t* tiles = b_data + u * band_bytes + (k0 / TILE_WIDTH) * tile_bytes;
+                        const uint8_t* ahead = k0 + block < k ? tiles + (block / TILE_WIDTH) * tile_bytes
+                                               : u + 1 < u1  ? b_data + (u + 1) * band_bytes
+                                                             : nullptr;
+                        const kernels::TileBand band{p.problem.b_tile_format, tiles, tile_bytes,
+                                                     std::min(block, k - k0), 0, valid, ahead};
+                        kt.tile_scores(band, p.gemv_a.data() + k0, rows, lda, k0 ? part : cu, k0 ? TILE_WIDTH : ldc,
+                                       work);
+                        if (k0)
+                            for (int64_t i = 0; i < rows; ++i)
+                                for (int64_t j = 0; j < valid; ++j) cu[i * ldc + j] += part[i * TILE_WIDTH + j];
+                    }
+                }
+            }
+            for (int64_t i = 0; i < rows; ++i) {
+                float* row = c + i * ldc;
+                if (bias || prob.activation != kernels::Activation::none)
+                    kt.bias_activation(row, cols, bias ? bias + c0 : nullptr, prob.activation);
+                const auto [matrix, r] = matrix_row(i, 0);
+                out.write(matrix, r, c0, cols, row);
+            }
+        },
+        tasks);
+}
+
 }  // namespace
 
 void run_gemm(GemmProgram& p, DeviceImpl& device, const MatrixView& a, const MatrixView& b,
@@ -218,6 +315,7 @@ void run_gemm(GemmProgram& p, DeviceImpl& device, const MatrixView& a, const Mat
         bias->read(0, 0, 0, prob.n, p.bias.data());
         bias_values = p.bias.data();
     }
+    if (p.gemv) return run_gemv(p, device, a, b, out, bias_values);
     for (auto& s : p.scratch) s.packed_b_batch = -1;
 
     const int64_t workers = int64_t(p.scratch.size());

@@ -23,7 +23,12 @@ struct GemmProblem {
     bool fold_batch_into_m = false;  // B is one matrix and A row-major: one tall GEMM
     kernels::Activation activation = kernels::Activation::none;
     int workers = 1;
+    int b_tile_format = -1;  // MatrixView::tile_format of B: -1 unless B is a floating-point TILE tensor
 };
+
+// At most this many rows of A (after folding the batch) against one TILE B run as a GEMV: B is
+// read once, straight from its tiles, instead of being packed for the microkernel.
+constexpr int64_t gemv_max_rows = 16;
 
 // Blocking and work split, plus per-worker scratch: everything that depends only on the
 // problem. Built once and kept in the program cache.
@@ -53,6 +58,12 @@ struct GemmProgram : Program {
     bool shared_a = false;
     std::vector<float> a_shared;
     std::vector<float> bias;       // decoded bias of the current call, length n
+    // GEMV (gemv_max_rows): A's rows and C's rows in fp32, row strides gemv_ld_a / gemv_ld_c;
+    // each worker takes a contiguous run of B's 32-column tiles (or, for a transposed B, of its
+    // 32-row bands) and its `band` scratch holds the tile kernels' block-float steps.
+    bool gemv = false;
+    int64_t gemv_ld_a = 0, gemv_ld_c = 0;
+    std::vector<float> gemv_a, gemv_c;
 };
 
 std::shared_ptr<GemmProgram> build_gemm_program(const GemmProblem& problem);

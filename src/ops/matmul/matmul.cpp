@@ -116,6 +116,7 @@ MatmulSpec plan(const char* op, const Tensor& a, const Tensor& b, bool transpose
         workers = std::min<int>(workers, int(core_grid->num_cores()));
     }
     prob.workers = workers;
+    prob.b_tile_format = detail::matrix_view(b, op).tile_format();
     return spec;
 }
 
