@@ -40,7 +40,14 @@ std::vector<GemmCase> gemm_cases(const std::vector<std::array<int64_t, 3>>& shap
     return cases;
 }
 
-std::vector<std::array<int64_t, 3>> default_gemm_shapes() { return {{2048, 2048, 2048}, {1024, 6144, 2048}}; }
+std::vector<std::array<int64_t, 3>> default_gemm_shapes() {
+    return {{2048, 2048, 2048}, {1024, 6144, 2048}, {1, 6144, 4096}};
+}
+
+double GemmCase::weight_bytes() const {
+    const double tiles = double((k + 31) / 32) * double((n + 31) / 32);
+    return tiles * double(tile_size_bytes(linear ? weight_dtype : DataType::FLOAT32));
+}
 
 std::vector<DataType> default_weight_dtypes() {
     return {DataType::FLOAT32, DataType::BFLOAT16, DataType::BFLOAT8_B};
@@ -101,6 +108,8 @@ GemmResult run_gemm_case(Device& device, const MachineLimits& limits, const Gemm
     result.attnn_of_peak = result.attnn_gflops.median / limits.peak_gflops.median;
     result.onednn_of_peak = result.onednn_gflops.median / limits.peak_gflops.median;
     result.ratio = result.attnn_gflops.median / result.onednn_gflops.median;
+    result.weight_gbps = gemm.weight_bytes() / result.attnn_seconds.median * 1e-9;
+    result.weight_of_stream = result.weight_gbps / limits.stream_gbps.median;
 
     const std::vector<float> c = ours.output();
     const std::vector<float>& expected = baseline.c();

@@ -26,13 +26,14 @@ struct GemmCase {
     std::string op_name() const { return linear ? "linear" : "matmul"; }
     std::string shape_name() const;  // "2048x2048x2048" (M x N x K)
     std::string dtype_name() const;  // "float32", "bfloat16", "bfloat8_b", "bfloat4_b"
+    double weight_bytes() const;     // B as stored: TILE layout in weight_dtype
 };
 
 // The cases of docs/performance.md for each shape: matmul fp32, then linear with each weight
 // dtype.
 std::vector<GemmCase> gemm_cases(const std::vector<std::array<int64_t, 3>>& shapes,
                                  const std::vector<DataType>& weight_dtypes);
-// 2048x2048x2048 and M=1024, N=6144, K=2048.
+// 2048x2048x2048, M=1024, N=6144, K=2048, and a decode step's M=1, N=6144, K=4096.
 std::vector<std::array<int64_t, 3>> default_gemm_shapes();
 std::vector<DataType> default_weight_dtypes();  // FLOAT32, BFLOAT16, BFLOAT8_B
 
@@ -59,6 +60,10 @@ struct GemmResult {
     double attnn_of_peak = 0;  // attnn median GFLOP/s / measured FP32 peak (median)
     double onednn_of_peak = 0;
     double ratio = 0;          // attnn median GFLOP/s / oneDNN median GFLOP/s
+    // B's stored bytes (TILE layout, weight dtype) over attnn's median time, and that over the
+    // measured stream bandwidth: what a GEMV-shaped case (few rows) is limited by.
+    double weight_gbps = 0;
+    double weight_of_stream = 0;
     double max_rel_error = 0;  // max |attnn - oneDNN| / max |oneDNN| over C
 };
 

@@ -805,15 +805,18 @@ void tile_scores_heads(const TileBand& band, const float* q, int64_t ldq, float*
             pf.step();
             const int64_t ja = j0 + 2 * pp, jb = ja + 1 < n ? ja + 1 : ja;  // an odd tail repeats its key
             const RowPlace<format> ra(band.row + ja), rb(band.row + jb);
-            vf a[H][R], b[H][R];
+            // With few heads (a GEMV's one row) the sums would be chains of dependent FMAs, one
+            // per key: the left and right faces then sum apart, two chains per key.
+            constexpr bool split = H * R <= 2;
+            vf a[H][R], b[H][R], a2[H][R], b2[H][R];
             for (int h = 0; h < H; ++h)
-                for (int r = 0; r < R; ++r) a[h][r] = b[h][r] = vf{};
-            auto fma2 = [&](const vf* ka, const vf* kb, const float* qs) {
+                for (int r = 0; r < R; ++r) a[h][r] = b[h][r] = a2[h][r] = b2[h][r] = vf{};
+            auto fma2 = [&](const vf* ka, const vf* kb, const float* qs, vf (&x)[H][R], vf (&y)[H][R]) {
                 for (int h = 0; h < H; ++h)
                     for (int r = 0; r < R; ++r) {
                         vf qv = load(qs + h * ldq + r * W);
-                        a[h][r] += qv * ka[r];
-                        b[h][r] += qv * kb[r];
+                        x[h][r] += qv * ka[r];
+                        y[h][r] += qv * kb[r];
                     }
             };
             const uint8_t* tile = band.tiles;
@@ -823,10 +826,10 @@ void tile_scores_heads(const TileBand& band, const float* q, int64_t ldq, float*
                 vf ka[R], kb[R];
                 Face::decode(tile + ra.left, st[ra.step_left], ka);
                 Face::decode(tile + rb.left, st[rb.step_left], kb);
-                fma2(ka, kb, qs);
+                fma2(ka, kb, qs, a, b);
                 Face::decode(tile + ra.right, st[ra.step_left + 16], ka);
                 Face::decode(tile + rb.right, st[rb.step_left + 16], kb);
-                fma2(ka, kb, qs + 16);
+                fma2(ka, kb, qs + 16, split ? a2 : a, split ? b2 : b);
             }
             for (int64_t s = 2 * whole_tiles; s < segs; ++s) {  // a last, narrower tile
                 vf ka[R], kb[R];
@@ -834,9 +837,11 @@ void tile_scores_heads(const TileBand& band, const float* q, int64_t ldq, float*
                 rb.decode(band, s, steps, kb);
                 if (s == segs - 1)
                     for (int r = 0; r < R; ++r) ka[r] = keep[r] ? ka[r] : vf{}, kb[r] = keep[r] ? kb[r] : vf{};
-                fma2(ka, kb, q + s * 16);
+                fma2(ka, kb, q + s * 16, a, b);
             }
             for (int h = 0; h < H; ++h) {
+                if constexpr (split)
+                    for (int r = 0; r < R; ++r) a[h][r] += a2[h][r], b[h][r] += b2[h][r];
                 for (int r = 1; r < R; ++r) a[h][0] += a[h][r], b[h][0] += b[h][r];
 #if defined(__AVX512F__)
                 pairs[h][pp] = fold_pair((__m512)a[h][0], (__m512)b[h][0]);

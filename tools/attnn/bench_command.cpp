@@ -48,6 +48,8 @@ nlohmann::json to_json(const bench::GemmResult& r) {
             {"attnn_gflops", cli::to_json(r.attnn_gflops)},
             {"onednn_gflops", cli::to_json(r.onednn_gflops)},
             {"attnn_of_peak", r.attnn_of_peak},
+            {"weight_gbps", r.weight_gbps},
+            {"weight_of_stream", r.weight_of_stream},
             {"onednn_of_peak", r.onednn_of_peak},
             {"ratio_to_onednn", r.ratio},
             {"max_rel_error", r.max_rel_error}};
@@ -78,16 +80,18 @@ int run_bench_gemm(const BenchGemmOptions& options) {
     std::cout << "GEMM, fp32 compute: attnn (" << kernels::table().name << ", " << device.num_workers()
               << " workers) vs oneDNN " << bench::onednn_version() << " sgemm on as many threads\n"
               << "measured FP32 peak " << bench::format_number(limits.peak_gflops.median, 1)
-              << " GFLOP/s; medians of " << options.repeat << " runs\n\n";
-    bench::Table table({"op", "M x N x K", "weights", "attnn GFLOP/s", "min-max", "of peak", "oneDNN GFLOP/s",
-                        "of peak", "attnn/oneDNN", "max rel err"});
+              << " GFLOP/s, stream " << bench::format_number(limits.stream_gbps.median, 1)
+              << " GB/s; medians of " << options.repeat << " runs\n"
+              << "(weights GB/s: B's stored bytes over attnn's time, what bounds a case with few rows)\n\n";
+    bench::Table table({"op", "M x N x K", "weights", "attnn GFLOP/s", "min-max", "of peak", "weights GB/s",
+                        "of stream", "oneDNN GFLOP/s", "of peak", "attnn/oneDNN", "max rel err"});
     for (const bench::GemmResult& r : results)
         table.add_row(
             {r.gemm.linear ? "linear w^T" : "matmul", r.gemm.shape_name(), r.gemm.dtype_name(),
              bench::format_number(r.attnn_gflops.median, 1),
              bench::format_number(r.attnn_gflops.min, 0) + "-" + bench::format_number(r.attnn_gflops.max, 0),
-             bench::format_number(100 * r.attnn_of_peak, 1) + "%",
-             bench::format_number(r.onednn_gflops.median, 1),
+             bench::format_number(100 * r.attnn_of_peak, 1) + "%", bench::format_number(r.weight_gbps, 1),
+             bench::format_number(100 * r.weight_of_stream, 1) + "%", bench::format_number(r.onednn_gflops.median, 1),
              bench::format_number(100 * r.onednn_of_peak, 1) + "%", bench::format_number(r.ratio, 2) + "x",
              [&] {
                  std::ostringstream os;

@@ -32,6 +32,7 @@ constexpr int64_t mc_target = 256;       // A block (mc x kc = 256 KiB) fits L2 
 constexpr int64_t strip_max = 2048;      // packed B strip (k x strip) per worker stays a few MiB for k ~ 1-2K
 constexpr int64_t c_ld = nc_block + 16;  // C block row stride, padded so rows do not alias in L1 sets
 constexpr int64_t gemv_block_bytes = 16 << 10;  // a transposed B's tiles a GEMV scores at a time (L1)
+constexpr int64_t gemv_score_rows = 4;           // rows of A per tile_scores call: more spill its sums
 constexpr int64_t face_align = 32;  // task column boundaries on tile edges: no two tasks share a face row
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -285,8 +286,9 @@ void run_gemv(GemmProgram& p, DeviceImpl& device, const MatrixView& a, const Mat
                                                              : nullptr;
                         const kernels::TileBand band{p.problem.b_tile_format, tiles, tile_bytes,
                                                      std::min(block, k - k0), 0, valid, ahead};
-                        kt.tile_scores(band, p.gemv_a.data() + k0, rows, lda, k0 ? part : cu, k0 ? TILE_WIDTH : ldc,
-                                       work);
+                        for (int64_t h = 0; h < rows; h += gemv_score_rows)  // the block stays in L1
+                            kt.tile_scores(band, p.gemv_a.data() + h * lda + k0, std::min(gemv_score_rows, rows - h),
+                                           lda, k0 ? part + h * TILE_WIDTH : cu + h * ldc, k0 ? TILE_WIDTH : ldc, work);
                         if (k0)
                             for (int64_t i = 0; i < rows; ++i)
                                 for (int64_t j = 0; j < valid; ++j) cu[i * ldc + j] += part[i * TILE_WIDTH + j];
