@@ -63,6 +63,8 @@ struct GemmResult {
     // B's stored bytes (TILE layout, weight dtype) over attnn's median time, and that over the
     // measured stream bandwidth: what a GEMV-shaped case (few rows) is limited by.
     double weight_gbps = 0;
+    double stream_gbps = 0;  // the stream bandwidth it is compared with: probed around the case
+                             // when it has few rows (a GEMV), else the run's first probe
     double weight_of_stream = 0;
     double max_rel_error = 0;  // max |attnn - oneDNN| / max |oneDNN| over C
 };

@@ -49,6 +49,7 @@ nlohmann::json to_json(const bench::GemmResult& r) {
             {"onednn_gflops", cli::to_json(r.onednn_gflops)},
             {"attnn_of_peak", r.attnn_of_peak},
             {"weight_gbps", r.weight_gbps},
+            {"stream_gbps", r.stream_gbps},
             {"weight_of_stream", r.weight_of_stream},
             {"onednn_of_peak", r.onednn_of_peak},
             {"ratio_to_onednn", r.ratio},
@@ -82,7 +83,8 @@ int run_bench_gemm(const BenchGemmOptions& options) {
               << "measured FP32 peak " << bench::format_number(limits.peak_gflops.median, 1)
               << " GFLOP/s, stream " << bench::format_number(limits.stream_gbps.median, 1)
               << " GB/s; medians of " << options.repeat << " runs\n"
-              << "(weights GB/s: B's stored bytes over attnn's time, what bounds a case with few rows)\n\n";
+              << "(weights GB/s: B's stored bytes over attnn's time, what bounds a case with few rows; of stream:\n"
+              << " over the stream bandwidth probed just before and after such a case, the better of the two)\n\n";
     bench::Table table({"op", "M x N x K", "weights", "attnn GFLOP/s", "min-max", "of peak", "weights GB/s",
                         "of stream", "oneDNN GFLOP/s", "of peak", "attnn/oneDNN", "max rel err"});
     for (const bench::GemmResult& r : results)
