@@ -55,9 +55,19 @@ LlamaAttention::LlamaAttention(Device& device, const LlamaAttentionConfig& confi
     std::vector<float> fused;
     fused.reserve(w.wq.size() + w.wk.size() + w.wv.size());
     for (const auto* part : {&w.wq, &w.wk, &w.wv}) fused.insert(fused.end(), part->begin(), part->end());
+    // Stored [in, out], as TT-NN's preprocess_linear_weight lays a torch weight out: a decode
+    // step's few rows then meet the weight band by band (the GEMV's accumulate form), and a
+    // block-float weight shares its exponents along the output features, as on TT-NN.
+    auto transposed = [](const std::vector<float>& m, std::size_t rows, std::size_t cols) {
+        std::vector<float> t(m.size());
+        for (std::size_t r = 0; r < rows; ++r)
+            for (std::size_t col = 0; col < cols; ++col) t[col * rows + r] = m[r * cols + col];
+        return t;
+    };
     const TensorOptions weights{.dtype = c.weight_dtype, .layout = Layout::TILE, .device = device};
-    wqkv_ = from_host(std::span<const float>(fused), Shape{q_rows + 2 * kv_rows, c.dim}, weights);
-    wo_ = from_host(std::span<const float>(w.wo), Shape{c.dim, q_rows}, weights);
+    const uint32_t qkv_rows = q_rows + 2 * kv_rows;
+    wqkv_ = from_host(std::span<const float>(transposed(fused, qkv_rows, c.dim)), Shape{c.dim, qkv_rows}, weights);
+    wo_ = from_host(std::span<const float>(transposed(w.wo, c.dim, q_rows)), Shape{q_rows, c.dim}, weights);
 
     const TensorOptions cache{.dtype = c.cache_dtype, .layout = Layout::TILE, .device = device};
     if (c.paged) {
@@ -89,7 +99,7 @@ Tensor LlamaAttention::prefill(const Tensor& x, uint32_t user) {
     ATTNN_CHECK(s <= c.max_seq_len, op, "s=", s, " exceeds max_seq_len=", c.max_seq_len);
     ATTNN_CHECK(user < c.max_batch, op, "user=", user, " is out of range for max_batch=", c.max_batch);
 
-    Tensor xqkv = linear(x, wqkv_, {.transpose_b = true, .dtype = c.activation_dtype});
+    Tensor xqkv = linear(x, wqkv_, {.dtype = c.activation_dtype});
     auto [q, k, v] = experimental::nlp_create_qkv_heads(
         xqkv, c.num_heads, {.num_kv_heads = c.num_kv_heads, .transpose_k_heads = false});
     RopeTensors rot = rope_prefill_tensors(rope_, 0, s, device_);
@@ -103,8 +113,7 @@ Tensor LlamaAttention::prefill(const Tensor& x, uint32_t user) {
         fill_cache(v_cache_, v, user);
     }
     Tensor attn = transformer::scaled_dot_product_attention(q, k, v, {.is_causal = true});
-    return linear(experimental::nlp_concat_heads(attn), wo_,
-                  {.transpose_b = true, .dtype = c.activation_dtype});
+    return linear(experimental::nlp_concat_heads(attn), wo_, {.dtype = c.activation_dtype});
 }
 
 Tensor LlamaAttention::decode(const Tensor& x, const std::vector<int32_t>& positions) {
@@ -123,7 +132,7 @@ Tensor LlamaAttention::decode(const Tensor& x, const std::vector<int32_t>& posit
         rope_positions[i] = uint32_t(std::max(positions[i], 0));  // a skipped user's row is never read
     }
 
-    Tensor xqkv = linear(x, wqkv_, {.transpose_b = true, .dtype = c.activation_dtype});
+    Tensor xqkv = linear(x, wqkv_, {.dtype = c.activation_dtype});
     auto [q, k, v] =
         experimental::nlp_create_qkv_heads_decode(xqkv, c.num_heads, {.num_kv_heads = c.num_kv_heads});
     RopeTensors rot = rope_decode_tensors(rope_, rope_positions, device_);
@@ -136,7 +145,7 @@ Tensor LlamaAttention::decode(const Tensor& x, const std::vector<int32_t>& posit
                               : transformer::scaled_dot_product_attention_decode(q, k_cache_, v_cache_,
                                                                                  {.cur_pos = positions});
     Tensor concat = experimental::nlp_concat_heads_decode(attn, c.num_heads);
-    return linear(concat, wo_, {.transpose_b = true, .dtype = c.activation_dtype});
+    return linear(concat, wo_, {.dtype = c.activation_dtype});
 }
 
 }  // namespace attnn::nn

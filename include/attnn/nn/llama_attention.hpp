@@ -61,7 +61,7 @@ class LlamaAttention {
   private:
     Device device_;
     LlamaAttentionConfig config_;
-    Tensor wqkv_, wo_;  // [(nh + 2 nkv) dh, dim] and [dim, nh dh], used with transpose_b
+    Tensor wqkv_, wo_;  // [dim, (nh + 2 nkv) dh] and [nh dh, dim]: [in, out], as TT-NN keeps them
     Tensor k_cache_, v_cache_;
     std::optional<Tensor> page_table_;
     Tensor trans_mat_;
