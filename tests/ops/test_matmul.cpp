@@ -127,23 +127,28 @@ TEST_P(GemvLinearAgainstReference, BiasActivationAndOutputDtype) {
     auto [isa, wdtype, transpose_b, act] = GetParam();
     testing::ScopedIsa scoped(isa);
     const uint32_t k = 300, n = 257;
-    for (Layout xl : {Layout::ROW_MAJOR, Layout::TILE}) {
-        Tensor x = make({1, 1, 5, k}, DataType::FLOAT32, xl, 21);
+    // Nine BFLOAT16 activation rows are bf16-exact: against BFLOAT16 weights [K, N] they take the
+    // bf16 dot products where the CPU has them (and with BFLOAT8_B weights must not: their exponents
+    // cannot move onto activations of any sign and size).
+    for (auto [xl, xdtype] : {std::pair{Layout::ROW_MAJOR, DataType::FLOAT32}, std::pair{Layout::TILE, DataType::FLOAT32},
+                              std::pair{Layout::TILE, DataType::BFLOAT16}}) {
+        Tensor x = make({1, 1, xdtype == DataType::BFLOAT16 ? 9u : 5u, k}, xdtype, xl, 21);
         Tensor w = transpose_b ? make({n, k}, wdtype, Layout::TILE, 22) : make({k, n}, wdtype, Layout::TILE, 22);
         Tensor bias = make({n}, DataType::BFLOAT16, Layout::TILE, 23);
         auto bias_values = to_host<double>(bias);
         Array expect = reference::matmul(reference::from_tensor(x), reference::from_tensor(w), false, transpose_b,
                                          &bias_values, act);
-        Tensor out = linear(x, w, {.bias = bias, .transpose_b = transpose_b, .activation = act});
+        Tensor out = linear(x, w, {.bias = bias, .transpose_b = transpose_b, .activation = act,
+                                   .dtype = DataType::FLOAT32});
         EXPECT_EQ(out.shape().to_vector(), expect.shape);
         EXPECT_LE(reference::max_abs_diff(to_host<double>(out), expect.values), 2e-5 * (1 + std::sqrt(double(k))))
-            << to_string(xl);
+            << to_string(xl) << " " << to_string(xdtype);
         Tensor out16 = linear(x, w, {.bias = bias, .transpose_b = transpose_b, .activation = act,
                                      .dtype = DataType::BFLOAT16});
         EXPECT_EQ(out16.dtype(), DataType::BFLOAT16);
         EXPECT_LE(reference::max_abs_diff(to_host<double>(out16), expect.values),
                   tolerance(DataType::BFLOAT16, k))
-            << to_string(xl);
+            << to_string(xl) << " " << to_string(xdtype);
     }
 }
 

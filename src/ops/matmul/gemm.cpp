@@ -33,6 +33,7 @@ constexpr int64_t strip_max = 2048;      // packed B strip (k x strip) per worke
 constexpr int64_t c_ld = nc_block + 16;  // C block row stride, padded so rows do not alias in L1 sets
 constexpr int64_t gemv_block_bytes = 16 << 10;  // a transposed B's tiles a GEMV scores at a time (L1)
 constexpr int64_t gemv_score_rows = 4;           // rows of A per tile_scores call: more spill its sums
+constexpr int64_t gemv_bf16_rows = 8;            // rows from which bf16 dot products pay (measured: 6 even, 8 ahead)
 constexpr int64_t face_align = 32;  // task column boundaries on tile edges: no two tasks share a face row
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -65,9 +66,12 @@ std::shared_ptr<GemmProgram> build_gemm_program(const GemmProblem& problem) {
         const int64_t units = ceil_div(problem.n, TILE_WIDTH);
         p->tasks = std::min(workers, units);
         p->scratch.resize(std::size_t(p->tasks));
+        const int64_t cols = ceil_div(units, p->tasks) * TILE_WIDTH;  // the most a worker takes
         for (auto& s : p->scratch) {  // 64 floats per tile of a band: the block-float steps
             s.band.assign(std::size_t(64 * ceil_div(std::max(problem.k, problem.n), TILE_WIDTH)), 0.0f);
             s.c_tile.assign(std::size_t(p->m_total * TILE_WIDTH), 0.0f);
+            if (!problem.transpose_b && problem.b_tile_format == 1 && p->m_total >= gemv_bf16_rows)
+                s.b_pack.assign(std::size_t(kernels::max_bands * 16 * p->m_total * ceil_div(cols, 16)), 0.0f);
         }
         return p;
     }
@@ -249,6 +253,19 @@ void run_gemv(GemmProgram& p, DeviceImpl& device, const MatrixView& a, const Mat
         a.read(matrix, r, 0, k, row);
         std::fill(row + k, row + lda, 0.0f);  // the kernels read whole face rows
     }
+    // Eight or more rows that bf16 holds exactly (BFLOAT16 activations) meet a BFLOAT16 B [K, N]
+    // on bf16 dot products where the CPU has them: the products are exact in fp32 either way,
+    // and with that many rows the fp32 products are what bounds the GEMV (with fewer, B's reads
+    // are, and the fp32 kernel, one band per call, reads them faster). The kernel's BFLOAT8_B
+    // form moves each face row's exponent onto the weights p, which only attention's p in [0, 1]
+    // allows.
+    const int format = prob.b_tile_format;
+    bool bf16_rows = !prob.transpose_b && format == 1 && rows >= gemv_bf16_rows && kernels::has_bf16_dot();
+    for (int64_t i = 0; bf16_rows && i < rows * lda; ++i) {
+        uint32_t bits;
+        std::memcpy(&bits, p.gemv_a.data() + i, 4);
+        bf16_rows = (bits & 0xffffu) == 0;
+    }
     const int64_t b_matrix = prob.fold_batch_into_m ? 0 : prob.b_index[0];
     const int64_t tile_bytes = int64_t(tile_size_bytes(b.dtype)), units = ceil_div(n, TILE_WIDTH);
     const uint8_t* b_data = reinterpret_cast<const uint8_t*>(b.band(b_matrix, 0));
@@ -263,12 +280,27 @@ void run_gemv(GemmProgram& p, DeviceImpl& device, const MatrixView& a, const Mat
             float* c = p.gemv_c.data() + c0;
             if (!prob.transpose_b) {
                 for (int64_t i = 0; i < rows; ++i) std::fill(c + i * ldc, c + i * ldc + round_up(cols, 16), 0.0f);
-                for (int64_t k0 = 0; k0 < k; k0 += TILE_HEIGHT) {
-                    const uint8_t* tiles = b_data + (k0 / TILE_HEIGHT) * band_bytes + u0 * tile_bytes;
-                    const kernels::TileBand band{p.problem.b_tile_format, tiles, tile_bytes, cols, 0,
-                                                 std::min<int64_t>(TILE_HEIGHT, k - k0),
-                                                 k0 + TILE_HEIGHT < k ? tiles + band_bytes : nullptr};
-                    kt.tile_accumulate(band, p.gemv_a.data() + k0, lda, rows, c, ldc, work);
+                if (bf16_rows) {  // max_bands bands per call: the sums stay in registers across them
+                    constexpr int64_t span = kernels::max_bands * TILE_HEIGHT;
+                    float* pairs = p.scratch[std::size_t(w)].b_pack.data();
+                    for (int64_t k0 = 0; k0 < k; k0 += span) {
+                        kernels::TileBand bands[kernels::max_bands];
+                        int64_t nb = 0;
+                        for (int64_t kb = k0; kb < std::min(k, k0 + span); kb += TILE_HEIGHT, ++nb) {
+                            const uint8_t* tiles = b_data + (kb / TILE_HEIGHT) * band_bytes + u0 * tile_bytes;
+                            bands[nb] = {format, tiles, tile_bytes, cols, 0, std::min<int64_t>(TILE_HEIGHT, k - kb),
+                                         kb + span < k ? tiles + kernels::max_bands * band_bytes : nullptr};
+                        }
+                        kt.tile_accumulate_bf16(bands, nb, p.gemv_a.data() + k0, lda, rows, c, ldc, pairs);
+                    }
+                } else {
+                    for (int64_t k0 = 0; k0 < k; k0 += TILE_HEIGHT) {
+                        const uint8_t* tiles = b_data + (k0 / TILE_HEIGHT) * band_bytes + u0 * tile_bytes;
+                        const kernels::TileBand band{format, tiles, tile_bytes, cols, 0,
+                                                     std::min<int64_t>(TILE_HEIGHT, k - k0),
+                                                     k0 + TILE_HEIGHT < k ? tiles + band_bytes : nullptr};
+                        kt.tile_accumulate(band, p.gemv_a.data() + k0, lda, rows, c, ldc, work);
+                    }
                 }
             } else {
                 // tile_scores walks each of a band's rows across all its tiles, so a long K is
@@ -284,7 +316,7 @@ void run_gemv(GemmProgram& p, DeviceImpl& device, const MatrixView& a, const Mat
                         const uint8_t* ahead = k0 + block < k ? tiles + (block / TILE_WIDTH) * tile_bytes
                                                : u + 1 < u1  ? b_data + (u + 1) * band_bytes
                                                              : nullptr;
-                        const kernels::TileBand band{p.problem.b_tile_format, tiles, tile_bytes,
+                        const kernels::TileBand band{format, tiles, tile_bytes,
                                                      std::min(block, k - k0), 0, valid, ahead};
                         for (int64_t h = 0; h < rows; h += gemv_score_rows)  // the block stays in L1
                             kt.tile_scores(band, p.gemv_a.data() + h * lda + k0, std::min(gemv_score_rows, rows - h),

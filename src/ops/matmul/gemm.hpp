@@ -60,7 +60,8 @@ struct GemmProgram : Program {
     std::vector<float> bias;       // decoded bias of the current call, length n
     // GEMV (gemv_max_rows): A's rows and C's rows in fp32, row strides gemv_ld_a / gemv_ld_c;
     // each worker takes a contiguous run of B's 32-column tiles (or, for a transposed B, of its
-    // 32-row bands) and its `band` scratch holds the tile kernels' block-float steps.
+    // 32-row bands); its `band` scratch holds the tile kernels' block-float steps, `c_tile` a
+    // transposed B's partial sums, `b_pack` the bf16 kernel's weighted pairs.
     bool gemv = false;
     int64_t gemv_ld_a = 0, gemv_ld_c = 0;
     std::vector<float> gemv_a, gemv_c;
