@@ -53,15 +53,19 @@ from ._attnn import (
     multiply,
     permute,
     reshape,
+    slice,
     softmax,
     subtract,
     transpose,
     update_cache,
 )
 from ._device import CoreCoord, manage_device, open_device
+from ._indexing import _getitem
 from ._convert import comp_pcc, from_numpy, from_torch, to_numpy, to_torch
 from ._runtime import get_fallback_function, log_runtime
 from ._config import MathFidelity, WormholeComputeKernelConfig, init_device_compute_kernel_config
 from . import experimental, model_preprocessing, nn, random, transformer
+
+Tensor.__getitem__ = _getitem
 
 __version__ = "0.1.0"

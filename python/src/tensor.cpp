@@ -236,6 +236,14 @@ void bind_tensor(nb::module_& m) {
     m.def("permute",
           [](const Tensor& t, const std::vector<int64_t>& dims, std::optional<MemoryConfig> mc) { return permute(t, dims, mc); },
           nb::arg("input_tensor"), nb::arg("dims"), nb::kw_only(), nb::arg("memory_config") = nb::none(), release_gil());
+    m.def(
+        "slice",
+        [](const Tensor& t, const std::vector<int64_t>& start, const std::vector<int64_t>& end,
+           std::optional<std::vector<int64_t>> step, std::optional<MemoryConfig> mc) {
+            return slice(t, start, end, step.value_or(std::vector<int64_t>{}), mc);
+        },
+        nb::arg("input_tensor"), nb::arg("slice_start"), nb::arg("slice_end"), nb::arg("slice_step") = nb::none(),
+        nb::kw_only(), nb::arg("memory_config") = nb::none(), release_gil());
     m.def("transpose",
           [](const Tensor& t, int dim0, int dim1, std::optional<MemoryConfig> mc) { return transpose(t, dim0, dim1, mc); },
           nb::arg("input_tensor"), nb::arg("dim0"), nb::arg("dim1"), nb::kw_only(), nb::arg("memory_config") = nb::none(), release_gil());

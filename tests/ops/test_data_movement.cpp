@@ -89,6 +89,65 @@ TEST(Permute, DimsMustBeAPermutation) {
     expect_error([&] { permute(from_device(x), {0, 1, 2}); }, {"permute", "host tensor"});
 }
 
+struct SliceCase {
+    std::vector<uint32_t> shape;
+    std::vector<int64_t> begins, ends, steps;
+};
+
+// Ranks 1..5, ragged dims (1, 31, 33, 2011), starts off tile edges, steps on every dim.
+const std::vector<SliceCase> slice_cases = {
+    {{2011}, {5}, {2011}, {}},
+    {{2011}, {0}, {2011}, {3}},
+    {{31, 33}, {1, 2}, {30, 33}, {1, 1}},
+    {{33, 70}, {0, 17}, {33, 64}, {2, 5}},
+    {{2, 3, 31, 40}, {1, 0, 7, 0}, {2, 3, 31, 1}, {1, 2, 3, 1}},
+    {{1, 8, 64, 128}, {0, 2, 32, 64}, {1, 4, 64, 128}, {}},
+    {{2, 3, 1, 4, 5}, {0, 1, 0, 1, 2}, {2, 3, 1, 4, 5}, {1, 1, 1, 2, 2}},
+};
+
+using SliceParam = std::tuple<kernels::Isa, Format, SliceCase>;
+class SliceMatchesReference : public ::testing::TestWithParam<SliceParam> {};
+
+TEST_P(SliceMatchesReference, KeepsTheSlicedValues) {
+    auto [isa, format, c] = GetParam();
+    testing::ScopedIsa scoped(isa);
+    Tensor x = random_tensor(c.shape, format, 41);
+    Tensor y = slice(x, c.begins, c.ends, c.steps);
+    EXPECT_EQ(y.dtype(), x.dtype());
+    EXPECT_EQ(y.layout(), x.layout());
+    std::vector<int64_t> steps = c.steps.empty() ? std::vector<int64_t>(c.shape.size(), 1) : c.steps;
+    expect_exact(y, reference::slice(reference::from_tensor(x), c.begins, c.ends, steps));
+}
+
+INSTANTIATE_TEST_SUITE_P(AllIsasFormats, SliceMatchesReference,
+                         ::testing::Combine(::testing::ValuesIn(kernels::supported_isas()),
+                                            ::testing::ValuesIn(all_formats()), ::testing::ValuesIn(slice_cases)),
+                         testing::IsaFormatName());
+
+TEST(Slice, IntegerValuesMoveExactly) {
+    std::vector<int32_t> v(3 * 40);
+    for (std::size_t i = 0; i < v.size(); ++i) v[i] = int32_t(i) * 1000003 - (1 << 30);  // beyond fp32's 2^24
+    for (Layout layout : {Layout::ROW_MAJOR, Layout::TILE}) {
+        Tensor x = from_host(std::span<const int32_t>(v), Shape{3, 40}, {.layout = layout, .device = test_device()});
+        auto got = to_host<int32_t>(slice(x, {1, 3}, {3, 40}, {1, 4}));
+        ASSERT_EQ(got.size(), 2u * 10u);
+        for (int r = 0; r < 2; ++r)
+            for (int c = 0; c < 10; ++c)
+                EXPECT_EQ(got[std::size_t(r * 10 + c)], v[std::size_t((1 + r) * 40 + 3 + 4 * c)]) << to_string(layout);
+    }
+}
+
+TEST(Slice, BoundsAndStepsAreChecked) {
+    Tensor x = random_tensor({2, 33, 40}, {DataType::FLOAT32, Layout::TILE}, 1);
+    expect_error([&] { slice(x, {0, 0}, {2, 33}); }, {"slice", "3 entries", "Shape([2, 33, 40])"});
+    expect_error([&] { slice(x, {0, 0, 0}, {2, 34, 40}); }, {"slice", "dim 1", "end <= 33", "end=34"});
+    expect_error([&] { slice(x, {0, 5, 0}, {2, 5, 40}); }, {"slice", "dim 1", "start=5 end=5", "zero-sized"});
+    expect_error([&] { slice(x, {-1, 0, 0}, {2, 33, 40}); }, {"slice", "dim 0", "start=-1"});
+    expect_error([&] { slice(x, {0, 0, 0}, {2, 33, 40}, {1, 0, 1}); }, {"slice", "slice_step[1]=0", ">= 1"});
+    expect_error([&] { slice(x, {0, 0, 0}, {2, 33, 40}, {1, 1}); }, {"slice", "slice_step=[1, 1]", "3 entries"});
+    expect_error([&] { slice(from_device(x), {0, 0, 0}, {2, 33, 40}); }, {"slice", "host tensor"});
+}
+
 TEST(Permute, SecondIdenticalCallHitsProgramCache) {
     Tensor x = random_tensor({3, 5, 37}, {DataType::BFLOAT8_B, Layout::TILE}, 33);
     testing::expect_second_call_hits_cache([&] { permute(x, {2, 0, 1}); });

@@ -216,3 +216,57 @@ def test_from_torch_takes_numpy_and_to_torch_names_its_requirement(rng):
     except ImportError:
         with pytest.raises(ImportError, match="to_numpy"):
             attnn.to_torch(t)
+
+
+INDEXES = [
+    (slice(None), 1),
+    (..., slice(0, 32)),
+    (1, ..., slice(3, None, 4)),
+    (-1, -2, slice(None, None, 2)),
+    0,
+    (slice(1, 2), slice(None), slice(-5, None), slice(7, 30, 3)),
+    (..., 5),
+]
+
+
+@pytest.mark.parametrize("dtype,layout", dtype_layouts())
+@pytest.mark.parametrize("index", INDEXES, ids=repr)
+def test_getitem_matches_numpy(dtype, layout, index, rng, device):
+    """PyTorch's basic indexing: ints drop their dim, slices (negative, stepped) keep it; values
+    as stored (a block-float result is encoded again, so compare against its re-encoding)."""
+    t = attnn.from_numpy(rng.standard_normal((2, 3, 33, 40)).astype(np.float32), dtype=dtype, layout=layout,
+                         device=device)
+    stored = attnn.to_numpy(t).astype(np.float32)
+    got = t[index]
+    want = stored[index]
+    assert tuple(got.shape) == want.shape
+    assert got.dtype == dtype and got.layout == layout
+    reencoded = attnn.to_numpy(attnn.from_numpy(np.ascontiguousarray(want), dtype=dtype, layout=layout))
+    assert np.array_equal(attnn.to_numpy(got).astype(np.float32), reencoded.astype(np.float32))
+
+
+def test_slice_is_ttnn_slice(device):
+    a = np.arange(3 * 40, dtype=np.int32).reshape(3, 40) * 1000003
+    t = attnn.from_numpy(a, layout=attnn.TILE_LAYOUT, device=device)
+    assert np.array_equal(attnn.to_numpy(attnn.slice(t, [1, 3], [3, 40], [1, 4])), a[1:3, 3:40:4])
+    assert np.array_equal(attnn.to_numpy(attnn.slice(t, [0, 0], [2, 5])), a[0:2, 0:5])
+
+
+def test_getitem_errors_name_the_problem(device):
+    t = attnn.from_numpy(np.zeros((2, 3, 4), np.float32), device=device)
+    with pytest.raises(IndexError, match="too many indices"):
+        t[0, 0, 0, 0]
+    with pytest.raises(IndexError, match="out of range for dim 1 of size 3"):
+        t[:, 3]
+    with pytest.raises(IndexError, match="selects nothing"):
+        t[:, 2:1]
+    with pytest.raises(ValueError, match="step must be positive"):
+        t[::-1]
+    with pytest.raises(IndexError, match="single value"):
+        t[0, 0, 0]
+    with pytest.raises(IndexError, match="one ellipsis"):
+        t[..., 0, ...]
+    with pytest.raises(TypeError, match="expected an int, a slice"):
+        t["a"]
+    with pytest.raises(ValueError, match="slice"):
+        attnn.slice(t, [0, 0, 0], [2, 4, 4])

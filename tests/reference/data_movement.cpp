@@ -27,4 +27,19 @@ Array transpose(const Array& x, int dim0, int dim1) {
     return permute(x, dims);
 }
 
+Array slice(const Array& x, const std::vector<int64_t>& begins, const std::vector<int64_t>& ends,
+            const std::vector<int64_t>& steps) {
+    Array out;
+    for (std::size_t d = 0; d < x.shape.size(); ++d)
+        out.shape.push_back(uint32_t((ends[d] - begins[d] + steps[d] - 1) / steps[d]));
+    out.values.resize(out.volume());
+    std::vector<uint32_t> in_index(x.shape.size());
+    for (uint64_t i = 0; i < out.values.size(); ++i) {
+        auto index = unravel(i, out.shape);
+        for (std::size_t d = 0; d < index.size(); ++d) in_index[d] = uint32_t(begins[d] + index[d] * steps[d]);
+        out.values[i] = broadcast_at(x, in_index);
+    }
+    return out;
+}
+
 }  // namespace attnn::reference

@@ -7,5 +7,8 @@ namespace attnn::reference {
 // out.shape[i] = x.shape[dims[i]] (dims non-negative).
 Array permute(const Array& x, const std::vector<int>& dims);
 Array transpose(const Array& x, int dim0, int dim1);
+// Dim d keeps indices begins[d], begins[d] + steps[d], ... below ends[d].
+Array slice(const Array& x, const std::vector<int64_t>& begins, const std::vector<int64_t>& ends,
+            const std::vector<int64_t>& steps);
 
 }  // namespace attnn::reference

@@ -15,6 +15,12 @@ Tensor permute(const Tensor& input, const std::vector<int64_t>& dims,
                std::optional<MemoryConfig> memory_config = {});
 // Swaps dims dim0 and dim1.
 Tensor transpose(const Tensor& input, int dim0, int dim1, std::optional<MemoryConfig> memory_config = {});
+// TT-NN's slice: output dim d holds input indices begins[d], begins[d] + steps[d], ... below
+// ends[d] (0 <= begins[d] < ends[d] <= input dim; steps >= 1, empty: all 1). Same dtype and
+// layout; a block-float output is encoded again (its face rows group new neighbours). Python's
+// Tensor[...] (negative indices, ints that drop a dim, Ellipsis) is built on it.
+Tensor slice(const Tensor& input, const std::vector<int64_t>& begins, const std::vector<int64_t>& ends,
+             const std::vector<int64_t>& steps = {}, std::optional<MemoryConfig> memory_config = {});
 
 // TT-NN's get_fallback_function(op): the op run on the host. attnn's ops already run anywhere,
 // so the fallback is the op itself; it exists so TT-NN programs read the same.
