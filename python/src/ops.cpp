@@ -72,12 +72,15 @@ void bind_transformer(nb::module_& t) {
 
     t.def(
         "split_query_key_value_and_split_heads",
-        [](const Tensor& x, uint32_t num_heads, std::optional<uint32_t> num_kv_heads, bool transpose_key,
-           std::optional<MemoryConfig> mc) {
+        [](const Tensor& x, std::optional<Tensor> kv_input, uint32_t num_heads, std::optional<uint32_t> num_kv_heads,
+           bool transpose_key, std::optional<MemoryConfig> mc) {
             return transformer::split_query_key_value_and_split_heads(
-                x, num_heads, {.num_kv_heads = num_kv_heads, .transpose_key = transpose_key, .memory_config = mc});
+                x, num_heads,
+                {.num_kv_heads = num_kv_heads, .transpose_key = transpose_key, .memory_config = mc,
+                 .kv_input_tensor = std::move(kv_input)});
         },
-        nb::arg("input_tensor"), nb::kw_only(), nb::arg("num_heads"), nb::arg("num_kv_heads") = nb::none(),
+        nb::arg("input_tensor"), nb::arg("kv_input_tensor") = nb::none(), nb::kw_only(), nb::arg("num_heads"),
+        nb::arg("num_kv_heads") = nb::none(),
         nb::arg("transpose_key") = true, nb::arg("memory_config") = nb::none(), release_gil());
     t.def(
         "attention_softmax",

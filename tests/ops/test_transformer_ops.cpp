@@ -72,6 +72,45 @@ TEST(SplitHeads, LargeTensorsSplitAcrossWorkers) {
     expect_exact(transformer::concatenate_heads(q), reference::concatenate_heads(reference::from_tensor(q)));
 }
 
+// [b, s, w1] and [b, s, w2] -> [b, s, w1 + w2].
+reference::Array concat_last(const reference::Array& a, const reference::Array& b) {
+    reference::Array out{{a.shape[0], a.shape[1], a.shape[2] + b.shape[2]}, {}};
+    for (uint32_t r = 0; r < a.shape[0] * a.shape[1]; ++r) {
+        out.values.insert(out.values.end(), a.values.begin() + r * a.shape[2], a.values.begin() + (r + 1) * a.shape[2]);
+        out.values.insert(out.values.end(), b.values.begin() + r * b.shape[2], b.values.begin() + (r + 1) * b.shape[2]);
+    }
+    return out;
+}
+
+TEST(SplitHeads, CrossAttentionTakesKAndVFromKvInput) {
+    // x holds the Q heads of 5 tokens, kv_input_tensor the K and V heads of 33 others.
+    const uint32_t b = 2, s = 5, s_kv = 33, nh = 4, nkv = 2, hd = 8;
+    for (Format f : {Format{DataType::FLOAT32, Layout::ROW_MAJOR}, Format{DataType::BFLOAT16, Layout::TILE},
+                     Format{DataType::BFLOAT8_B, Layout::TILE}})
+        for (bool transpose_key : {true, false}) {
+            Tensor x = random_tensor({b, s, nh * hd}, f, 61), kv = random_tensor({b, s_kv, 2 * nkv * hd}, f, 62);
+            auto [q, k, v] = transformer::split_query_key_value_and_split_heads(
+                x, nh, {.num_kv_heads = nkv, .transpose_key = transpose_key, .kv_input_tensor = kv});
+            // The reference cuts fused rows: x beside zeros for Q, zeros beside kv for K and V.
+            const auto rx = reference::from_tensor(x), rkv = reference::from_tensor(kv);
+            const reference::Array no_kv{{b, s, 2 * nkv * hd}, std::vector<double>(b * s * 2 * nkv * hd, 0.0)};
+            const reference::Array no_q{{b, s_kv, nh * hd}, std::vector<double>(b * s_kv * nh * hd, 0.0)};
+            auto rq = std::get<0>(reference::split_query_key_value_and_split_heads(concat_last(rx, no_kv), nh, nkv,
+                                                                                   transpose_key));
+            auto [unused, rk, rv] = reference::split_query_key_value_and_split_heads(concat_last(no_q, rkv), nh, nkv,
+                                                                                     transpose_key);
+            expect_exact(q, rq);
+            expect_exact(k, rk);
+            expect_exact(v, rv);
+            EXPECT_EQ(k.shape(), transpose_key ? (Shape{b, nkv, hd, s_kv}) : (Shape{b, nkv, s_kv, hd}));
+        }
+    Tensor x = random_tensor({1, 5, 32}, {DataType::FLOAT32, Layout::ROW_MAJOR}, 63);
+    Tensor kv = random_tensor({1, 7, 30}, {DataType::FLOAT32, Layout::ROW_MAJOR}, 64);
+    expect_error(
+        [&] { transformer::split_query_key_value_and_split_heads(x, 4, {.num_kv_heads = 2, .kv_input_tensor = kv}); },
+        {"split_query_key_value_and_split_heads", "kv_input_tensor.shape=Shape([1, 7, 30])", "[1, s_kv, 32]"});
+}
+
 TEST(SplitHeads, DefaultsToAsManyKvHeadsAndTransposedKey) {
     Tensor x = random_tensor({1, 5, 3 * 2 * 8}, {DataType::FLOAT32, Layout::ROW_MAJOR}, 52);
     auto [q, k, v] = transformer::split_query_key_value_and_split_heads(x, 2);

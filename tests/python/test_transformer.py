@@ -229,3 +229,21 @@ def test_rotary_embedding_rotate_half(dtype, rng, device):
     xd, xd_ref = put(rng.standard_normal((1, 1, 4, dh)), dtype, attnn.TILE_LAYOUT, device)
     out = attnn.experimental.rotary_embedding(xd, cos_t, sin_t, 40)
     assert_close(attnn.to_numpy(out), ref.rotary_embedding(xd_ref, cos_ref, sin_ref, 40), dtype, "token_index")
+
+
+@pytest.mark.parametrize("dtype,layout", ATTN_DTYPES)
+@pytest.mark.parametrize("transpose_key", [True, False])
+def test_split_heads_with_kv_input_tensor(dtype, layout, transpose_key, rng, device):
+    """Cross-attention: Q heads from input_tensor, K and V heads from kv_input_tensor's tokens."""
+    b, s, s_kv, nh, nkv, hd = 2, 5, 33, 4, 2, 8
+    x, x_ref = put(rng.standard_normal((b, s, nh * hd)), dtype, layout, device)
+    kv, kv_ref = put(rng.standard_normal((b, s_kv, 2 * nkv * hd)), dtype, layout, device)
+    q, k, v = attnn.transformer.split_query_key_value_and_split_heads(
+        x, kv, num_heads=nh, num_kv_heads=nkv, transpose_key=transpose_key)
+    want_q = ref.split_heads(np.concatenate([x_ref, np.zeros((b, s, 2 * nkv * hd))], -1), nh, nkv, transpose_key)[0]
+    _, want_k, want_v = ref.split_heads(np.concatenate([np.zeros((b, s_kv, nh * hd)), kv_ref], -1), nh, nkv,
+                                        transpose_key)
+    for got, want in ((q, want_q), (k, want_k), (v, want_v)):
+        assert_moved(got, want, dtype)
+    with pytest.raises(ValueError, match="kv_input_tensor.shape"):
+        attnn.transformer.split_query_key_value_and_split_heads(x, x, num_heads=nh, num_kv_heads=1)

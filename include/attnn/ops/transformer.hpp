@@ -11,10 +11,14 @@ struct SplitHeadsOptions {
     std::optional<uint32_t> num_kv_heads;  // default: num_heads
     bool transpose_key = true;
     std::optional<MemoryConfig> memory_config;
+    // Cross-attention: K and V come from this [b, s_kv, 2 * nkv * hd] tensor (its K heads, then
+    // its V heads) and x holds only the Q heads, [b, s, nh * hd]. k and v then have s_kv tokens
+    // and kv_input_tensor's dtype and layout.
+    std::optional<Tensor> kv_input_tensor;
 };
 
 // x [b, s, (nh + 2*nkv) * hd] -> q [b, nh, s, hd], k [b, nkv, hd, s] (or [b, nkv, s, hd]
-// with transpose_key=false), v [b, nkv, s, hd].
+// with transpose_key=false), v [b, nkv, s, hd]. With kv_input_tensor, see above.
 std::tuple<Tensor, Tensor, Tensor> split_query_key_value_and_split_heads(
     const Tensor& x, uint32_t num_heads, const SplitHeadsOptions& options = {});
 
