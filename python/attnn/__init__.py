@@ -45,6 +45,13 @@ from ._attnn import (
     to_layout,
     typecast,
     zeros,
+    # RoPE tables
+    RopeTables,
+    rope_cache_tensors,
+    rope_decode_tensors,
+    rope_frequencies,
+    rope_prefill_tensors,
+    rope_tables,
     # ops
     add,
     fill_cache,

@@ -18,5 +18,6 @@ void bind_tensor(nb::module_& m);  // Tensor, host <-> tensor, layouts, creation
 void bind_ops(nb::module_& m);     // matmul, eltwise, softmax, transformer.*, experimental.*, caches
 void bind_extras(nb::module_& m);  // torch-compatible random numbers, comp_pcc, .npy files
 void bind_nn(nb::module_& m);      // attnn.nn: LlamaAttention
+void bind_rope(nb::module_& m);    // RoPE tables and their tensors
 
 }  // namespace attnn::python

@@ -130,4 +130,5 @@ NB_MODULE(_attnn, m) {
     attnn::python::bind_ops(m);
     attnn::python::bind_extras(m);
     attnn::python::bind_nn(m);
+    attnn::python::bind_rope(m);
 }
