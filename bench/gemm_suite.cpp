@@ -70,13 +70,24 @@ AttnnGemm::AttnnGemm(Device& device, const GemmCase& gemm, OnednnSgemm& baseline
     a_ = from_host(std::span<const float>(baseline.a()), Shape{m, k},
                    {.dtype = DataType::FLOAT32, .layout = Layout::TILE, .device = device});
     const Shape b_shape = gemm.linear ? Shape{n, k} : Shape{k, n};
-    b_ = from_host(std::span<const float>(baseline.b()), b_shape,
-                   {.dtype = gemm.weight_dtype, .layout = Layout::TILE, .device = device});
+    bs_.push_back(from_host(std::span<const float>(baseline.b()), b_shape,
+                            {.dtype = gemm.weight_dtype, .layout = Layout::TILE,
+                             .device = device}));
     // The baseline computes on the weights as attnn stores them.
-    baseline.b() = to_host<float>(b_);
+    baseline.b() = to_host<float>(bs_[0]);
+    if (gemm.m <= detail::gemv_max_rows) {
+        const double l3 = double(std::max<int64_t>(read_cpu_info().l3_bytes, int64_t(32) << 20));
+        const int copies = int(std::min(16.0, std::ceil(2.0 * l3 / gemm.weight_bytes())));
+        for (int i = 1; i < copies; ++i) bs_.push_back(clone(bs_[0]));
+    }
 }
 
-void AttnnGemm::run() { c_ = gemm_.linear ? linear(a_, b_, {.transpose_b = true}) : matmul(a_, b_); }
+void AttnnGemm::run() {
+    last_ = next_;
+    next_ = (next_ + 1) % bs_.size();
+    const Tensor& b = bs_[last_];
+    c_ = gemm_.linear ? linear(a_, b, {.transpose_b = true}) : matmul(a_, b);
+}
 
 std::vector<float> AttnnGemm::output() const { return to_host<float>(c_); }
 

@@ -40,15 +40,21 @@ std::vector<DataType> default_weight_dtypes();  // FLOAT32, BFLOAT16, BFLOAT8_B
 // attnn's side of one case on `device`. The operands come from the oneDNN baseline of the same
 // case, so both compute on the same numbers; the weights are then replaced in the baseline by
 // their decoded values (BFLOAT16 / BFLOAT8_B round them), so outputs compare to fp32 rounding.
+// A case with few rows (a GEMV: B read once per call) cycles through copies of B that
+// together exceed twice the L3, so each call reads its B from memory, as a model's layers each
+// read their own weights; otherwise a B that fits the L3 would be timed from cache.
 class AttnnGemm {
   public:
     AttnnGemm(Device& device, const GemmCase& gemm, OnednnSgemm& baseline);
     void run();
     std::vector<float> output() const;
+    int b_copies() const { return int(bs_.size()); }
 
   private:
     GemmCase gemm_;
-    Tensor a_, b_, c_;
+    Tensor a_, c_;
+    std::vector<Tensor> bs_;
+    std::size_t next_ = 0, last_ = 0;
 };
 
 struct GemmResult {
