@@ -3,6 +3,7 @@
 #pragma once
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,6 +38,17 @@ class WorkerScratch {
     int64_t per_worker_;
     std::vector<float> data_;
 };
+
+// Whether bf16 holds each of x[0, n) exactly (its low 16 bits are zero): such values meet
+// bf16 dot products with exact products.
+inline bool bf16_exact(const float* x, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) {
+        uint32_t bits;
+        std::memcpy(&bits, x + i, 4);
+        if (bits & 0xffffu) return false;
+    }
+    return true;
+}
 
 inline void read_row(const MatrixView& v, int64_t row, float* dst) {
     v.read(row / v.rows, row % v.rows, 0, v.cols, dst);

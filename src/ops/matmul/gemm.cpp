@@ -21,6 +21,7 @@
 #include <numeric>
 
 #include "core/device_impl.hpp"
+#include "ops/common.hpp"
 
 namespace attnn::detail {
 
@@ -260,12 +261,8 @@ void run_gemv(GemmProgram& p, DeviceImpl& device, const MatrixView& a, const Mat
     // form moves each face row's exponent onto the weights p, which only attention's p in [0, 1]
     // allows.
     const int format = prob.b_tile_format;
-    bool bf16_rows = !prob.transpose_b && format == 1 && rows >= gemv_bf16_rows && kernels::has_bf16_dot();
-    for (int64_t i = 0; bf16_rows && i < rows * lda; ++i) {
-        uint32_t bits;
-        std::memcpy(&bits, p.gemv_a.data() + i, 4);
-        bf16_rows = (bits & 0xffffu) == 0;
-    }
+    const bool bf16_rows = !prob.transpose_b && format == 1 && rows >= gemv_bf16_rows &&
+                           kernels::has_bf16_dot() && bf16_exact(p.gemv_a.data(), rows * lda);
     const int64_t b_matrix = prob.fold_batch_into_m ? 0 : prob.b_index[0];
     const int64_t tile_bytes = int64_t(tile_size_bytes(b.dtype)), units = ceil_div(n, TILE_WIDTH);
     const uint8_t* b_data = reinterpret_cast<const uint8_t*>(b.band(b_matrix, 0));

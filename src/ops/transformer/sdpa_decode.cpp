@@ -18,6 +18,7 @@
 #include "attnn/error.hpp"
 #include "core/device_impl.hpp"
 #include "core/tensor_access.hpp"
+#include "ops/common.hpp"
 #include "kernels/kernels.hpp"
 #include "ops/kv_cache/kv_layout.hpp"
 
@@ -81,12 +82,8 @@ void attend_part(const DecodeProgram& p, DecodeProgram::Scratch& s, const Job& j
     }
     // A BFLOAT16 cache met by a query that bf16 holds exactly (a BFLOAT16 q, as TT-NN's decode
     // takes it) runs on bf16 dot products where the CPU has them; otherwise fp32 products.
-    bool bf16_dot = p.k_format == 1 && p.v_format == 1 && kernels::has_bf16_dot();
-    for (int64_t i = 0; bf16_dot && i < g * dhp; ++i) {
-        uint32_t bits;
-        std::memcpy(&bits, q + i, 4);
-        bf16_dot = (bits & 0xffffu) == 0;
-    }
+    const bool bf16_dot =
+        p.k_format == 1 && p.v_format == 1 && kernels::has_bf16_dot() && detail::bf16_exact(q, g * dhp);
     if (bf16_dot) kt.pack_q_bf16(q, g, dhp, dh, s.qb.data());
     // A BFLOAT8_B K cache meets q rounded to int8 per face row (the precision its own
     // mantissas have) on int8 dot products where the CPU has them. The scale goes into q first

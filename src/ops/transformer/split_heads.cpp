@@ -23,10 +23,11 @@ std::tuple<Tensor, Tensor, Tensor> split_query_key_value_and_split_heads(const T
     ATTNN_CHECK(num_heads > 0, name, "num_heads=", num_heads, " must be > 0");
     ATTNN_CHECK(num_kv_heads > 0, name, "num_kv_heads=", num_kv_heads, " must be > 0");
     const Shape& shape = x.shape();
-    uint32_t head_size = 0, kv_tokens = shape.rank() == 3 ? shape[1] : 0;
+    ATTNN_CHECK(shape.rank() == 3, name, "x.shape=", shape, " must have rank 3: ",
+                kv_input ? "[b, s, num_heads * head_size] (with kv_input_tensor)"
+                         : "[b, s, (num_heads + 2 * num_kv_heads) * head_size]");
+    uint32_t head_size = 0, kv_tokens = shape[1];
     if (!kv_input) {
-        ATTNN_CHECK(shape.rank() == 3, name, "x.shape=", shape,
-                    " must have rank 3: [b, s, (num_heads + 2 * num_kv_heads) * head_size]");
         const uint32_t fused_heads = num_heads + 2 * num_kv_heads;
         ATTNN_CHECK(shape[2] % fused_heads == 0, name, "x.shape[-1]=", shape[2],
                     " must be divisible by num_heads + 2 * num_kv_heads = ", num_heads, " + 2 * ", num_kv_heads,
@@ -34,8 +35,6 @@ std::tuple<Tensor, Tensor, Tensor> split_query_key_value_and_split_heads(const T
         head_size = shape[2] / fused_heads;
     } else {
         detail::check_floating_point(name, "kv_input_tensor", kv_input->dtype());
-        ATTNN_CHECK(shape.rank() == 3, name, "x.shape=", shape,
-                    " must have rank 3: [b, s, num_heads * head_size] (with kv_input_tensor)");
         ATTNN_CHECK(shape[2] % num_heads == 0, name, "x.shape[-1]=", shape[2], " must be divisible by num_heads=",
                     num_heads, " (with kv_input_tensor, x holds only the Q heads)");
         head_size = shape[2] / num_heads;
