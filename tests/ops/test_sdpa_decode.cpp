@@ -188,6 +188,48 @@ INSTANTIATE_TEST_SUITE_P(BlockSizesAndDtypes, DecodePaged,
                                             ::testing::Values(DataType::FLOAT32, DataType::BFLOAT16,
                                                               DataType::BFLOAT8_B)));
 
+// A paged TILE cache advances several KV heads of a user together (a block's heads lie side by
+// side): groups of every head (2 users on 2 workers), of half of them (1 user, or 3 active of 4),
+// one head each (1 worker takes them all as one group). Each head's keys, chunks and kernels are
+// those of a contiguous cache, so the outputs are the contiguous path's, bit for bit.
+struct PagedGroupCase {
+    std::vector<int32_t> cur_pos;
+    uint32_t workers;
+};
+
+class DecodePagedHeadsTogether : public ::testing::TestWithParam<std::tuple<PagedGroupCase, DataType>> {};
+
+TEST_P(DecodePagedHeadsTogether, MatchReferenceAndTheContiguousCache) {
+    auto [c, dtype] = GetParam();
+    const uint32_t b = uint32_t(c.cur_pos.size()), nqh = 16, nkv = 4, S = 320, dh = 96, block_size = 32;
+    Tensor q = make({1, b, nqh, dh}, DataType::BFLOAT16, 21);
+    Tensor lk = make({b, nkv, S, dh}, dtype, 22), lv = make({b, nkv, S, dh}, dtype, 23);
+    Array ak = reference::from_tensor(lk), av = reference::from_tensor(lv);
+    testing::PagedCache paged = testing::page(ak, av, block_size, dtype, 24);
+    SDPAProgramConfig config{.compute_with_storage_grid_size = CoreGrid{1, c.workers}};
+    auto got = to_host<double>(paged_scaled_dot_product_attention_decode(
+        q, paged.k, paged.v, paged.page_table, {.cur_pos = c.cur_pos, .program_config = config}));
+    auto contiguous = to_host<double>(
+        scaled_dot_product_attention_decode(q, lk, lv, {.cur_pos = c.cur_pos, .program_config = config}));
+    EXPECT_EQ(got, contiguous);
+    auto want = expected(reference::from_tensor(q), ak, av, c.cur_pos);
+    EXPECT_GE(reference::pcc(want, got), dtype == DataType::BFLOAT8_B ? 0.99 : 0.999);
+    // The output is BFLOAT16, like q: its rounding (and p's) scale with the largest output.
+    double largest = 1.0;
+    for (double w : want) largest = std::max(largest, std::abs(w));
+    EXPECT_LE(reference::max_abs_diff(want, got), 0.01 * largest);
+    for (uint32_t i = 0; i < b; ++i) {  // a skipped user's rows are zeros
+        if (c.cur_pos[i] >= 0) continue;
+        for (uint32_t j = 0; j < nqh * dh; ++j) ASSERT_EQ(got[i * nqh * dh + j], 0.0);
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Groups, DecodePagedHeadsTogether,
+    ::testing::Combine(::testing::Values(PagedGroupCase{{319}, 2}, PagedGroupCase{{31, 300}, 2},
+                                         PagedGroupCase{{-1, 32, 63, 319}, 2}, PagedGroupCase{{0, 128, 200}, 1}),
+                       ::testing::Values(DataType::FLOAT32, DataType::BFLOAT16, DataType::BFLOAT8_B)));
+
 TEST(Decode, NonCausalUsesTheMask) {
     const uint32_t b = 2, nqh = 4, nkv = 2, S = 70, dh = 32;
     Tensor q = make({1, b, nqh, dh}, DataType::FLOAT32, 11);

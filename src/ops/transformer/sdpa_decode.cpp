@@ -37,6 +37,16 @@ constexpr int64_t prefetch_keys = 128;      // how far ahead of the keys in use 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 
+// A part of the work: keys [begin, end) of KV heads [h0, h1) of `user`.
+struct Part {
+    int64_t user = 0, h0 = 0, h1 = 1, begin = 0, end = 0;
+};
+
+// Where a part's (O, m, l) go: rows of `group` per KV head.
+struct PartOut {
+    float *o = nullptr, *m = nullptr, *l = nullptr;
+};
+
 struct DecodeProgram : detail::Program {
     int64_t users = 0, nqh = 0, nkv = 0, group = 0, dh = 0, dh_pad = 0, kc = 0, max_parts = 1;
     int64_t kv_ld = 0;  // K/V chunk row stride: dh_pad, or the cache's padded row if wider
@@ -44,10 +54,13 @@ struct DecodeProgram : detail::Program {
     int64_t k_tile_bytes = 0, v_tile_bytes = 0;
     int workers = 1;
     bool approx = false;
+    // A paged TILE cache: a part takes several KV heads of its user, advancing them together.
+    bool heads_together = false;
     struct Scratch {
         std::vector<float> q, s, kbuf, vbuf, row, work;
         std::vector<uint16_t> qb;  // q laid out in bf16 for the bf16 dot-product kernel
         std::vector<uint8_t> q8;   // q rounded to int8, for the int8 dot-product kernel
+        std::vector<PartOut> out;  // where the current part's heads write
     };
     std::vector<Scratch> scratch;
     // Partial results per (user, KV head, part): group x (dh_pad outputs, m, l).
@@ -63,130 +76,147 @@ struct Job {
     int64_t parts = 1;
 };
 
-// A part of the work: keys [begin, end) of (user, kvh).
-struct Part {
-    int64_t user = 0, kvh = 0, begin = 0, end = 0;
-};
-
-// Keys [k_begin, k_end) of (user, kvh): writes the part's (O, m, l) for the group's heads.
-// `next` (if not null) is the part this worker takes next; its first keys were prefetched by
-// the part before if `warm`, and this part prefetches them in turn as its own keys run out.
-void attend_part(const DecodeProgram& p, DecodeProgram::Scratch& s, const Job& job, int64_t user, int64_t kvh,
-                 int64_t k_begin, int64_t k_end, const Part* next, bool warm, float* o, float* m, float* l) {
+// Keys [begin, end) of KV heads [h0, h1) of the part's user: writes each head's (O, m, l) for
+// its group of query heads into out[kvh - h0]. Heads advance together, a chunk at a time
+// (chunk c of every head, then chunk c + 1): a paged cache keeps a block's KV heads side by side,
+// so the reads then run through whole blocks rather than one head's slice of each. `next` (if
+// not null) is the part this worker takes next; its first keys were prefetched by the part
+// before if `warm`, and this part prefetches them in turn as its own keys run out.
+void attend_part(const DecodeProgram& p, DecodeProgram::Scratch& s, const Job& job, const Part& part,
+                 const Part* next, bool warm, const PartOut* out) {
     const auto& kt = kernels::table();
-    const int64_t g = p.group, dh = p.dh, dhp = p.dh_pad;
-    float* q = s.q.data();  // unscaled (the scale multiplies the scores), but see q8_dot below
-    for (int64_t h = 0; h < g; ++h) {
-        job.q.read(user, kvh * g + h, 0, dh, q + h * dhp);  // q [1, b, nqh, dh]: matrix `user`
-        std::fill(q + h * dhp + dh, q + (h + 1) * dhp, 0.0f);
-    }
+    const int64_t g = p.group, dh = p.dh, dhp = p.dh_pad, user = part.user;
+    const int64_t k_begin = part.begin, k_end = part.end, heads = part.h1 - part.h0;
     // A BFLOAT16 cache met by a query that bf16 holds exactly (a BFLOAT16 q, as TT-NN's decode
     // takes it) runs on bf16 dot products where the CPU has them; otherwise fp32 products.
-    const bool bf16_dot =
-        p.k_format == 1 && p.v_format == 1 && kernels::has_bf16_dot() && detail::bf16_exact(q, g * dhp);
-    if (bf16_dot) kt.pack_q_bf16(q, g, dhp, dh, s.qb.data());
     // A BFLOAT8_B K cache meets q rounded to int8 per face row (the precision its own
     // mantissas have) on int8 dot products where the CPU has them. The scale goes into q first
     // (each face row's int8 scale absorbs it), so those scores come out scaled.
     const bool q8_dot = p.k_format == 2 && kernels::has_int8_dot();
-    if (q8_dot) {
-        kt.scale(q, g * dhp, job.scale);
-        kt.quantize_q8(q, g, dhp, dh, s.q8.data());
+    bool bf16_dot = p.k_format == 1 && p.v_format == 1 && kernels::has_bf16_dot();
+    for (int64_t i = 0; i < heads; ++i) {
+        float* q = s.q.data() + i * g * dhp;  // unscaled (the scale multiplies the scores), but see q8_dot
+        for (int64_t h = 0; h < g; ++h) {
+            job.q.read(user, (part.h0 + i) * g + h, 0, dh, q + h * dhp);  // q [1, b, nqh, dh]: matrix `user`
+            std::fill(q + h * dhp + dh, q + (h + 1) * dhp, 0.0f);
+        }
+        bf16_dot = bf16_dot && detail::bf16_exact(q, g * dhp);
+    }
+    for (int64_t i = 0; i < heads; ++i) {
+        float* q = s.q.data() + i * g * dhp;
+        if (bf16_dot) kt.pack_q_bf16(q, g, dhp, dh, s.qb.data() + i * kernels::qbf16_words(g, dhp));
+        if (q8_dot) {
+            kt.scale(q, g * dhp, job.scale);
+            kt.quantize_q8(q, g, dhp, dh, s.q8.data() + i * kernels::q8_bytes(g, dhp));
+        }
+        std::fill(out[i].o, out[i].o + g * dhp, 0.0f);
+        std::fill(out[i].m, out[i].m + g, -INFINITY);
+        std::fill(out[i].l, out[i].l + g, 0.0f);
     }
     // A BFLOAT8_B V cache on bf16 dot products: p rounded to bf16, as for a BFLOAT16 cache.
     const bool v_bf16 = bf16_dot || (p.v_format == 2 && kernels::has_bf16_dot(2));
-    // The first keys' loads all at once (the loop below then keeps prefetch_keys ahead): a
-    // part starting cold would otherwise wait on its first bands one miss at a time.
+    // The first keys' loads all at once (the loop below then keeps a step ahead): a part
+    // starting cold would otherwise wait on its first bands one miss at a time.
     const int64_t first_keys = std::min(prefetch_keys, k_end - k_begin);
-    if (p.k_format >= 0 && !warm) job.layout.prefetch(job.k, user, kvh, k_begin, first_keys);
-    if (p.v_format >= 0 && !warm) job.layout.prefetch(job.v, user, kvh, k_begin, first_keys);
-    std::fill(o, o + g * dhp, 0.0f);
-    std::fill(m, m + g, -INFINITY);
-    std::fill(l, l + g, 0.0f);
-    // Positions [first, first + n) of a TILE cache, one band run at a time: fn(band, offset).
-    // Each band carries the band prefetch_keys further on to prefetch: decode is a stream over
-    // the cache, and loads spread over the arithmetic keep the memory busy while the cores
-    // compute (a burst per chunk queues behind itself: 12 GB/s against 21-29 here).
-    auto for_each_band = [&](const MatrixView& cache, int format, int64_t tile_bytes, int64_t first, int64_t n,
-                             auto&& fn) {
+    if (p.k_format >= 0 && !warm) job.layout.prefetch(job.k, user, part.h0, k_begin, first_keys);
+    if (p.v_format >= 0 && !warm) job.layout.prefetch(job.v, user, part.h0, k_begin, first_keys);
+    // Positions [first, first + n) of KV head kvh in a TILE cache, one band run at a time:
+    // fn(band, offset). Each band carries the band to prefetch: the same keys of the head that
+    // comes next, or the keys prefetch_keys further on where the part has one head (a chunk
+    // apart either way). Decode is a stream over the cache, and loads spread over the arithmetic
+    // keep the memory busy while the cores compute (a burst per chunk queues behind itself:
+    // 12 GB/s against 21-29 here).
+    auto for_each_band = [&](const MatrixView& cache, int format, int64_t tile_bytes, int64_t kvh, int64_t first,
+                             int64_t n, auto&& fn) {
         for (int64_t j = 0; j < n;) {
             auto run = job.layout.band_run(cache, user, kvh, first + j, n - j);
             kernels::TileBand band{format, run.band, tile_bytes, dh, run.row, run.n, nullptr};
-            const int64_t ahead = first + j + prefetch_keys;
+            const bool next_head = heads > 1 && kvh + 1 < part.h1;
+            const int64_t ahead = next_head ? first + j : first + j + (heads > 1 ? p.kc : prefetch_keys);
+            const int64_t ahead_kvh = next_head ? kvh + 1 : part.h0;
             if (ahead < k_end)
-                band.ahead = job.layout.band_run(cache, user, kvh, ahead, 1).band;
+                band.ahead = job.layout.band_run(cache, user, ahead_kvh, ahead, 1).band;
             else if (next && next->begin + (ahead - k_end) < next->end)  // the next part's first keys
-                band.ahead = job.layout.band_run(cache, next->user, next->kvh, next->begin + (ahead - k_end), 1).band;
+                band.ahead =
+                    job.layout.band_run(cache, next->user, next->h0, next->begin + (ahead - k_end), 1).band;
             fn(band, j);
             j += run.n;
         }
     };
     // A ROW_MAJOR cache's chunk decoded into buf, the next chunk's loads started first; the dot
     // products run over whole vectors, so what lies past dh is cleared.
-    auto read_chunk = [&](const MatrixView& cache, float* buf, int64_t first, int64_t n) {
+    auto read_chunk = [&](const MatrixView& cache, int64_t kvh, float* buf, int64_t first, int64_t n) {
         job.layout.prefetch(cache, user, kvh, first + n, std::min(p.kc, k_end - (first + n)));
         job.layout.read(cache, user, kvh, first, n, buf, p.kv_ld);
         if (dhp > dh)
             for (int64_t j = 0; j < n; ++j) std::fill(buf + j * p.kv_ld + dh, buf + j * p.kv_ld + dhp, 0.0f);
     };
-    for (int64_t k0 = k_begin; k0 < k_end; k0 += p.kc) {
-        const int64_t kn = std::min(p.kc, k_end - k0);
-        float* sc = s.s.data();
-        if (p.k_format >= 0) {
-            for_each_band(job.k, p.k_format, p.k_tile_bytes, k0, kn, [&](const kernels::TileBand& band, int64_t j) {
-                if (bf16_dot)
-                    kt.tile_scores_bf16(band, s.qb.data(), g, sc + j, p.kc);
-                else if (q8_dot)
-                    kt.tile_scores_q8(band, s.q8.data(), g, sc + j, p.kc);
-                else
-                    kt.tile_scores(band, q, g, dhp, sc + j, p.kc, s.work.data());
-            });
-        } else {
-            read_chunk(job.k, s.kbuf.data(), k0, kn);
-            kt.attention_scores(q, g, dhp, s.kbuf.data(), p.kv_ld, kn, sc, p.kc);
-        }
-        for (int64_t h = 0; h < g; ++h) {
-            float* srow = sc + h * p.kc;
-            if (!q8_dot) kt.scale(srow, kn, job.scale);
-            if (job.has_mask) {
-                job.mask.read(user, kvh * g + h, k0, kn, s.row.data());  // mask [1, b, nqh, s]
-                for (int64_t j = 0; j < kn; ++j) srow[j] += s.row[std::size_t(j)];
+    for (int64_t k0 = k_begin; k0 < k_end; k0 += p.kc)
+        for (int64_t i = 0; i < heads; ++i) {
+            const int64_t kvh = part.h0 + i, kn = std::min(p.kc, k_end - k0);
+            const float* q = s.q.data() + i * g * dhp;
+            const uint16_t* qb = s.qb.data() + i * kernels::qbf16_words(g, dhp);
+            const uint8_t* q8 = s.q8.data() + i * kernels::q8_bytes(g, dhp);
+            float *o = out[i].o, *m = out[i].m, *l = out[i].l;
+            float* sc = s.s.data();
+            if (p.k_format >= 0) {
+                for_each_band(job.k, p.k_format, p.k_tile_bytes, kvh, k0, kn,
+                              [&](const kernels::TileBand& band, int64_t j) {
+                                  if (bf16_dot)
+                                      kt.tile_scores_bf16(band, qb, g, sc + j, p.kc);
+                                  else if (q8_dot)
+                                      kt.tile_scores_q8(band, q8, g, sc + j, p.kc);
+                                  else
+                                      kt.tile_scores(band, q, g, dhp, sc + j, p.kc, s.work.data());
+                              });
+            } else {
+                read_chunk(job.k, kvh, s.kbuf.data(), k0, kn);
+                kt.attention_scores(q, g, dhp, s.kbuf.data(), p.kv_ld, kn, sc, p.kc);
             }
-            float m_new = std::max(m[h], kt.row_max(srow, kn));
-            if (m_new == -INFINITY) {
-                std::fill(srow, srow + kn, 0.0f);
-                continue;
+            for (int64_t h = 0; h < g; ++h) {
+                float* srow = sc + h * p.kc;
+                if (!q8_dot) kt.scale(srow, kn, job.scale);
+                if (job.has_mask) {
+                    job.mask.read(user, kvh * g + h, k0, kn, s.row.data());  // mask [1, b, nqh, s]
+                    for (int64_t j = 0; j < kn; ++j) srow[j] += s.row[std::size_t(j)];
+                }
+                float m_new = std::max(m[h], kt.row_max(srow, kn));
+                if (m_new == -INFINITY) {
+                    std::fill(srow, srow + kn, 0.0f);
+                    continue;
+                }
+                float sum = p.approx ? kt.exp_sub_sum_approx(srow, kn, m_new) : kt.exp_sub_sum(srow, kn, m_new);
+                float alpha = m[h] == -INFINITY ? 0.0f : std::exp(m[h] - m_new);
+                l[h] = l[h] * alpha + sum;
+                m[h] = m_new;
+                if (alpha != 1.0f) kt.scale(o + h * dhp, dhp, alpha);
             }
-            float sum = p.approx ? kt.exp_sub_sum_approx(srow, kn, m_new) : kt.exp_sub_sum(srow, kn, m_new);
-            float alpha = m[h] == -INFINITY ? 0.0f : std::exp(m[h] - m_new);
-            l[h] = l[h] * alpha + sum;
-            m[h] = m_new;
-            if (alpha != 1.0f) kt.scale(o + h * dhp, dhp, alpha);
+            if (p.v_format >= 0 && v_bf16) {
+                // The chunk's band runs go to the kernel together (up to max_bands at a time): its
+                // accumulators then stay in registers from the first run to the last.
+                kernels::TileBand bands[kernels::max_bands];
+                int64_t nb = 0, first = 0;
+                auto flush = [&] {
+                    if (nb) kt.tile_accumulate_bf16(bands, nb, sc + first, p.kc, g, o, dhp, s.work.data());
+                    nb = 0;
+                };
+                for_each_band(job.v, p.v_format, p.v_tile_bytes, kvh, k0, kn,
+                              [&](const kernels::TileBand& band, int64_t j) {
+                                  if (nb == 0) first = j;
+                                  bands[nb++] = band;
+                                  if (nb == kernels::max_bands) flush();
+                              });
+                flush();
+            } else if (p.v_format >= 0) {
+                for_each_band(job.v, p.v_format, p.v_tile_bytes, kvh, k0, kn,
+                              [&](const kernels::TileBand& band, int64_t j) {
+                                  kt.tile_accumulate(band, sc + j, p.kc, g, o, dhp, s.work.data());
+                              });
+            } else {
+                read_chunk(job.v, kvh, s.vbuf.data(), k0, kn);
+                kt.attention_accumulate(sc, p.kc, g, s.vbuf.data(), p.kv_ld, kn, dhp, o);
+            }
         }
-        if (p.v_format >= 0 && v_bf16) {
-            // The chunk's band runs go to the kernel together (up to max_bands at a time): its
-            // accumulators then stay in registers from the first run to the last.
-            kernels::TileBand bands[kernels::max_bands];
-            int64_t nb = 0, first = 0;
-            auto flush = [&] {
-                if (nb) kt.tile_accumulate_bf16(bands, nb, sc + first, p.kc, g, o, dhp, s.work.data());
-                nb = 0;
-            };
-            for_each_band(job.v, p.v_format, p.v_tile_bytes, k0, kn, [&](const kernels::TileBand& band, int64_t j) {
-                if (nb == 0) first = j;
-                bands[nb++] = band;
-                if (nb == kernels::max_bands) flush();
-            });
-            flush();
-        } else if (p.v_format >= 0) {
-            for_each_band(job.v, p.v_format, p.v_tile_bytes, k0, kn, [&](const kernels::TileBand& band, int64_t j) {
-                kt.tile_accumulate(band, sc + j, p.kc, g, o, dhp, s.work.data());
-            });
-        } else {
-            read_chunk(job.v, s.vbuf.data(), k0, kn);
-            kt.attention_accumulate(sc, p.kc, g, s.vbuf.data(), p.kv_ld, kn, dhp, o);
-        }
-    }
 }
 
 Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor* page_table,
@@ -266,14 +296,17 @@ Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor
         p->k_tile_bytes = int64_t(tile_size_bytes(k.dtype())), p->v_tile_bytes = int64_t(tile_size_bytes(v.dtype()));
         p->workers = workers;
         p->approx = config.exp_approx_mode;
+        p->heads_together = page_table && p->k_format >= 0 && p->v_format >= 0;
+        const int64_t part_heads = p->heads_together ? nkv : 1;
         p->scratch.resize(std::size_t(workers));
         for (auto& s : p->scratch) {
-            s.q.assign(std::size_t(p->group * p->dh_pad), 0.0f);
+            s.q.assign(std::size_t(part_heads * p->group * p->dh_pad), 0.0f);
             s.s.assign(std::size_t(p->group * p->kc), 0.0f);
             if (p->k_format < 0) s.kbuf.assign(std::size_t(p->kc * p->kv_ld), 0.0f);
             if (p->v_format < 0) s.vbuf.assign(std::size_t(p->kc * p->kv_ld), 0.0f);
-            s.qb.assign(std::size_t(kernels::qbf16_words(p->group, p->dh_pad)), 0);
-            s.q8.assign(std::size_t(kernels::q8_bytes(p->group, p->dh_pad)), 0);
+            s.qb.assign(std::size_t(part_heads * kernels::qbf16_words(p->group, p->dh_pad)), 0);
+            s.q8.assign(std::size_t(part_heads * kernels::q8_bytes(p->group, p->dh_pad)), 0);
+            s.out.resize(std::size_t(part_heads));
             s.work.assign(std::size_t(std::max(ceil_div(dh, 32) * 64, kernels::max_bands * 16 * p->group * ceil_div(dh, 16))),
                           0.0f);
             s.row.assign(std::size_t(p->kc + 64), 0.0f);
@@ -297,7 +330,17 @@ Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor
     // Split sequences only while workers would otherwise idle, and never below min_keys_per_part.
     int64_t active = 0, longest = 0;
     for (int64_t len : job.length) active += len > 0, longest = std::max(longest, len);
-    const int64_t units = active * nkv;
+    // A unit of work: one KV head of a user or, for a paged cache, a group of them (a whole
+    // block's worth of reads in a row: with 64-key blocks, 16 KB per head otherwise), the
+    // groups as large as keep the units a multiple of the workers.
+    int64_t groups = nkv;
+    if (p.heads_together)
+        for (int64_t d = 1; d <= nkv; ++d)
+            if (nkv % d == 0 && (active * d) % workers == 0) {
+                groups = d;
+                break;
+            }
+    const int64_t group_heads = nkv / groups, units = active * groups;
     job.parts = units == 0 ? 1
                            : std::clamp<int64_t>(
                                  ceil_div(workers, units), 1,
@@ -306,13 +349,13 @@ Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor
     auto slot = [&](int64_t user, int64_t kvh, int64_t part) {
         return ((user * nkv + kvh) * p.max_parts + part) * g;
     };
-    // Part t: (user, KV head, part) with the part fastest. Parts cover whole chunks so chunk
+    // Part t: (user, head group, part) with the part fastest. Parts cover whole chunks so chunk
     // boundaries do not depend on the split.
-    const int64_t tasks = b * nkv * job.parts;
+    const int64_t tasks = b * groups * job.parts;
     auto part_of = [&](int64_t t) {
-        const int64_t part = t % job.parts, len = job.length[std::size_t(t / (job.parts * nkv))];
-        const int64_t chunks = ceil_div(len, p.kc);
-        return Part{t / (job.parts * nkv), (t / job.parts) % nkv, std::min(len, chunks * part / job.parts * p.kc),
+        const int64_t part = t % job.parts, user = t / (job.parts * groups), h0 = (t / job.parts) % groups * group_heads;
+        const int64_t len = job.length[std::size_t(user)], chunks = ceil_div(len, p.kc);
+        return Part{user, h0, h0 + group_heads, std::min(len, chunks * part / job.parts * p.kc),
                     std::min(len, chunks * (part + 1) / job.parts * p.kc)};
     };
     // Each worker claims its next part before it starts the current one, so the current part's
@@ -333,14 +376,18 @@ Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor
             while (t < tasks) {
                 const int64_t t_next = claim.fetch_add(1, std::memory_order_relaxed);
                 const Part cur = part_of(t), next = t_next < tasks ? part_of(t_next) : Part{};
-                const int64_t sl = slot(cur.user, cur.kvh, t % job.parts);
-                float* o = p.partial_o.data() + sl * dhp;
-                attend_part(p, p.scratch[std::size_t(worker)], job, cur.user, cur.kvh, cur.begin, cur.end,
-                            t_next < tasks ? &next : nullptr, warm, o, p.partial_m.data() + sl,
-                            p.partial_l.data() + sl);
+                DecodeProgram::Scratch& s = p.scratch[std::size_t(worker)];
+                for (int64_t kvh = cur.h0; kvh < cur.h1; ++kvh) {
+                    const int64_t sl = slot(cur.user, kvh, t % job.parts);
+                    s.out[std::size_t(kvh - cur.h0)] = {p.partial_o.data() + sl * dhp, p.partial_m.data() + sl,
+                                                        p.partial_l.data() + sl};
+                }
+                attend_part(p, s, job, cur, t_next < tasks ? &next : nullptr, warm, s.out.data());
                 if (job.parts == 1)  // nothing to merge: the rows are written here, by the workers
-                    for (int64_t h = 0; h < g; ++h)
-                        write_row(cur.user, cur.kvh * g + h, o + h * dhp, p.partial_l[std::size_t(sl + h)]);
+                    for (int64_t kvh = cur.h0; kvh < cur.h1; ++kvh) {
+                        const PartOut& po = s.out[std::size_t(kvh - cur.h0)];
+                        for (int64_t h = 0; h < g; ++h) write_row(cur.user, kvh * g + h, po.o + h * dhp, po.l[h]);
+                    }
                 warm = cur.end - cur.begin >= prefetch_keys;  // it prefetched next's first prefetch_keys keys
                 t = t_next;
             }
