@@ -1,9 +1,11 @@
 // Flash decode (tt-metal tech_reports/FlashAttention/FlashDecode.md): one new query per user.
 //
 // A unit of work is one user's KV head with every query head that shares it (so each K/V byte
-// is read once). When users x KV heads leave workers idle, each unit's positions are split
-// into up to max_cores_per_head_batch parts; a part returns (m, l, O) over its keys and the
-// parts merge exactly: m = max(m1, m2), l = e^(m1-m) l1 + e^(m2-m) l2, O likewise, out = O / l.
+// is read once); over a paged TILE cache, a group of a user's KV heads advanced together a chunk
+// at a time, since a block holds its heads side by side. When units leave workers idle, each
+// unit's positions are split into up to max_cores_per_head_batch parts; a part returns
+// (m, l, O) over its keys and the parts merge exactly: m = max(m1, m2),
+// l = e^(m1-m) l1 + e^(m2-m) l2, O likewise, out = O / l.
 // Keys are processed in chunks: score all heads against the K chunk, update the online softmax,
 // accumulate the V chunk. A TILE cache is read straight from its tiles, each face row decoded
 // into registers and used at once by every head of the group (kernels' tile_scores /
