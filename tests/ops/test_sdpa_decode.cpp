@@ -1,6 +1,7 @@
 #include <cstdio>
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 #include <random>
 
@@ -189,9 +190,9 @@ INSTANTIATE_TEST_SUITE_P(BlockSizesAndDtypes, DecodePaged,
                                                               DataType::BFLOAT8_B)));
 
 // A paged TILE cache advances several KV heads of a user together (a block's heads lie side by
-// side): groups of every head (2 users on 2 workers), of half of them (1 user, or 3 active of 4),
-// one head each (1 worker takes them all as one group). Each head's keys, chunks and kernels are
-// those of a contiguous cache, so the outputs are the contiguous path's, bit for bit.
+// side): groups of every head (2 users on 2 workers; any users on 1 worker) or of half of them
+// (1 user, or 3 active of 4, on 2 workers). Each head's keys, chunks and kernels are those of a
+// contiguous cache, so the outputs are the contiguous path's, bit for bit.
 struct PagedGroupCase {
     std::vector<int32_t> cur_pos;
     uint32_t workers;
@@ -201,6 +202,7 @@ class DecodePagedHeadsTogether : public ::testing::TestWithParam<std::tuple<Page
 
 TEST_P(DecodePagedHeadsTogether, MatchReferenceAndTheContiguousCache) {
     auto [c, dtype] = GetParam();
+    if (test_device().num_workers() < int(c.workers)) GTEST_SKIP() << "needs " << c.workers << " workers";
     const uint32_t b = uint32_t(c.cur_pos.size()), nqh = 16, nkv = 4, S = 320, dh = 96, block_size = 32;
     Tensor q = make({1, b, nqh, dh}, DataType::BFLOAT16, 21);
     Tensor lk = make({b, nkv, S, dh}, dtype, 22), lv = make({b, nkv, S, dh}, dtype, 23);
@@ -229,6 +231,38 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Combine(::testing::Values(PagedGroupCase{{319}, 2}, PagedGroupCase{{31, 300}, 2},
                                          PagedGroupCase{{-1, 32, 63, 319}, 2}, PagedGroupCase{{0, 128, 200}, 1}),
                        ::testing::Values(DataType::FLOAT32, DataType::BFLOAT16, DataType::BFLOAT8_B)));
+
+// A FLOAT32 query that bf16 holds exactly for one KV head's query heads only: that head runs on
+// bf16 dot products and the others on fp32 products, whichever heads it is grouped with.
+TEST(Decode, PagedHeadGroupsChooseDotProductsPerHead) {
+    const uint32_t b = 2, nqh = 8, nkv = 4, S = 128, dh = 64, block_size = 32, g = nqh / nkv;
+    auto qv = reference::ttnn_sdpa_inputs(std::size_t(b) * nqh * dh, 31);
+    for (uint32_t i = 0; i < b; ++i)  // KV head 1's query heads
+        for (uint32_t h = g; h < 2 * g; ++h)
+            for (uint32_t d = 0; d < dh; ++d) {
+                float& x = qv[(std::size_t(i) * nqh + h) * dh + d];
+                uint32_t bits;
+                std::memcpy(&bits, &x, 4);
+                bits &= 0xffff0000u;  // truncated to bf16: exact
+                std::memcpy(&x, &bits, 4);
+            }
+    Tensor q = from_host(std::span<const float>(qv), Shape{1, b, nqh, dh},
+                         {.dtype = DataType::FLOAT32, .layout = Layout::TILE, .device = test_device()});
+    Tensor lk = make({b, nkv, S, dh}, DataType::BFLOAT16, 32);
+    Tensor lv = make({b, nkv, S, dh}, DataType::BFLOAT16, 33);
+    Array ak = reference::from_tensor(lk), av = reference::from_tensor(lv);
+    testing::PagedCache paged = testing::page(ak, av, block_size, DataType::BFLOAT16, 34);
+    const std::vector<int32_t> pos = {127, 70};
+    for (uint32_t workers : {1u, 2u}) {
+        SDPAProgramConfig config{.compute_with_storage_grid_size = CoreGrid{1, workers}};
+        auto got = to_host<double>(paged_scaled_dot_product_attention_decode(
+            q, paged.k, paged.v, paged.page_table, {.cur_pos = pos, .program_config = config}));
+        auto contiguous = to_host<double>(
+            scaled_dot_product_attention_decode(q, lk, lv, {.cur_pos = pos, .program_config = config}));
+        EXPECT_EQ(got, contiguous) << workers << " workers";
+        EXPECT_GE(reference::pcc(expected(reference::from_tensor(q), ak, av, pos), got), 0.999);
+    }
+}
 
 TEST(Decode, NonCausalUsesTheMask) {
     const uint32_t b = 2, nqh = 4, nkv = 2, S = 70, dh = 32;

@@ -63,6 +63,7 @@ struct DecodeProgram : detail::Program {
         std::vector<uint16_t> qb;  // q laid out in bf16 for the bf16 dot-product kernel
         std::vector<uint8_t> q8;   // q rounded to int8, for the int8 dot-product kernel
         std::vector<PartOut> out;  // where the current part's heads write
+        std::vector<uint8_t> bf16_dot;  // per head of the part: its scores and P V on bf16 dot products
     };
     std::vector<Scratch> scratch;
     // Partial results per (user, KV head, part): group x (dh_pad outputs, m, l).
@@ -94,19 +95,18 @@ void attend_part(const DecodeProgram& p, DecodeProgram::Scratch& s, const Job& j
     // A BFLOAT8_B K cache meets q rounded to int8 per face row (the precision its own
     // mantissas have) on int8 dot products where the CPU has them. The scale goes into q first
     // (each face row's int8 scale absorbs it), so those scores come out scaled.
+    // Each head decides for itself, so its output does not depend on the heads it is grouped with.
     const bool q8_dot = p.k_format == 2 && kernels::has_int8_dot();
-    bool bf16_dot = p.k_format == 1 && p.v_format == 1 && kernels::has_bf16_dot();
+    const bool bf16_cache = p.k_format == 1 && p.v_format == 1 && kernels::has_bf16_dot();
     for (int64_t i = 0; i < heads; ++i) {
         float* q = s.q.data() + i * g * dhp;  // unscaled (the scale multiplies the scores), but see q8_dot
         for (int64_t h = 0; h < g; ++h) {
             job.q.read(user, (part.h0 + i) * g + h, 0, dh, q + h * dhp);  // q [1, b, nqh, dh]: matrix `user`
             std::fill(q + h * dhp + dh, q + (h + 1) * dhp, 0.0f);
         }
-        bf16_dot = bf16_dot && detail::bf16_exact(q, g * dhp);
-    }
-    for (int64_t i = 0; i < heads; ++i) {
-        float* q = s.q.data() + i * g * dhp;
-        if (bf16_dot) kt.pack_q_bf16(q, g, dhp, dh, s.qb.data() + i * kernels::qbf16_words(g, dhp));
+        s.bf16_dot[std::size_t(i)] = bf16_cache && detail::bf16_exact(q, g * dhp);
+        if (s.bf16_dot[std::size_t(i)])
+            kt.pack_q_bf16(q, g, dhp, dh, s.qb.data() + i * kernels::qbf16_words(g, dhp));
         if (q8_dot) {
             kt.scale(q, g * dhp, job.scale);
             kt.quantize_q8(q, g, dhp, dh, s.q8.data() + i * kernels::q8_bytes(g, dhp));
@@ -115,8 +115,6 @@ void attend_part(const DecodeProgram& p, DecodeProgram::Scratch& s, const Job& j
         std::fill(out[i].m, out[i].m + g, -INFINITY);
         std::fill(out[i].l, out[i].l + g, 0.0f);
     }
-    // A BFLOAT8_B V cache on bf16 dot products: p rounded to bf16, as for a BFLOAT16 cache.
-    const bool v_bf16 = bf16_dot || (p.v_format == 2 && kernels::has_bf16_dot(2));
     // The first keys' loads all at once (the loop below then keeps a step ahead): a part
     // starting cold would otherwise wait on its first bands one miss at a time.
     const int64_t first_keys = std::min(prefetch_keys, k_end - k_begin);
@@ -161,6 +159,9 @@ void attend_part(const DecodeProgram& p, DecodeProgram::Scratch& s, const Job& j
             const uint8_t* q8 = s.q8.data() + i * kernels::q8_bytes(g, dhp);
             float *o = out[i].o, *m = out[i].m, *l = out[i].l;
             float* sc = s.s.data();
+            const bool bf16_dot = s.bf16_dot[std::size_t(i)];
+            // A BFLOAT8_B V cache on bf16 dot products: p rounded to bf16, as for a BFLOAT16 cache.
+            const bool v_bf16 = bf16_dot || (p.v_format == 2 && kernels::has_bf16_dot(2));
             if (p.k_format >= 0) {
                 for_each_band(job.k, p.k_format, p.k_tile_bytes, kvh, k0, kn,
                               [&](const kernels::TileBand& band, int64_t j) {
@@ -309,6 +310,7 @@ Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor
             s.qb.assign(std::size_t(part_heads * kernels::qbf16_words(p->group, p->dh_pad)), 0);
             s.q8.assign(std::size_t(part_heads * kernels::q8_bytes(p->group, p->dh_pad)), 0);
             s.out.resize(std::size_t(part_heads));
+            s.bf16_dot.assign(std::size_t(part_heads), 0);
             s.work.assign(std::size_t(std::max(ceil_div(dh, 32) * 64, kernels::max_bands * 16 * p->group * ceil_div(dh, 16))),
                           0.0f);
             s.row.assign(std::size_t(p->kc + 64), 0.0f);
@@ -390,7 +392,9 @@ Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor
                         const PartOut& po = s.out[std::size_t(kvh - cur.h0)];
                         for (int64_t h = 0; h < g; ++h) write_row(cur.user, kvh * g + h, po.o + h * dhp, po.l[h]);
                     }
-                warm = cur.end - cur.begin >= prefetch_keys;  // it prefetched next's first prefetch_keys keys
+                // It prefetched next's first keys: prefetch_keys of them, a chunk's where heads go together.
+                const int64_t reach = cur.h1 - cur.h0 > 1 ? std::max(p.kc, prefetch_keys) : prefetch_keys;
+                warm = cur.end - cur.begin >= reach;
                 t = t_next;
             }
         },
