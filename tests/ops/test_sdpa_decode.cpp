@@ -190,9 +190,10 @@ INSTANTIATE_TEST_SUITE_P(BlockSizesAndDtypes, DecodePaged,
                                                               DataType::BFLOAT8_B)));
 
 // A paged TILE cache advances several KV heads of a user together (a block's heads lie side by
-// side): groups of every head (2 users on 2 workers; any users on 1 worker) or of half of them
-// (1 user, or 3 active of 4, on 2 workers). Each head's keys, chunks and kernels are those of a
-// contiguous cache, so the outputs are the contiguous path's, bit for bit.
+// side), in groups as large as keep the workers as busy as one head per task: every head (2
+// users of about equal length on 2 workers; any users on 1 worker) or half of them (1 user, 3
+// active of 4, or lengths 32 and 301, on 2 workers). Each head's keys, chunks and kernels are
+// those of a contiguous cache, so the outputs are the contiguous path's, bit for bit.
 struct PagedGroupCase {
     std::vector<int32_t> cur_pos;
     uint32_t workers;
@@ -216,10 +217,11 @@ TEST_P(DecodePagedHeadsTogether, MatchReferenceAndTheContiguousCache) {
     EXPECT_EQ(got, contiguous);
     auto want = expected(reference::from_tensor(q), ak, av, c.cur_pos);
     EXPECT_GE(reference::pcc(want, got), dtype == DataType::BFLOAT8_B ? 0.99 : 0.999);
-    // The output is BFLOAT16, like q: its rounding (and p's) scale with the largest output.
+    // The output is BFLOAT16, like q: its rounding (and p's) scale with the largest output; a
+    // BFLOAT8_B K meets q rounded to int8 per face row, which costs up to as much again.
     double largest = 1.0;
     for (double w : want) largest = std::max(largest, std::abs(w));
-    EXPECT_LE(reference::max_abs_diff(want, got), 0.01 * largest);
+    EXPECT_LE(reference::max_abs_diff(want, got), (dtype == DataType::BFLOAT8_B ? 0.02 : 0.01) * largest);
     for (uint32_t i = 0; i < b; ++i) {  // a skipped user's rows are zeros
         if (c.cur_pos[i] >= 0) continue;
         for (uint32_t j = 0; j < nqh * dh; ++j) ASSERT_EQ(got[i * nqh * dh + j], 0.0);
@@ -229,6 +231,7 @@ TEST_P(DecodePagedHeadsTogether, MatchReferenceAndTheContiguousCache) {
 INSTANTIATE_TEST_SUITE_P(
     Groups, DecodePagedHeadsTogether,
     ::testing::Combine(::testing::Values(PagedGroupCase{{319}, 2}, PagedGroupCase{{31, 300}, 2},
+                                         PagedGroupCase{{300, 319}, 2},
                                          PagedGroupCase{{-1, 32, 63, 319}, 2}, PagedGroupCase{{0, 128, 200}, 1}),
                        ::testing::Values(DataType::FLOAT32, DataType::BFLOAT16, DataType::BFLOAT8_B)));
 

@@ -16,6 +16,8 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
+#include <utility>
+#include <vector>
 
 #include "attnn/error.hpp"
 #include "core/device_impl.hpp"
@@ -334,33 +336,52 @@ Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor
     // Split sequences only while workers would otherwise idle, and never below min_keys_per_part.
     int64_t active = 0, longest = 0;
     for (int64_t len : job.length) active += len > 0, longest = std::max(longest, len);
-    // A unit of work: one KV head of a user or, for a paged cache, a group of them (a whole
-    // block's worth of reads in a row: with 64-key blocks, 16 KB per head otherwise), the
-    // groups as large as keep the units a multiple of the workers.
-    int64_t groups = nkv;
-    if (p.heads_together)
-        for (int64_t d = 1; d <= nkv; ++d)
-            if (nkv % d == 0 && (active * d) % workers == 0) {
-                groups = d;
-                break;
-            }
-    const int64_t group_heads = nkv / groups, units = active * groups;
+    const int64_t units = active * nkv;  // (user, KV head) pairs with keys
     job.parts = units == 0 ? 1
                            : std::clamp<int64_t>(
                                  ceil_div(workers, units), 1,
                                  std::min(p.max_parts, std::max<int64_t>(1, longest / min_keys_per_part)));
+    // Keys [first, end) of a user's part, whole chunks so chunk boundaries do not depend on the split.
+    auto part_keys = [&](int64_t user, int64_t part) {
+        const int64_t len = job.length[std::size_t(user)], chunks = ceil_div(len, p.kc);
+        return std::pair{std::min(len, chunks * part / job.parts * p.kc),
+                         std::min(len, chunks * (part + 1) / job.parts * p.kc)};
+    };
+    // A task: one KV head of a user's part or, over a paged cache, a group of them (a whole
+    // block's reads in a row rather than a 16 KB slice per head with 64-key BFLOAT16 blocks).
+    // The groups are the largest that keep the workers as busy as one head per task does: the
+    // tasks list-scheduled in order (workers claim them so), a task's time its keys x heads.
+    int64_t groups = nkv;
+    if (p.heads_together) {
+        auto makespan = [&](int64_t n_groups) {
+            std::vector<int64_t> busy(std::size_t(workers), 0);
+            for (int64_t user = 0; user < b; ++user)
+                for (int64_t grp = 0; grp < n_groups; ++grp)
+                    for (int64_t part = 0; part < job.parts; ++part) {
+                        auto [first, end] = part_keys(user, part);
+                        *std::min_element(busy.begin(), busy.end()) += (end - first) * (nkv / n_groups);
+                    }
+            return *std::max_element(busy.begin(), busy.end());
+        };
+        const int64_t one_head = makespan(nkv);
+        for (int64_t d = 1; d < nkv; ++d)
+            if (nkv % d == 0 && makespan(d) * 10 <= one_head * 11) {  // within 10%
+                groups = d;
+                break;
+            }
+    }
+    const int64_t group_heads = nkv / groups;
     const int64_t g = p.group, dhp = p.dh_pad;
     auto slot = [&](int64_t user, int64_t kvh, int64_t part) {
         return ((user * nkv + kvh) * p.max_parts + part) * g;
     };
-    // Part t: (user, head group, part) with the part fastest. Parts cover whole chunks so chunk
-    // boundaries do not depend on the split.
+    // Task t: (user, head group, part) with the part fastest.
     const int64_t tasks = b * groups * job.parts;
     auto part_of = [&](int64_t t) {
-        const int64_t part = t % job.parts, user = t / (job.parts * groups), h0 = (t / job.parts) % groups * group_heads;
-        const int64_t len = job.length[std::size_t(user)], chunks = ceil_div(len, p.kc);
-        return Part{user, h0, h0 + group_heads, std::min(len, chunks * part / job.parts * p.kc),
-                    std::min(len, chunks * (part + 1) / job.parts * p.kc)};
+        const int64_t part = t % job.parts, user = t / (job.parts * groups);
+        const int64_t h0 = (t / job.parts) % groups * group_heads;
+        auto [first, end] = part_keys(user, part);
+        return Part{user, h0, h0 + group_heads, first, end};
     };
     // Each worker claims its next part before it starts the current one, so the current part's
     // last keys can prefetch the next one's first: a part that starts cold waits on its first
