@@ -85,9 +85,12 @@ inline uint32_t float_to_bits(float f) {
 inline vf vexp(vf x) {
 #if defined(__AVX512F__)
     // The same reduction and polynomial, with the rounding by vrndscaleps and 2^n by vscalefps
-    // instead of the integer round trip: about a third fewer instructions.
-    const __m512 xv = (__m512)x, lo_v = _mm512_set1_ps(-87.3365478515625f);
-    const __m512 xc = _mm512_min_ps(_mm512_max_ps(xv, lo_v), _mm512_set1_ps(88.3762626647949f));
+    // instead of the integer round trip: about half the instructions. vscalefps goes below
+    // 2^-126 by itself (subnormal, then 0), so x is clamped only where that is already 0, at
+    // -104, and -inf gives 0 with no mask; max and min take x as their second operand, which
+    // they return where it is NaN, so NaN comes through the arithmetic as NaN.
+    const __m512 xv = (__m512)x;
+    const __m512 xc = _mm512_min_ps(_mm512_set1_ps(88.3762626647949f), _mm512_max_ps(_mm512_set1_ps(-104.0f), xv));
     const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(xc, _mm512_set1_ps(1.44269504088896341f)),
                                           _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), xc);
@@ -99,10 +102,7 @@ inline vf vexp(vf x) {
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
     p = _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r), _mm512_set1_ps(1.0f));
-    __m512 y = _mm512_scalef_ps(p, n);
-    y = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(xv, lo_v, _CMP_NLT_UQ), y);  // x < lo: 0 (NaN kept)
-    y = _mm512_mask_mov_ps(y, _mm512_cmp_ps_mask(xv, xv, _CMP_UNORD_Q), xv);  // NaN in, NaN out
-    return (vf)y;
+    return (vf)_mm512_scalef_ps(p, n);
 #else
     const vf hi = splat(88.3762626647949f), lo = splat(-87.3365478515625f);
     vf xc = x > hi ? hi : x;
@@ -1566,6 +1566,32 @@ float exp_sub_sum_approx(float* x, int64_t n, float sub) {
     return s;
 }
 
+// All of a chunk's rows in one call: the rows are independent, so one row's reductions (a
+// horizontal max, then exps and a sum) overlap the next row's instead of each row waiting for
+// the last one's results through separate calls.
+void softmax_rows(float* s, int64_t lds, int64_t rows, int64_t n, float scale, const float* m, float* m_new,
+                  float* sum, bool approx) {
+    for (int64_t r = 0; r < rows; ++r) {
+        float* x = s + r * lds;
+        if (scale != 1.0f) {
+            int64_t i = 0;
+            for (; i + W <= n; i += W) store(x + i, load(x + i) * scale);
+            for (; i < n; ++i) x[i] *= scale;
+        }
+        const float mx = row_max(x, n);
+        m_new[r] = m[r] < mx ? mx : m[r];  // a NaN row max leaves m: the NaN then reaches the sum
+    }
+    for (int64_t r = 0; r < rows; ++r) {
+        float* x = s + r * lds;
+        if (m_new[r] == -__builtin_inff()) {
+            for (int64_t i = 0; i < n; ++i) x[i] = 0.0f;
+            sum[r] = 0.0f;
+        } else {
+            sum[r] = approx ? exp_sub_sum_approx(x, n, m_new[r]) : exp_sub_sum(x, n, m_new[r]);
+        }
+    }
+}
+
 void softmax_panel(float* s, int64_t kn, float* m, float* l, float* alpha, bool approx) {
     for (int j = 0; j < gemm_nv; ++j) {
         float* col = s + j * W;
@@ -1694,6 +1720,7 @@ const KernelTable table = {
     gemm_kernel_rows_half,
     gemm_kernel_cols_half,
     softmax_panel,
+    softmax_rows,
     attention_scores,
     attention_accumulate,
     tile_scores,

@@ -82,6 +82,14 @@ struct KernelTable {
     // Queries whose keys are all -inf so far keep m = -inf, l = 0 and get p = 0.
     void (*softmax_panel)(float* s, int64_t kn, float* m, float* l, float* alpha, bool approx);
 
+    // Online-softmax step for `rows` query rows of n scores each (row r at s + r * lds), as
+    // decode takes a chunk: each row is multiplied by `scale` (unless 1), m_new[r] = max(m[r],
+    // the row's max), and the row becomes exp(s - m_new[r]) with sum[r] its sum; a row whose max
+    // is -inf (every key masked so far) is zeroed, sum 0. The caller then rescales by
+    // e^(m[r] - m_new[r]).
+    void (*softmax_rows)(float* s, int64_t lds, int64_t rows, int64_t n, float scale, const float* m, float* m_new,
+                         float* sum, bool approx);
+
     // Decode attention on a block of keys, `heads` query rows at a time; dh a multiple of 16.
     // scores[h * lds + j] = dot(q[h * dh ..], keys[j * dh ..])
     // (keys and values rows have stride ld.)

@@ -304,6 +304,68 @@ INSTANTIATE_TEST_SUITE_P(Bfloat8B, TileKernelsBfp8Dot,
                                            Case{12, 16, 7, 25}, Case{2, 31, 0, 31}, Case{4, 128, 15, 2},
                                            Case{7, 256, 1, 30}));
 
+// The decode chunk's softmax step (softmax_rows) against fp64 on every ISA: rows of 1 .. 129
+// scores past and short of the vector width, a scale, running maxima below, above and equal to
+// the row's and -inf; a row every key of which is masked comes out zero with sum 0 and its max
+// kept, a NaN reaches the sum, and what lies past n in each row is left alone.
+class SoftmaxRows : public ::testing::TestWithParam<kernels::Isa> {};
+
+TEST_P(SoftmaxRows, MatchesFp64) {
+    testing::ScopedIsa isa(GetParam());
+    const auto& kt = kernels::table();
+    std::mt19937 gen(11);
+    std::normal_distribution<float> normal(0.0f, 3.0f);
+    for (int64_t n : {1, 15, 16, 31, 33, 128, 129})
+        for (float scale : {1.0f, 0.088388f})
+            for (bool approx : {false, true}) {
+                const int64_t rows = 6, lds = n + 7;
+                std::vector<float> s(std::size_t(rows * lds));
+                for (auto& x : s) x = normal(gen);
+                // Row 0: no max yet; 1: the row's own max above m; 2: m above the row; 3: every key
+                // masked; 4: m equal to the row's max; 5: a NaN score.
+                std::vector<float> m = {-INFINITY, -50.0f, 40.0f, -INFINITY, 0.0f, 1.0f};
+                std::fill(s.begin() + 3 * lds, s.begin() + 3 * lds + n, -INFINITY);
+                float row4_max = -INFINITY;
+                for (int64_t j = 0; j < n; ++j) row4_max = std::max(row4_max, s[std::size_t(4 * lds + j)] * scale);
+                m[4] = row4_max;
+                s[std::size_t(5 * lds + n / 2)] = NAN;
+                const std::vector<float> in = s;
+                std::vector<float> m_new(rows, -7.0f), sum(rows, -7.0f);
+                kt.softmax_rows(s.data(), lds, rows, n, scale, m.data(), m_new.data(), sum.data(), approx);
+                // exp's own error, and x - m rounded to fp32 (|x - m| < 30 here: 2e-6 of the result).
+                const double tol = approx ? 2e-4 : 2e-6;
+                for (int64_t r = 0; r < rows; ++r) {
+                    SCOPED_TRACE("n " + std::to_string(n) + " scale " + std::to_string(scale) + " approx " +
+                                 std::to_string(approx) + " row " + std::to_string(r));
+                    for (int64_t j = n; j < lds; ++j)
+                        ASSERT_EQ(s[std::size_t(r * lds + j)], in[std::size_t(r * lds + j)]) << "past n, " << j;
+                    if (r == 3) {
+                        EXPECT_EQ(m_new[3], -INFINITY);
+                        EXPECT_EQ(sum[3], 0.0f);
+                        for (int64_t j = 0; j < n; ++j) ASSERT_EQ(s[std::size_t(3 * lds + j)], 0.0f) << j;
+                        continue;
+                    }
+                    if (r == 5) {
+                        EXPECT_TRUE(std::isnan(sum[5]));
+                        continue;
+                    }
+                    double mx = m[std::size_t(r)];
+                    for (int64_t j = 0; j < n; ++j) mx = std::max(mx, double(in[std::size_t(r * lds + j)] * scale));
+                    EXPECT_EQ(m_new[std::size_t(r)], float(mx));
+                    double want_sum = 0;
+                    for (int64_t j = 0; j < n; ++j) {
+                        const double want = std::exp(double(in[std::size_t(r * lds + j)] * scale) - mx);
+                        want_sum += want;
+                        ASSERT_NEAR(s[std::size_t(r * lds + j)], want, tol * want + 1e-37) << j;
+                    }
+                    EXPECT_NEAR(sum[std::size_t(r)], want_sum, tol * want_sum + 1e-30);
+                }
+            }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllIsas, SoftmaxRows, ::testing::ValuesIn(kernels::supported_isas()),
+                         testing::isa_param_name);
+
 std::string case_name(const ::testing::TestParamInfo<std::tuple<kernels::Isa, int, Case>>& info) {
     auto [isa, format_index, c] = info.param;
     return std::string(kernels::isa_name(isa)) + "_" + formats[format_index].name + "_h" +

@@ -62,6 +62,7 @@ struct DecodeProgram : detail::Program {
     bool heads_together = false;
     struct Scratch {
         std::vector<float> q, s, kbuf, vbuf, row, work;
+        std::vector<float> m_new, sum;  // a chunk's softmax step: per query row of the KV head
         std::vector<uint16_t> qb;  // q laid out in bf16 for the bf16 dot-product kernel
         std::vector<uint8_t> q8;   // q rounded to int8, for the int8 dot-product kernel
         std::vector<PartOut> out;  // where the current part's heads write
@@ -178,22 +179,26 @@ void attend_part(const DecodeProgram& p, DecodeProgram::Scratch& s, const Job& j
                 read_chunk(job.k, kvh, s.kbuf.data(), k0, kn);
                 kt.attention_scores(q, g, dhp, s.kbuf.data(), p.kv_ld, kn, sc, p.kc);
             }
-            for (int64_t h = 0; h < g; ++h) {
-                float* srow = sc + h * p.kc;
-                if (!q8_dot) kt.scale(srow, kn, job.scale);
-                if (job.has_mask) {
+            // Scores scaled (q8 scores come out scaled), masked, then the chunk's softmax step
+            // for all g rows in one call.
+            float scale = q8_dot ? 1.0f : job.scale;
+            if (job.has_mask) {
+                for (int64_t h = 0; h < g; ++h) {
+                    float* srow = sc + h * p.kc;
+                    if (scale != 1.0f) kt.scale(srow, kn, scale);
                     job.mask.read(user, kvh * g + h, k0, kn, s.row.data());  // mask [1, b, nqh, s]
                     for (int64_t j = 0; j < kn; ++j) srow[j] += s.row[std::size_t(j)];
                 }
-                float m_new = std::max(m[h], kt.row_max(srow, kn));
-                if (m_new == -INFINITY) {
-                    std::fill(srow, srow + kn, 0.0f);
-                    continue;
-                }
-                float sum = p.approx ? kt.exp_sub_sum_approx(srow, kn, m_new) : kt.exp_sub_sum(srow, kn, m_new);
-                float alpha = m[h] == -INFINITY ? 0.0f : std::exp(m[h] - m_new);
-                l[h] = l[h] * alpha + sum;
-                m[h] = m_new;
+                scale = 1.0f;
+            }
+            float* m_new = s.m_new.data();
+            float* sum = s.sum.data();
+            kt.softmax_rows(sc, p.kc, g, kn, scale, m, m_new, sum, p.approx);
+            for (int64_t h = 0; h < g; ++h) {
+                if (m_new[h] == -INFINITY) continue;  // every key so far masked: p = 0
+                const float alpha = m[h] == -INFINITY ? 0.0f : m[h] == m_new[h] ? 1.0f : std::exp(m[h] - m_new[h]);
+                l[h] = l[h] * alpha + sum[h];
+                m[h] = m_new[h];
                 if (alpha != 1.0f) kt.scale(o + h * dhp, dhp, alpha);
             }
             if (p.v_format >= 0 && v_bf16) {
@@ -316,6 +321,8 @@ Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor
             s.work.assign(std::size_t(std::max(ceil_div(dh, 32) * 64, kernels::max_bands * 16 * p->group * ceil_div(dh, 16))),
                           0.0f);
             s.row.assign(std::size_t(p->kc + 64), 0.0f);
+            s.m_new.assign(std::size_t(p->group), 0.0f);
+            s.sum.assign(std::size_t(p->group), 0.0f);
         }
         const std::size_t slots = std::size_t(b * nkv * p->max_parts * p->group);
         p->partial_o.assign(slots * std::size_t(p->dh_pad), 0.0f);
