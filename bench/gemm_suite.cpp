@@ -67,15 +67,19 @@ DataType parse_weight_dtype(const std::string& name) {
 
 AttnnGemm::AttnnGemm(Device& device, const GemmCase& gemm, OnednnSgemm& baseline) : gemm_(gemm) {
     const uint32_t m = uint32_t(gemm.m), n = uint32_t(gemm.n), k = uint32_t(gemm.k);
+    // A GEMV's rows are a decode step's activations, BFLOAT16 in TT-NN's models; the baseline
+    // computes on the same (rounded) values, as on the weights below.
+    const bool gemv = gemm.m <= detail::gemv_max_rows;
     a_ = from_host(std::span<const float>(baseline.a()), Shape{m, k},
-                   {.dtype = DataType::FLOAT32, .layout = Layout::TILE, .device = device});
+                   {.dtype = gemv ? DataType::BFLOAT16 : DataType::FLOAT32, .layout = Layout::TILE, .device = device});
+    if (gemv) baseline.a() = to_host<float>(a_);
     const Shape b_shape = gemm.linear ? Shape{n, k} : Shape{k, n};
     bs_.push_back(from_host(std::span<const float>(baseline.b()), b_shape,
                             {.dtype = gemm.weight_dtype, .layout = Layout::TILE,
                              .device = device}));
     // The baseline computes on the weights as attnn stores them.
     baseline.b() = to_host<float>(bs_[0]);
-    if (gemm.m <= detail::gemv_max_rows) {
+    if (gemv) {
         const double l3 = double(std::max<int64_t>(read_cpu_info().l3_bytes, int64_t(32) << 20));
         const int copies = int(std::min(16.0, std::ceil(2.0 * l3 / gemm.weight_bytes())));
         for (int i = 1; i < copies; ++i) bs_.push_back(clone(bs_[0]));

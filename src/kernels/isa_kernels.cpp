@@ -1367,6 +1367,105 @@ ATTNN_BF16_DOT void tile_accumulate_bf16(const TileBand* bands, int64_t nb, cons
     for_head_groups<AccumulateBf16>(heads, bands, nb, static_cast<const uint32_t*>(pp), band_words, out, ldo,
                                     static_cast<Prefetcher*>(pf));
 }
+// ---- BFLOAT8_B rows scored by bf16 rows (AVX512_BF16 + AVX512_VBMI) ----
+//
+// The GEMV's transposed BFLOAT8_B B ([N, K], scored like K) against rows of A that bf16 holds
+// exactly. A 64-byte load holds 4 keys' face rows; their magnitudes become bf16 integers
+// exactly (the tables above) and meet the rows' values on bf16 dot products, and each (key,
+// face row) sum is scaled by the face row's 2^(e - 133) before the sum over face rows. The
+// products are exact and the sums fp32, as tile_scores gives, in about a third of its
+// operations (no fp32 decode of each face row).
+
+// q4[h * ldq4 + s * 64 ..]: face row s of row h as bf16, its values 0-7 four times, then 8-15
+// four times (one 128-bit lane per key of a 4-key group); zero past dh.
+void pack_rows_bf16x4(const float* q, int64_t heads, int64_t ldq, int64_t dh, uint16_t* q4, int64_t ldq4) {
+    const int64_t segs = (dh + 15) / 16;
+    for (int64_t h = 0; h < heads; ++h)
+        for (int64_t s = 0; s < segs; ++s) {
+            float row[16] = {};
+            for (int64_t i = 0; i < 16 && s * 16 + i < dh; ++i) row[i] = q[h * ldq + s * 16 + i];
+            uint16_t b[16];
+            f32_to_bf16(row, b, 16);
+            uint16_t* dst = q4 + h * ldq4 + s * 64;
+            for (int lane = 0; lane < 4; ++lane) {
+                std::memcpy(dst + 8 * lane, b, 16);
+                std::memcpy(dst + 32 + 8 * lane, b + 8, 16);
+            }
+        }
+}
+
+template <int H>
+ATTNN_BF16_VBMI void tile_scores_bfp8_heads(const TileBand& band, const uint16_t* q4, int64_t ldq4, int64_t segs,
+                                            float* scores, int64_t lds, const float* steps, Prefetcher& pf) {
+    const auto& t = bfp8_bf16_tables;
+    const __m512i lo0 = _mm512_load_si512(t.lo), lo1 = _mm512_load_si512(t.lo + 64);
+    const __m512i hi0 = _mm512_load_si512(t.hi), hi1 = _mm512_load_si512(t.hi + 64);
+    const __m512i sign = _mm512_set1_epi8(char(0x80));
+    // Key 4g + L's step (of a face's 16) into lanes 4L .. 4L + 3.
+    const __m512i quad = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+    const int64_t first = band.row, end = band.row + band.n;
+    for (int64_t half = first / 16; half * 16 < end; ++half) {
+        __m512 acc[H][4];  // acc[h][g] lanes 4L .. 4L + 3: key 4g + L's partial sums
+        for (int h = 0; h < H; ++h)
+            for (int g = 0; g < 4; ++g) acc[h][g] = _mm512_setzero_ps();
+        for (int64_t s = 0; s < segs; ++s) {
+            pf.step();
+            const int64_t face = half * 2 + (s & 1);
+            const uint8_t* mant = band.tiles + (s >> 1) * band.tile_bytes + 64 + face * 256;
+            const __m512 face_steps = _mm512_loadu_ps(steps + (s >> 1) * 64 + face * 16);
+#pragma GCC unroll 4
+            for (int g = 0; g < 4; ++g) {
+                // Keys 4g .. 4g + 3, one per 128-bit lane: words 0-7 of lane L are key L's values
+                // 0-7 (a) or 8-15 (b) as bf16, the sign joined to the high byte.
+                const __m512i x = _mm512_loadu_si512(mant + g * 64);
+                const __m512i lo = _mm512_permutex2var_epi8(lo0, x, lo1);
+                const __m512i hi = _mm512_ternarylogic_epi32(_mm512_permutex2var_epi8(hi0, x, hi1), x, sign, 0xf8);
+                const __m512bh a = (__m512bh)_mm512_unpacklo_epi8(lo, hi), b = (__m512bh)_mm512_unpackhi_epi8(lo, hi);
+                const __m512 step = _mm512_permutexvar_ps(_mm512_add_epi32(quad, _mm512_set1_epi32(4 * g)), face_steps);
+                for (int h = 0; h < H; ++h) {
+                    const uint16_t* qs = q4 + h * ldq4 + s * 64;
+                    __m512 d = _mm512_dpbf16_ps(_mm512_setzero_ps(), a, (__m512bh)_mm512_loadu_si512(qs));
+                    d = _mm512_dpbf16_ps(d, b, (__m512bh)_mm512_loadu_si512(qs + 32));
+                    acc[h][g] = _mm512_fmadd_ps(d, step, acc[h][g]);
+                }
+            }
+        }
+        // Rows [lo, hi) of the half belong to the run: moved down to the first free score.
+        const int64_t lo = first > half * 16 ? first - half * 16 : 0, hi = end - half * 16 < 16 ? end - half * 16 : 16;
+        const __mmask16 rows = __mmask16(((1u << hi) - 1) & ~((1u << lo) - 1)), out = __mmask16((1u << (hi - lo)) - 1);
+        for (int h = 0; h < H; ++h) {
+            const __m512 sums =
+                keys_in_order(fold_pair(fold_pair(acc[h][0], acc[h][1]), fold_pair(acc[h][2], acc[h][3])));
+            _mm512_mask_storeu_ps(scores + h * lds + (half * 16 + lo - first), out, _mm512_maskz_compress_ps(rows, sums));
+        }
+    }
+}
+
+ATTNN_BF16_VBMI void tile_scores_bfp8(const TileBand& band, const uint16_t* q4, int64_t heads, int64_t ldq4,
+                                      float* scores, int64_t lds, float* work) {
+    const int64_t segs = (band.dh + 15) / 16;
+    const float* steps = band_steps(band, work);
+    const int64_t halves = (band.row + band.n + 15) / 16 - band.row / 16;
+    Prefetcher pf(band, halves * segs);
+    for (int64_t h0 = 0; h0 < heads; h0 += 4) {
+        const uint16_t* q = q4 + h0 * ldq4;
+        float* sc = scores + h0 * lds;
+        switch (heads - h0 < 4 ? heads - h0 : 4) {
+            case 1:
+                tile_scores_bfp8_heads<1>(band, q, ldq4, segs, sc, lds, steps, pf);
+                break;
+            case 2:
+                tile_scores_bfp8_heads<2>(band, q, ldq4, segs, sc, lds, steps, pf);
+                break;
+            case 3:
+                tile_scores_bfp8_heads<3>(band, q, ldq4, segs, sc, lds, steps, pf);
+                break;
+            default:
+                tile_scores_bfp8_heads<4>(band, q, ldq4, segs, sc, lds, steps, pf);
+                break;
+        }
+    }
+}
 #undef ATTNN_BF16_DOT
 #undef ATTNN_BF16_VBMI
 
@@ -1729,9 +1828,13 @@ const KernelTable table = {
     pack_q_bf16,
     tile_scores_bf16,
     tile_accumulate_bf16,
+    pack_rows_bf16x4,
+    tile_scores_bfp8,
     quantize_q8,
     tile_scores_q8,
 #else
+    nullptr,
+    nullptr,
     nullptr,
     nullptr,
     nullptr,

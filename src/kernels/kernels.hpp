@@ -123,6 +123,18 @@ struct KernelTable {
     void (*tile_accumulate_bf16)(const TileBand* values, int64_t nbands, const float* p, int64_t ldp, int64_t heads,
                                  float* out, int64_t ldo, float* work);
 
+    // BFLOAT8_B keys scored by rows that bf16 holds exactly, on bf16 dot products (AVX512_BF16 +
+    // AVX512_VBMI, where has_bf16_dot(2)): the GEMV's transposed BFLOAT8_B weights against
+    // BFLOAT16 activations. Each face row's magnitudes become bf16 integers exactly and each
+    // (key, face row) sum is scaled by the row's 2^exponent before the sum over face rows, so
+    // the products are exact and the sums fp32, as tile_scores gives. pack_rows_bf16x4 lays
+    // `heads` rows of dh values (stride ldq) out once, each 16-value face row as 64 words, row h
+    // at q4 + h * ldq4 (ldq4 >= 64 * ceil(dh / 16)); tile_scores_bfp8 then takes a band of dh
+    // columns against them (q4 pointing at the band's first face row); work as for tile_scores.
+    void (*pack_rows_bf16x4)(const float* q, int64_t heads, int64_t ldq, int64_t dh, uint16_t* q4, int64_t ldq4);
+    void (*tile_scores_bfp8)(const TileBand& keys, const uint16_t* q4, int64_t heads, int64_t ldq4, float* scores,
+                             int64_t lds, float* work);
+
     // BFLOAT8_B keys met by int8 dot products (AVX512_VNNI, 64 products per instruction): the
     // query, 16 * ceil(dh / 16) floats per head at stride ldq (zero past dh), is rounded to int8
     // per 16-value face row with its own scale, as the cache's mantissas are (relative error

@@ -230,6 +230,81 @@ TEST_P(TileKernelsBfp8Dot, AccumulateWithinWeightRounding) {
     pr.check_accumulated(out, 4e-3);
 }
 
+// BFLOAT8_B keys scored by bf16 rows (the GEMV's transposed BFLOAT8_B weights; skipped where the
+// CPU lacks AVX512_BF16 + AVX512_VBMI): exact products, fp32 sums, as tile_scores gives. The
+// rows are rounded to bf16 first (the values the kernel is given), laid out at a row stride
+// wider than needed.
+class TileKernelsBfp8Rows : public ::testing::TestWithParam<Case> {};
+
+TEST_P(TileKernelsBfp8Rows, ScoresMatchFp64) {
+    if (!kernels::has_bf16_dot(2)) GTEST_SKIP() << "this CPU has no AVX512_BF16 + AVX512_VBMI";
+    const Case c = GetParam();
+    const auto& kt = kernels::table();
+    Problem pr(formats[2], c, 8);
+    std::vector<uint16_t> qb(pr.q.size());
+    kt.f32_to_bf16(pr.q.data(), qb.data(), int64_t(qb.size()));
+    kt.bf16_to_f32(qb.data(), pr.q.data(), int64_t(qb.size()));
+    const int64_t ldq4 = (c.dh + 15) / 16 * 64 + 64;
+    std::vector<uint16_t> q4(std::size_t(c.heads * ldq4), 0xffff);
+    kt.pack_rows_bf16x4(pr.q.data(), c.heads, pr.ldq, c.dh, q4.data(), ldq4);
+    std::vector<float> work(std::size_t(64 * ((c.dh + 31) / 32)));
+    std::vector<float> scores(std::size_t(c.heads * pr.lds), -7.0f);
+    kt.tile_scores_bfp8(pr.keys(pr.vband.data()), q4.data(), c.heads, ldq4, scores.data(), pr.lds, work.data());
+    pr.check_scores(scores);
+}
+
+INSTANTIATE_TEST_SUITE_P(Bfloat8B, TileKernelsBfp8Rows,
+                         ::testing::Values(Case{4, 128, 0, 32}, Case{1, 64, 5, 27}, Case{3, 80, 16, 16},
+                                           Case{5, 96, 31, 1}, Case{8, 32, 0, 1}, Case{9, 200, 3, 13},
+                                           Case{12, 16, 7, 25}, Case{2, 31, 0, 31}, Case{1, 480, 0, 32},
+                                           Case{7, 256, 1, 30}));
+
+// Face rows whose shared exponents span the whole range, from subnormal steps (values near
+// 2^-140) to 2^100, and values whose products with the rows stay in fp32's range: each (key,
+// face row) sum takes its own row's scale exactly (products below 2^-149 round to fp32's
+// subnormal grid, in the kernel as in fp32 arithmetic).
+TEST(TileKernelsBfp8RowsEdges, ExponentsFromSubnormalToLarge) {
+    if (!kernels::has_bf16_dot(2)) GTEST_SKIP() << "this CPU has no AVX512_BF16 + AVX512_VBMI";
+    const auto& kt = kernels::table();
+    const int64_t dh = 64, heads = 2, ldq = 64, lds = 32;
+    const Format& f = formats[2];
+    std::vector<uint8_t> band(std::size_t(2 * f.tile_bytes), 0);
+    std::vector<float> keys(std::size_t(32 * dh));
+    std::mt19937 gen(9);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    for (int64_t t = 0; t < 2; ++t)
+        for (int face = 0; face < 4; ++face)
+            for (int fi = 0; fi < 16; ++fi) {
+                const int64_t key = (face / 2) * 16 + fi, col0 = t * 32 + (face % 2) * 16;
+                const int e = int((key * 7 + col0) % 241) - 140;  // -140 .. 100
+                float row[16];
+                for (int c = 0; c < 16; ++c) row[c] = std::ldexp(normal(gen), e);
+                uint8_t* tile = band.data() + t * f.tile_bytes;
+                kt.bfp8_encode16(row, tile + face * 16 + fi, tile + 64 + face * 256 + fi * 16);
+                kt.bfp8_decode16(tile[face * 16 + fi], tile + 64 + face * 256 + fi * 16, row);
+                for (int c = 0; c < 16; ++c) keys[std::size_t(key * dh + col0 + c)] = row[c];
+            }
+    std::vector<float> q(std::size_t(heads * ldq));
+    for (auto& x : q) x = std::ldexp(normal(gen), -10);
+    std::vector<uint16_t> qb(q.size());
+    kt.f32_to_bf16(q.data(), qb.data(), int64_t(q.size()));
+    kt.bf16_to_f32(qb.data(), q.data(), int64_t(q.size()));
+    std::vector<uint16_t> q4(std::size_t(heads * 4 * 64));
+    kt.pack_rows_bf16x4(q.data(), heads, ldq, dh, q4.data(), 4 * 64);
+    std::vector<float> work(128), scores(std::size_t(heads * lds), -7.0f);
+    kt.tile_scores_bfp8({f.id, band.data(), f.tile_bytes, dh, 0, 32, nullptr}, q4.data(), heads, 4 * 64,
+                        scores.data(), lds, work.data());
+    for (int64_t h = 0; h < heads; ++h)
+        for (int64_t j = 0; j < 32; ++j) {
+            double want = 0, mag = 0;
+            for (int64_t d = 0; d < dh; ++d) {
+                const double term = double(q[std::size_t(h * ldq + d)]) * keys[std::size_t(j * dh + d)];
+                want += term, mag += std::abs(term);
+            }
+            ASSERT_NEAR(scores[std::size_t(h * lds + j)], want, 1e-5 * mag + 2e-43) << "head " << h << " key " << j;
+        }
+}
+
 // tile_accumulate_bf16 over several bands at once (a chunk's runs, p one run after another)
 // gives, bit for bit, what one call per band gives: the same products added in the same order,
 // the sum only kept in registers between bands. Runs start and end anywhere; more than

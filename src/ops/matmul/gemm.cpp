@@ -64,6 +64,10 @@ std::shared_ptr<GemmProgram> build_gemm_program(const GemmProblem& problem) {
         p->gemv_ld_c = round_up(problem.n, TILE_WIDTH) + 16;
         p->gemv_a.assign(std::size_t(p->m_total * p->gemv_ld_a), 0.0f);
         p->gemv_c.assign(std::size_t(p->m_total * p->gemv_ld_c), 0.0f);
+        if (problem.transpose_b && problem.b_tile_format == 2 && kernels::has_bf16_dot(2)) {
+            p->gemv_ld_q4 = ceil_div(problem.k, 16) * 64;
+            p->gemv_q4.assign(std::size_t(p->m_total * p->gemv_ld_q4), 0);
+        }
         const int64_t units = ceil_div(problem.n, TILE_WIDTH);
         p->tasks = std::min(workers, units);
         p->scratch.resize(std::size_t(p->tasks));
@@ -260,9 +264,15 @@ void run_gemv(GemmProgram& p, DeviceImpl& device, const MatrixView& a, const Mat
     // are, and the fp32 kernel, one band per call, reads them faster). The kernel's BFLOAT8_B
     // form moves each face row's exponent onto the weights p, which only attention's p in [0, 1]
     // allows.
+    // Rows that bf16 holds exactly meet a transposed BFLOAT8_B B on bf16 dot products too, at
+    // any row count: its face rows' exponents scale the sums, not the rows, so nothing is
+    // rounded (tile_scores_bfp8); fp32 products would decode every face row to fp32 first.
     const int format = prob.b_tile_format;
     const bool bf16_rows = !prob.transpose_b && format == 1 && rows >= gemv_bf16_rows &&
                            kernels::has_bf16_dot() && bf16_exact(p.gemv_a.data(), rows * lda);
+    const bool bfp8_rows =
+        !p.gemv_q4.empty() && kernels::has_bf16_dot(2) && bf16_exact(p.gemv_a.data(), rows * lda);
+    if (bfp8_rows) kt.pack_rows_bf16x4(p.gemv_a.data(), rows, lda, k, p.gemv_q4.data(), p.gemv_ld_q4);
     const int64_t b_matrix = prob.fold_batch_into_m ? 0 : prob.b_index[0];
     const int64_t tile_bytes = int64_t(tile_size_bytes(b.dtype)), units = ceil_div(n, TILE_WIDTH);
     const uint8_t* b_data = reinterpret_cast<const uint8_t*>(b.band(b_matrix, 0));
@@ -315,9 +325,14 @@ void run_gemv(GemmProgram& p, DeviceImpl& device, const MatrixView& a, const Mat
                                                              : nullptr;
                         const kernels::TileBand band{format, tiles, tile_bytes,
                                                      std::min(block, k - k0), 0, valid, ahead};
-                        for (int64_t h = 0; h < rows; h += gemv_score_rows)  // the block stays in L1
-                            kt.tile_scores(band, p.gemv_a.data() + h * lda + k0, std::min(gemv_score_rows, rows - h),
-                                           lda, k0 ? part + h * TILE_WIDTH : cu + h * ldc, k0 ? TILE_WIDTH : ldc, work);
+                        if (bfp8_rows)
+                            kt.tile_scores_bfp8(band, p.gemv_q4.data() + k0 / 16 * 64, rows, p.gemv_ld_q4,
+                                                k0 ? part : cu, k0 ? TILE_WIDTH : ldc, work);
+                        else
+                            for (int64_t h = 0; h < rows; h += gemv_score_rows)  // the block stays in L1
+                                kt.tile_scores(band, p.gemv_a.data() + h * lda + k0,
+                                               std::min(gemv_score_rows, rows - h), lda,
+                                               k0 ? part + h * TILE_WIDTH : cu + h * ldc, k0 ? TILE_WIDTH : ldc, work);
                         if (k0)
                             for (int64_t i = 0; i < rows; ++i)
                                 for (int64_t j = 0; j < valid; ++j) cu[i * ldc + j] += part[i * TILE_WIDTH + j];
