@@ -35,6 +35,7 @@ constexpr int64_t c_ld = nc_block + 16;  // C block row stride, padded so rows d
 constexpr int64_t gemv_block_bytes = 16 << 10;  // a transposed B's tiles a GEMV scores at a time (L1)
 constexpr int64_t gemv_score_rows = 4;           // rows of A per tile_scores call: more spill its sums
 constexpr int64_t gemv_bf16_rows = 8;            // rows from which bf16 dot products pay (measured: 6 even, 8 ahead)
+constexpr int64_t gemv_bf16_score_rows = 4;      // the same for a transposed BFLOAT16 B (3 even, 4: 1.75x)
 constexpr int64_t face_align = 32;  // task column boundaries on tile edges: no two tasks share a face row
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -65,8 +66,10 @@ std::shared_ptr<GemmProgram> build_gemm_program(const GemmProblem& problem) {
         p->gemv_a.assign(std::size_t(p->m_total * p->gemv_ld_a), 0.0f);
         p->gemv_c.assign(std::size_t(p->m_total * p->gemv_ld_c), 0.0f);
         if (problem.transpose_b && problem.b_tile_format == 2 && kernels::has_bf16_dot(2)) {
-            p->gemv_ld_q4 = ceil_div(problem.k, 16) * 64;
-            p->gemv_q4.assign(std::size_t(p->m_total * p->gemv_ld_q4), 0);
+            p->gemv_ld_qb = ceil_div(problem.k, 16) * 64;
+            p->gemv_qb.assign(std::size_t(p->m_total * p->gemv_ld_qb), 0);
+        } else if (problem.transpose_b && problem.b_tile_format == 1 && kernels::has_bf16_dot()) {
+            p->gemv_qb.assign(std::size_t(p->m_total * ceil_div(problem.k, 16) * 32), 0);
         }
         const int64_t units = ceil_div(problem.n, TILE_WIDTH);
         p->tasks = std::min(workers, units);
@@ -264,17 +267,30 @@ void run_gemv(GemmProgram& p, DeviceImpl& device, const MatrixView& a, const Mat
     // are, and the fp32 kernel, one band per call, reads them faster). The kernel's BFLOAT8_B
     // form moves each face row's exponent onto the weights p, which only attention's p in [0, 1]
     // allows.
-    // Rows that bf16 holds exactly meet a transposed BFLOAT8_B B on bf16 dot products too, at
-    // any row count: its face rows' exponents scale the sums, not the rows, so nothing is
-    // rounded (tile_scores_bfp8); fp32 products would decode every face row to fp32 first.
+    // Rows that bf16 holds exactly meet a transposed BFLOAT8_B B on bf16 dot products too, at any
+    // row count, and a transposed BFLOAT16 B from 4 rows (with fewer, the fp32 kernel reads B as
+    // fast): the products are exact, and a BFLOAT8_B face row's exponent scales its sums, not the
+    // rows (tile_scores_bfp8), so nothing is rounded; fp32 products would decode every BFLOAT8_B
+    // face row to fp32 first.
     const int format = prob.b_tile_format;
-    const bool bf16_rows = !prob.transpose_b && format == 1 && rows >= gemv_bf16_rows &&
-                           kernels::has_bf16_dot() && bf16_exact(p.gemv_a.data(), rows * lda);
-    const bool bfp8_rows =
-        !p.gemv_q4.empty() && kernels::has_bf16_dot(2) && bf16_exact(p.gemv_a.data(), rows * lda);
-    if (bfp8_rows) kt.pack_rows_bf16x4(p.gemv_a.data(), rows, lda, k, p.gemv_q4.data(), p.gemv_ld_q4);
+    const bool exact_rows = bf16_exact(p.gemv_a.data(), rows * lda);
+    const bool bf16_rows =
+        !prob.transpose_b && format == 1 && rows >= gemv_bf16_rows && kernels::has_bf16_dot() && exact_rows;
+    const bool bfp8_scores = prob.transpose_b && format == 2 && !p.gemv_qb.empty() && kernels::has_bf16_dot(2) &&
+                             exact_rows;
+    const bool bf16_scores = prob.transpose_b && format == 1 && rows >= gemv_bf16_score_rows && !p.gemv_qb.empty() &&
+                             kernels::has_bf16_dot() && exact_rows;
+    const int64_t tile_bytes = int64_t(tile_size_bytes(b.dtype));
+    // A transposed B is scored a block of its tiles at a time (about 16 KiB, staying in L1 while
+    // every row passes over it), the blocks' dot products summed.
+    const int64_t block = std::max<int64_t>(1, gemv_block_bytes / tile_bytes) * TILE_WIDTH;
+    if (bfp8_scores) kt.pack_rows_bf16x4(p.gemv_a.data(), rows, lda, k, p.gemv_qb.data(), p.gemv_ld_qb);
+    if (bf16_scores)
+        for (int64_t k0 = 0; k0 < k; k0 += block)
+            kt.pack_q_bf16(p.gemv_a.data() + k0, rows, lda, std::min(block, k - k0),
+                           p.gemv_qb.data() + rows * (k0 / 16) * 32);
     const int64_t b_matrix = prob.fold_batch_into_m ? 0 : prob.b_index[0];
-    const int64_t tile_bytes = int64_t(tile_size_bytes(b.dtype)), units = ceil_div(n, TILE_WIDTH);
+    const int64_t units = ceil_div(n, TILE_WIDTH);
     const uint8_t* b_data = reinterpret_cast<const uint8_t*>(b.band(b_matrix, 0));
     const int64_t band_bytes = ceil_div(b.padded_cols, TILE_WIDTH) * tile_bytes;  // one 32-row band of B
     const int tasks = int(p.tasks);
@@ -310,10 +326,6 @@ void run_gemv(GemmProgram& p, DeviceImpl& device, const MatrixView& a, const Mat
                     }
                 }
             } else {
-                // tile_scores walks each of a band's rows across all its tiles, so a long K is
-                // taken a block of tiles at a time (about 16 KiB, staying in L1 while every row
-                // passes over it), the blocks' dot products summed.
-                const int64_t block = std::max<int64_t>(1, gemv_block_bytes / tile_bytes) * TILE_WIDTH;
                 float* part = p.scratch[std::size_t(w)].c_tile.data();  // rows x 32 partial sums
                 for (int64_t u = u0; u < u1; ++u) {
                     const int64_t valid = std::min<int64_t>(TILE_HEIGHT, n - u * TILE_WIDTH);
@@ -325,9 +337,12 @@ void run_gemv(GemmProgram& p, DeviceImpl& device, const MatrixView& a, const Mat
                                                              : nullptr;
                         const kernels::TileBand band{format, tiles, tile_bytes,
                                                      std::min(block, k - k0), 0, valid, ahead};
-                        if (bfp8_rows)
-                            kt.tile_scores_bfp8(band, p.gemv_q4.data() + k0 / 16 * 64, rows, p.gemv_ld_q4,
+                        if (bfp8_scores)
+                            kt.tile_scores_bfp8(band, p.gemv_qb.data() + k0 / 16 * 64, rows, p.gemv_ld_qb,
                                                 k0 ? part : cu, k0 ? TILE_WIDTH : ldc, work);
+                        else if (bf16_scores)
+                            kt.tile_scores_bf16(band, p.gemv_qb.data() + rows * (k0 / 16) * 32, rows,
+                                                k0 ? part : cu, k0 ? TILE_WIDTH : ldc);
                         else
                             for (int64_t h = 0; h < rows; h += gemv_score_rows)  // the block stays in L1
                                 kt.tile_scores(band, p.gemv_a.data() + h * lda + k0,

@@ -61,12 +61,14 @@ struct GemmProgram : Program {
     // GEMV (gemv_max_rows): A's rows and C's rows in fp32, row strides gemv_ld_a / gemv_ld_c;
     // each worker takes a contiguous run of B's 32-column tiles (or, for a transposed B, of its
     // 32-row bands); its `band` scratch holds the tile kernels' block-float steps, `c_tile` a
-    // transposed B's partial sums, `b_pack` the bf16 kernel's weighted pairs. gemv_q4: A's rows
-    // laid out for tile_scores_bfp8 (a transposed BFLOAT8_B B), row stride gemv_ld_q4 words.
+    // transposed B's partial sums, `b_pack` the bf16 kernel's weighted pairs. gemv_qb: A's rows
+    // laid out for the bf16 scoring kernels of a transposed B: for tile_scores_bfp8 (BFLOAT8_B)
+    // row h at h * gemv_ld_qb words, for tile_scores_bf16 (BFLOAT16) each block of K's rows
+    // together, packed by pack_q_bf16, from rows * (k0 / 16) * 32 words.
     bool gemv = false;
-    int64_t gemv_ld_a = 0, gemv_ld_c = 0, gemv_ld_q4 = 0;
+    int64_t gemv_ld_a = 0, gemv_ld_c = 0, gemv_ld_qb = 0;
     std::vector<float> gemv_a, gemv_c;
-    std::vector<uint16_t> gemv_q4;
+    std::vector<uint16_t> gemv_qb;
 };
 
 std::shared_ptr<GemmProgram> build_gemm_program(const GemmProblem& problem);
