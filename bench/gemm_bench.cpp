@@ -37,7 +37,10 @@ double run_timed(benchmark::State& state, F&& fn) {
 
 void register_case(attnn::Device& device, const attnn::bench::MachineLimits& limits, const GemmCase& gemm) {
     const auto key = std::make_tuple(gemm.m, gemm.n, gemm.k, gemm.linear);
-    const std::string suffix = "/" + gemm.shape_name() + (gemm.linear ? "/NT" : "/NN");
+    // Appended piece by piece: GCC 12 warns (-Wrestrict, a false positive) on "/" + std::string.
+    std::string suffix = "/";
+    suffix += gemm.shape_name();
+    suffix += gemm.linear ? "/NT" : "/NN";
     const double peak = limits.peak_gflops.median;
     const int threads = device.num_workers();
     if (!onednn_gflops_by_shape.count(key)) {
