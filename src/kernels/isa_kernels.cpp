@@ -557,11 +557,12 @@ void accumulate_for_heads(const float* p, int64_t ldp, const float* values, int6
     }
 }
 
-// Calls fn<H>(first_head) for the heads in groups of up to 8.
-template <template <int> class F, class... Args>
+// Calls F<H>::run(first_head, args...) for the heads in groups of up to Max (4 or 8).
+template <template <int> class F, int Max = 8, class... Args>
 void for_head_groups(int64_t heads, Args... args) {
-    for (int64_t h0 = 0; h0 < heads; h0 += 8) {
-        switch (heads - h0 < 8 ? heads - h0 : 8) {
+    static_assert(Max == 4 || Max == 8, "groups of 4 or 8 heads");
+    for (int64_t h0 = 0; h0 < heads; h0 += Max) {
+        switch (heads - h0 < Max ? heads - h0 : Max) {
             case 1:
                 F<1>::run(h0, args...);
                 break;
@@ -574,17 +575,18 @@ void for_head_groups(int64_t heads, Args... args) {
             case 4:
                 F<4>::run(h0, args...);
                 break;
-            case 5:
-                F<5>::run(h0, args...);
-                break;
-            case 6:
-                F<6>::run(h0, args...);
-                break;
-            case 7:
-                F<7>::run(h0, args...);
-                break;
             default:
-                F<8>::run(h0, args...);
+                if constexpr (Max == 8) {
+                    const int64_t n = heads - h0 < 8 ? heads - h0 : 8;
+                    if (n == 5)
+                        F<5>::run(h0, args...);
+                    else if (n == 6)
+                        F<6>::run(h0, args...);
+                    else if (n == 7)
+                        F<7>::run(h0, args...);
+                    else
+                        F<8>::run(h0, args...);
+                }
                 break;
         }
     }
@@ -1441,30 +1443,21 @@ ATTNN_BF16_VBMI void tile_scores_bfp8_heads(const TileBand& band, const uint16_t
     }
 }
 
+template <int H>
+struct ScoresBfp8 {
+    static void run(int64_t h0, const TileBand* band, const uint16_t* q4, int64_t ldq4, int64_t segs, float* scores,
+                    int64_t lds, const float* steps, Prefetcher* pf) {
+        tile_scores_bfp8_heads<H>(*band, q4 + h0 * ldq4, ldq4, segs, scores + h0 * lds, lds, steps, *pf);
+    }
+};
+
 ATTNN_BF16_VBMI void tile_scores_bfp8(const TileBand& band, const uint16_t* q4, int64_t heads, int64_t ldq4,
                                       float* scores, int64_t lds, float* work) {
     const int64_t segs = (band.dh + 15) / 16;
     const float* steps = band_steps(band, work);
     const int64_t halves = (band.row + band.n + 15) / 16 - band.row / 16;
     Prefetcher pf(band, halves * segs);
-    for (int64_t h0 = 0; h0 < heads; h0 += 4) {
-        const uint16_t* q = q4 + h0 * ldq4;
-        float* sc = scores + h0 * lds;
-        switch (heads - h0 < 4 ? heads - h0 : 4) {
-            case 1:
-                tile_scores_bfp8_heads<1>(band, q, ldq4, segs, sc, lds, steps, pf);
-                break;
-            case 2:
-                tile_scores_bfp8_heads<2>(band, q, ldq4, segs, sc, lds, steps, pf);
-                break;
-            case 3:
-                tile_scores_bfp8_heads<3>(band, q, ldq4, segs, sc, lds, steps, pf);
-                break;
-            default:
-                tile_scores_bfp8_heads<4>(band, q, ldq4, segs, sc, lds, steps, pf);
-                break;
-        }
-    }
+    for_head_groups<ScoresBfp8, 4>(heads, &band, q4, ldq4, segs, scores, lds, steps, &pf);
 }
 #undef ATTNN_BF16_DOT
 #undef ATTNN_BF16_VBMI
@@ -1569,28 +1562,19 @@ ATTNN_INT8_DOT void tile_scores_q8_heads(const TileBand& band, const uint8_t* q8
     }
 }
 
+template <int H>
+struct ScoresQ8 {
+    static void run(int64_t h0, const TileBand* band, const uint8_t* q8, int64_t segs, float* scores, int64_t lds,
+                    Prefetcher* pf) {
+        tile_scores_q8_heads<H>(*band, q8 + h0 * segs * q8_block, segs, scores + h0 * lds, lds, *pf);
+    }
+};
+
 ATTNN_INT8_DOT void tile_scores_q8(const TileBand& band, const uint8_t* q8, int64_t heads, float* scores, int64_t lds) {
     const int64_t segs = (band.dh + 15) / 16;
     const int64_t halves = (band.row + band.n + 15) / 16 - band.row / 16;
     Prefetcher pf(band, halves * segs);
-    for (int64_t h0 = 0; h0 < heads; h0 += 4) {
-        const uint8_t* q = q8 + h0 * segs * q8_block;
-        float* sc = scores + h0 * lds;
-        switch (heads - h0 < 4 ? heads - h0 : 4) {
-            case 1:
-                tile_scores_q8_heads<1>(band, q, segs, sc, lds, pf);
-                break;
-            case 2:
-                tile_scores_q8_heads<2>(band, q, segs, sc, lds, pf);
-                break;
-            case 3:
-                tile_scores_q8_heads<3>(band, q, segs, sc, lds, pf);
-                break;
-            default:
-                tile_scores_q8_heads<4>(band, q, segs, sc, lds, pf);
-                break;
-        }
-    }
+    for_head_groups<ScoresQ8, 4>(heads, &band, q8, segs, scores, lds, &pf);
 }
 #undef ATTNN_INT8_DOT
 #endif
