@@ -575,18 +575,17 @@ void for_head_groups(int64_t heads, Args... args) {
             case 4:
                 F<4>::run(h0, args...);
                 break;
-            default:
-                if constexpr (Max == 8) {
-                    const int64_t n = heads - h0 < 8 ? heads - h0 : 8;
-                    if (n == 5)
-                        F<5>::run(h0, args...);
-                    else if (n == 6)
-                        F<6>::run(h0, args...);
-                    else if (n == 7)
-                        F<7>::run(h0, args...);
-                    else
-                        F<8>::run(h0, args...);
-                }
+            case 5:
+                if constexpr (Max == 8) F<5>::run(h0, args...);
+                break;
+            case 6:
+                if constexpr (Max == 8) F<6>::run(h0, args...);
+                break;
+            case 7:
+                if constexpr (Max == 8) F<7>::run(h0, args...);
+                break;
+            default:  // Max heads (8; with groups of 4, case 4 has taken them)
+                if constexpr (Max == 8) F<8>::run(h0, args...);
                 break;
         }
     }
@@ -776,6 +775,13 @@ constexpr uint8_t key_lanes[16] = {0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7,
 // x[4 L + p] holds key 4 p + L -> key j in lane j.
 inline __m512 keys_in_order(__m512 x) {
     return _mm512_permutexvar_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(key_lanes))), x);
+}
+// One head's scores for the 16-key block `block` (rows 16 block ..), key j in lane j: the rows of
+// the block in the run [first, end) go to scores from the run's first free score on.
+inline void store_block_scores(float* scores, int64_t block, int64_t first, int64_t end, __m512 keys) {
+    const int64_t lo = first > block * 16 ? first - block * 16 : 0, hi = end - block * 16 < 16 ? end - block * 16 : 16;
+    const __mmask16 rows = __mmask16(((1u << hi) - 1) & ~((1u << lo) - 1)), out = __mmask16((1u << (hi - lo)) - 1);
+    _mm512_mask_storeu_ps(scores + (block * 16 + lo - first), out, _mm512_maskz_compress_ps(rows, keys));
 }
 // Sixteen keys' dot products from their per-lane partial sums: pairs[i] holds keys 2i and
 // 2i + 1 already folded to 8 lanes each (fold_pair); returns the 16 sums, key j in lane j.
@@ -1081,12 +1087,7 @@ ATTNN_BF16_DOT void tile_scores_bf16_heads(const TileBand& band, const uint16_t*
             }
             for (int h = 0; h < H; ++h) part[h][g] = fold_group<P>(acc[h]);
         }
-        // Lane L is row 16 b + L: the run's rows, moved down to the first free score.
-        const __mmask16 rows = __mmask16(((1u << hi) - 1) & ~((1u << lo) - 1));
-        const __mmask16 out = __mmask16((1u << (hi - lo)) - 1);
-        for (int h = 0; h < H; ++h)
-            _mm512_mask_storeu_ps(scores + h * lds + (b * 16 + lo - first), out,
-                                  _mm512_maskz_compress_ps(rows, finish_groups<P>(part[h])));
+        for (int h = 0; h < H; ++h) store_block_scores(scores + h * lds, b, first, end, finish_groups<P>(part[h]));
     }
 }
 
@@ -1432,14 +1433,9 @@ ATTNN_BF16_VBMI void tile_scores_bfp8_heads(const TileBand& band, const uint16_t
                 }
             }
         }
-        // Rows [lo, hi) of the half belong to the run: moved down to the first free score.
-        const int64_t lo = first > half * 16 ? first - half * 16 : 0, hi = end - half * 16 < 16 ? end - half * 16 : 16;
-        const __mmask16 rows = __mmask16(((1u << hi) - 1) & ~((1u << lo) - 1)), out = __mmask16((1u << (hi - lo)) - 1);
-        for (int h = 0; h < H; ++h) {
-            const __m512 sums =
-                keys_in_order(fold_pair(fold_pair(acc[h][0], acc[h][1]), fold_pair(acc[h][2], acc[h][3])));
-            _mm512_mask_storeu_ps(scores + h * lds + (half * 16 + lo - first), out, _mm512_maskz_compress_ps(rows, sums));
-        }
+        for (int h = 0; h < H; ++h)
+            store_block_scores(scores + h * lds, half, first, end,
+                               keys_in_order(fold_pair(fold_pair(acc[h][0], acc[h][1]), fold_pair(acc[h][2], acc[h][3]))));
     }
 }
 
@@ -1553,12 +1549,7 @@ ATTNN_INT8_DOT void tile_scores_q8_heads(const TileBand& band, const uint8_t* q8
                 f[h] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[h]),
                                        _mm512_mul_ps(step, _mm512_set1_ps(reinterpret_cast<const float*>(blk[h])[5])), f[h]);
         }
-        // Rows [lo, hi) of the half belong to the run: moved down to the first free score.
-        const int64_t lo = first > half * 16 ? first - half * 16 : 0, hi = end - half * 16 < 16 ? end - half * 16 : 16;
-        const __mmask16 rows = __mmask16(((1u << hi) - 1) & ~((1u << lo) - 1)), out = __mmask16((1u << (hi - lo)) - 1);
-        for (int h = 0; h < H; ++h)
-            _mm512_mask_storeu_ps(scores + h * lds + (half * 16 + lo - first), out,
-                                  _mm512_maskz_compress_ps(rows, keys_in_order(f[h])));
+        for (int h = 0; h < H; ++h) store_block_scores(scores + h * lds, half, first, end, keys_in_order(f[h]));
     }
 }
 
@@ -1649,32 +1640,6 @@ float exp_sub_sum_approx(float* x, int64_t n, float sub) {
     return s;
 }
 
-// All of a chunk's rows in one call: the rows are independent, so one row's reductions (a
-// horizontal max, then exps and a sum) overlap the next row's instead of each row waiting for
-// the last one's results through separate calls.
-void softmax_rows(float* s, int64_t lds, int64_t rows, int64_t n, float scale, const float* m, float* m_new,
-                  float* sum, bool approx) {
-    for (int64_t r = 0; r < rows; ++r) {
-        float* x = s + r * lds;
-        if (scale != 1.0f) {
-            int64_t i = 0;
-            for (; i + W <= n; i += W) store(x + i, load(x + i) * scale);
-            for (; i < n; ++i) x[i] *= scale;
-        }
-        const float mx = row_max(x, n);
-        m_new[r] = m[r] < mx ? mx : m[r];  // a NaN row max leaves m: the NaN then reaches the sum
-    }
-    for (int64_t r = 0; r < rows; ++r) {
-        float* x = s + r * lds;
-        if (m_new[r] == -__builtin_inff()) {
-            for (int64_t i = 0; i < n; ++i) x[i] = 0.0f;
-            sum[r] = 0.0f;
-        } else {
-            sum[r] = approx ? exp_sub_sum_approx(x, n, m_new[r]) : exp_sub_sum(x, n, m_new[r]);
-        }
-    }
-}
-
 void softmax_panel(float* s, int64_t kn, float* m, float* l, float* alpha, bool approx) {
     for (int j = 0; j < gemm_nv; ++j) {
         float* col = s + j * W;
@@ -1700,6 +1665,28 @@ void softmax_panel(float* s, int64_t kn, float* m, float* l, float* alpha, bool 
 
 void scale(float* x, int64_t n, float s) {
     for (int64_t i = 0; i < n; ++i) x[i] *= s;
+}
+
+// All of a chunk's rows in one call: the rows are independent, so one row's reductions (a
+// horizontal max, then exps and a sum) overlap the next row's instead of each row waiting for
+// the last one's results through separate calls.
+void softmax_rows(float* s, int64_t lds, int64_t rows, int64_t n, float s_mul, const float* m, float* m_new,
+                  float* sum, bool approx) {
+    for (int64_t r = 0; r < rows; ++r) {
+        float* x = s + r * lds;
+        if (s_mul != 1.0f) scale(x, n, s_mul);
+        const float mx = row_max(x, n);
+        m_new[r] = m[r] < mx ? mx : m[r];  // a NaN row max leaves m: the NaN then reaches the sum
+    }
+    for (int64_t r = 0; r < rows; ++r) {
+        float* x = s + r * lds;
+        if (m_new[r] == -__builtin_inff()) {
+            for (int64_t i = 0; i < n; ++i) x[i] = 0.0f;
+            sum[r] = 0.0f;
+        } else {
+            sum[r] = approx ? exp_sub_sum_approx(x, n, m_new[r]) : exp_sub_sum(x, n, m_new[r]);
+        }
+    }
 }
 
 void scale_add(float* x, int64_t n, float s, const float* add) {

@@ -261,25 +261,22 @@ void run_gemv(GemmProgram& p, DeviceImpl& device, const MatrixView& a, const Mat
         a.read(matrix, r, 0, k, row);
         std::fill(row + k, row + lda, 0.0f);  // the kernels read whole face rows
     }
-    // Eight or more rows that bf16 holds exactly (BFLOAT16 activations) meet a BFLOAT16 B [K, N]
-    // on bf16 dot products where the CPU has them: the products are exact in fp32 either way,
-    // and with that many rows the fp32 products are what bounds the GEMV (with fewer, B's reads
-    // are, and the fp32 kernel, one band per call, reads them faster). The kernel's BFLOAT8_B
-    // form moves each face row's exponent onto the weights p, which only attention's p in [0, 1]
-    // allows.
-    // Rows that bf16 holds exactly meet a transposed BFLOAT8_B B on bf16 dot products too, at any
-    // row count, and a transposed BFLOAT16 B from 4 rows (with fewer, the fp32 kernel reads B as
-    // fast): the products are exact, and a BFLOAT8_B face row's exponent scales its sums, not the
-    // rows (tile_scores_bfp8), so nothing is rounded; fp32 products would decode every BFLOAT8_B
-    // face row to fp32 first.
+    // Rows that bf16 holds exactly (BFLOAT16 activations) meet B on bf16 dot products where the
+    // CPU has them and they pay; the products are exact in fp32 either way. A BFLOAT16 B [K, N]
+    // from 8 rows (with fewer, B's reads bound the GEMV and the fp32 kernel, one band per call,
+    // reads them faster); a transposed BFLOAT16 B from 4 rows (with fewer, as fast); a transposed
+    // BFLOAT8_B B at any row count, its face rows' exponents scaling the sums (tile_scores_bfp8),
+    // where the fp32 kernel decodes every face row first. A BFLOAT8_B B [K, N] stays on fp32:
+    // the bf16 kernel's BFLOAT8_B form moves each face row's exponent onto the weights p, which
+    // only attention's p in [0, 1] allows.
     const int format = prob.b_tile_format;
-    const bool exact_rows = bf16_exact(p.gemv_a.data(), rows * lda);
-    const bool bf16_rows =
-        !prob.transpose_b && format == 1 && rows >= gemv_bf16_rows && kernels::has_bf16_dot() && exact_rows;
-    const bool bfp8_scores = prob.transpose_b && format == 2 && !p.gemv_qb.empty() && kernels::has_bf16_dot(2) &&
-                             exact_rows;
-    const bool bf16_scores = prob.transpose_b && format == 1 && rows >= gemv_bf16_score_rows && !p.gemv_qb.empty() &&
-                             kernels::has_bf16_dot() && exact_rows;
+    bool bf16_rows = !prob.transpose_b && format == 1 && rows >= gemv_bf16_rows && kernels::has_bf16_dot();
+    bool bfp8_scores = prob.transpose_b && format == 2 && !p.gemv_qb.empty() && kernels::has_bf16_dot(2);
+    bool bf16_scores = prob.transpose_b && format == 1 && rows >= gemv_bf16_score_rows && !p.gemv_qb.empty() &&
+                       kernels::has_bf16_dot();
+    // The rows are scanned for bf16-exactness only where a bf16 kernel could take them.
+    if ((bf16_rows || bfp8_scores || bf16_scores) && !bf16_exact(p.gemv_a.data(), rows * lda))
+        bf16_rows = bfp8_scores = bf16_scores = false;
     const int64_t tile_bytes = int64_t(tile_size_bytes(b.dtype));
     // A transposed B is scored a block of its tiles at a time (about 16 KiB, staying in L1 while
     // every row passes over it), the blocks' dot products summed.
