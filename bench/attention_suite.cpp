@@ -211,7 +211,7 @@ std::vector<DecodeResult> run_decode(Device& device, const MachineLimits& limits
     auto same_geometry = [](const DecodeCase& a, const DecodeCase& b) {
         return a.users == b.users && a.cache_len == b.cache_len && a.q_heads == b.q_heads &&
                a.kv_heads == b.kv_heads && a.head_dim == b.head_dim && a.paged == b.paged &&
-               a.block_size == b.block_size;
+               a.block_size == b.block_size && a.layout == b.layout;
     };
     struct Setup {
         Tensor k, v;
@@ -228,7 +228,8 @@ std::vector<DecodeResult> run_decode(Device& device, const MachineLimits& limits
             std::string dtypes;
             for (std::size_t j : group) dtypes += (dtypes.empty() ? "" : " + ") + dtype_name(o.decode[j].cache_dtype);
             o.progress("decode users=" + std::to_string(c.users) + " cache=" + std::to_string(c.cache_len) + " " +
-                       dtypes + (c.paged ? " paged" : " contiguous"));
+                       dtypes + (c.paged ? " paged" : " contiguous") +
+                       (c.layout == Layout::ROW_MAJOR ? " row-major" : ""));
         }
         const uint32_t users = uint32_t(c.users), nkv = uint32_t(c.kv_heads), dh = uint32_t(c.head_dim);
         const uint32_t blocks_per_user = uint32_t(c.cache_len / c.block_size);
@@ -241,7 +242,7 @@ std::vector<DecodeResult> run_decode(Device& device, const MachineLimits& limits
             host[i] = normal(gen);  // sparse noise is enough here
         std::vector<Setup> setups;
         for (std::size_t j : group) {
-            const TensorOptions cache_options{.dtype = o.decode[j].cache_dtype, .layout = Layout::TILE, .device = device};
+            const TensorOptions cache_options{.dtype = o.decode[j].cache_dtype, .layout = c.layout, .device = device};
             setups.push_back({from_host(std::span<const float>(host), cache_shape, cache_options),
                               from_host(std::span<const float>(host), cache_shape, cache_options)});
         }
@@ -401,6 +402,7 @@ std::string attention_svg(const std::vector<PrefillResult>& prefill, const std::
                 << "K</text><text x='" << x + bw / 2 << "' y='" << y0 + h + 29
                 << "' text-anchor='middle' font-size='10'>"
                 << (r.c.cache_dtype == DataType::BFLOAT8_B ? "bfp8" : "bf16") << (r.c.paged ? " paged" : "")
+                << (r.c.layout == Layout::ROW_MAJOR ? " rm" : "")
                 << "</text>\n";
         }
     }

@@ -41,6 +41,7 @@ struct DecodeCase {
     bool paged = false;
     int64_t block_size = 64;
     DataType cache_dtype = DataType::BFLOAT16;
+    Layout layout = Layout::TILE;  // ROW_MAJOR: FLOAT32 / BFLOAT16 caches only
     double kv_bytes() const;  // K and V bytes one decode step reads
 };
 

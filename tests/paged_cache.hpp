@@ -14,7 +14,7 @@ struct PagedCache {
     Tensor k, v, page_table;
 };
 inline PagedCache page(const reference::Array& k, const reference::Array& v, uint32_t block_size,
-                       DataType dtype, uint32_t seed) {
+                       DataType dtype, uint32_t seed, Layout layout = Layout::TILE) {
     const uint32_t b = k.shape[0], nkv = k.shape[1], S = k.shape[2], dh = k.shape[3],
                    per_user = S / block_size;
     const uint32_t blocks = b * per_user + 3;  // spare blocks that nothing maps to
@@ -36,7 +36,7 @@ inline PagedCache page(const reference::Array& k, const reference::Array& v, uin
                         pv[dst] = float(v.values[src]);
                     }
         }
-    const TensorOptions o{.dtype = dtype, .layout = Layout::TILE, .device = test_device()};
+    const TensorOptions o{.dtype = dtype, .layout = layout, .device = test_device()};
     Shape cs{blocks, nkv, block_size, dh};
     return {from_host(std::span<const float>(pk), cs, o), from_host(std::span<const float>(pv), cs, o),
             from_host(std::span<const int32_t>(table), Shape{b, per_user}, {.device = test_device()})};

@@ -171,13 +171,15 @@ std::byte* MatrixView::band(int64_t b, int64_t r) const {
     return data + b * matrix_bytes + (r / TILE_HEIGHT) * (padded_cols / TILE_WIDTH) * int64_t(tile_size_bytes(dtype));
 }
 
-int MatrixView::tile_format() const {
-    if (layout != Layout::TILE || !is_floating_point(dtype)) return -1;
+int kernel_format(DataType dtype) {
+    if (!is_floating_point(dtype)) return -1;
     return dtype == DataType::FLOAT32     ? 0
            : dtype == DataType::BFLOAT16  ? 1
            : dtype == DataType::BFLOAT8_B ? 2
                                           : 3;
 }
+
+int MatrixView::tile_format() const { return layout == Layout::TILE ? kernel_format(dtype) : -1; }
 
 void MatrixView::read_rows(int64_t b, int64_t r0, int64_t n, float* dst, int64_t ld, int64_t c0,
                            int64_t ncols) const {

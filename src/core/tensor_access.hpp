@@ -54,6 +54,10 @@ struct MatrixView {
 
 MatrixView matrix_view(const Tensor& tensor, std::string_view op = "tensor");
 
+// The kernels' format number (kernels.hpp) of a floating-point dtype's tiles: FLOAT32 0,
+// BFLOAT16 1, BFLOAT8_B 2, BFLOAT4_B 3; -1 for integer types.
+int kernel_format(DataType dtype);
+
 // The stored shape for `layout`: TILE rounds the last two dims up to multiples of 32.
 Shape padded_shape_for(const Shape& shape, Layout layout);
 std::size_t storage_bytes(const Shape& padded_shape, DataType dtype, Layout layout);

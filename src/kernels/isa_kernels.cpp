@@ -376,6 +376,36 @@ void encode_tile_rows(int format, uint8_t* band, int64_t tile_bytes, int64_t til
     }
 }
 
+template <int64_t EB>
+void copy_rows_to_tiles_as(uint8_t* band, int64_t i0, int64_t rows, const uint8_t* src, int64_t ld, int64_t cols) {
+    constexpr int64_t face_row = 16 * EB, face = 16 * face_row, tile = 4 * face;
+    const int64_t full = cols / 16, tail = cols % 16;
+    for (int64_t i = 0; i < rows; ++i) {
+        const int64_t r = i0 + i;
+        uint8_t* row = band + (r >= 16 ? 2 * face : 0) + (r & 15) * face_row;
+        const uint8_t* in = src + i * ld;
+        int64_t s = 0;
+        for (; s + 2 <= full; s += 2, in += 2 * face_row) {  // a tile's two faces
+            std::memcpy(row + (s >> 1) * tile, in, face_row);
+            std::memcpy(row + (s >> 1) * tile + face, in + face_row, face_row);
+        }
+        if (s < full) std::memcpy(row + (s >> 1) * tile, in, face_row), in += face_row, ++s;
+        if (tail) {
+            uint8_t* out = row + (s >> 1) * tile + (s & 1) * face;
+            std::memcpy(out, in, std::size_t(tail * EB));
+            std::memset(out + tail * EB, 0, std::size_t(face_row - tail * EB));
+        }
+    }
+}
+
+void copy_rows_to_tiles(int format, uint8_t* band, int64_t i0, int64_t rows, const uint8_t* src, int64_t ld,
+                        int64_t cols) {
+    if (format == 0)
+        copy_rows_to_tiles_as<4>(band, i0, rows, src, ld, cols);
+    else
+        copy_rows_to_tiles_as<2>(band, i0, rows, src, ld, cols);
+}
+
 // dst[c * ldd + r] = src[r * lds + c] * scale: W x W blocks transposed in registers, the edges
 // one value at a time.
 inline void transpose_block(const float* src, int64_t lds, float* dst, int64_t ldd, float scale) {
@@ -518,45 +548,6 @@ void gemm_kernel_cols_half(int rows, int64_t kc, const float* a, int64_t lda, co
 
 // ---- decode attention ------------------------------------------------------------------
 
-// H query heads (a compile-time count, so the accumulators live in registers) share each key
-// vector load; one horizontal sum per (head, key).
-template <int H>
-void scores_for_heads(const float* q, int64_t dh, const float* keys, int64_t ld, int64_t n, float* scores,
-                      int64_t lds) {
-    for (int64_t j = 0; j < n; ++j) {
-        const float* key = keys + j * ld;
-        vf acc[H];
-#pragma GCC unroll 8
-        for (int h = 0; h < H; ++h) acc[h] = vf{};
-        for (int64_t d = 0; d < dh; d += W) {
-            vf kv = load(key + d);
-#pragma GCC unroll 8
-            for (int h = 0; h < H; ++h) acc[h] += load(q + h * dh + d) * kv;
-        }
-#pragma GCC unroll 8
-        for (int h = 0; h < H; ++h) scores[h * lds + j] = hsum(acc[h]);
-    }
-}
-
-// out[h] += sum_j p[h][j] v[j] for H heads: the H output slices stay in registers for one
-// W-wide slice of dh while the keys stream past.
-template <int H>
-void accumulate_for_heads(const float* p, int64_t ldp, const float* values, int64_t ld, int64_t n, int64_t dh,
-                          float* out) {
-    for (int64_t d = 0; d < dh; d += W) {
-        vf acc[H];
-#pragma GCC unroll 8
-        for (int h = 0; h < H; ++h) acc[h] = load(out + h * dh + d);
-        for (int64_t j = 0; j < n; ++j) {
-            vf vv = load(values + j * ld + d);
-#pragma GCC unroll 8
-            for (int h = 0; h < H; ++h) acc[h] += splat(p[h * ldp + j]) * vv;
-        }
-#pragma GCC unroll 8
-        for (int h = 0; h < H; ++h) store(out + h * dh + d, acc[h]);
-    }
-}
-
 // Calls F<H>::run(first_head, args...) for the heads in groups of up to Max (4 or 8).
 template <template <int> class F, int Max = 8, class... Args>
 void for_head_groups(int64_t heads, Args... args) {
@@ -589,32 +580,6 @@ void for_head_groups(int64_t heads, Args... args) {
                 break;
         }
     }
-}
-
-template <int H>
-struct Scores {
-    static void run(int64_t h0, const float* q, int64_t dh, const float* keys, int64_t ld, int64_t n,
-                    float* scores, int64_t lds) {
-        scores_for_heads<H>(q + h0 * dh, dh, keys, ld, n, scores + h0 * lds, lds);
-    }
-};
-
-template <int H>
-struct Accumulate {
-    static void run(int64_t h0, const float* p, int64_t ldp, const float* values, int64_t ld, int64_t n,
-                    int64_t dh, float* out) {
-        accumulate_for_heads<H>(p + h0 * ldp, ldp, values, ld, n, dh, out + h0 * dh);
-    }
-};
-
-void attention_scores(const float* q, int64_t heads, int64_t dh, const float* keys, int64_t ld, int64_t n,
-                      float* scores, int64_t lds) {
-    for_head_groups<Scores>(heads, q, dh, keys, ld, n, scores, lds);
-}
-
-void attention_accumulate(const float* p, int64_t ldp, int64_t heads, const float* values, int64_t ld,
-                          int64_t n, int64_t dh, float* out) {
-    for_head_groups<Accumulate>(heads, p, ldp, values, ld, n, dh, out);
 }
 
 // ---- flash decode straight from tiles --------------------------------------------------
@@ -1781,6 +1746,7 @@ const KernelTable table = {
     bfp4_encode16,
     decode_tile_rows,
     encode_tile_rows,
+    copy_rows_to_tiles,
     transpose,
     gemm_mr,
     gemm_nr,
@@ -1791,8 +1757,6 @@ const KernelTable table = {
     gemm_kernel_cols_half,
     softmax_panel,
     softmax_rows,
-    attention_scores,
-    attention_accumulate,
     tile_scores,
     tile_accumulate,
 #if defined(__AVX512F__)

@@ -53,6 +53,12 @@ struct KernelTable {
     // [0, cols) as given and the band's columns from cols on as zeros.
     void (*encode_tile_rows)(int format, uint8_t* band, int64_t tile_bytes, int64_t tiles, int64_t i0,
                              int64_t rows, const float* src, int64_t ld, int64_t cols);
+    // Raw rows of a FLOAT32 (format 0) or BFLOAT16 (1) ROW_MAJOR tensor into rows
+    // [i0, i0 + rows) of a band of tiles laid out as TILE storage: src rows of stride ld bytes,
+    // `cols` values each, the band's columns from cols to the next multiple of 16 as zeros.
+    // Decode reads ROW_MAJOR caches through this.
+    void (*copy_rows_to_tiles)(int format, uint8_t* band, int64_t i0, int64_t rows, const uint8_t* src, int64_t ld,
+                               int64_t cols);
     // dst[c * ldd + r] = src[r * lds + c] * scale for r < rows, c < cols.
     void (*transpose)(const float* src, int64_t lds, int64_t rows, int64_t cols, float scale, float* dst,
                       int64_t ldd);
@@ -90,18 +96,10 @@ struct KernelTable {
     void (*softmax_rows)(float* s, int64_t lds, int64_t rows, int64_t n, float scale, const float* m, float* m_new,
                          float* sum, bool approx);
 
-    // Decode attention on a block of keys, `heads` query rows at a time; dh a multiple of 16.
-    // scores[h * lds + j] = dot(q[h * dh ..], keys[j * dh ..])
-    // (keys and values rows have stride ld.)
-    void (*attention_scores)(const float* q, int64_t heads, int64_t dh, const float* keys, int64_t ld,
-                             int64_t n, float* scores, int64_t lds);
-    // out[h * dh + d] += sum_j p[h * ldp + j] * values[j * ld + d]
-    void (*attention_accumulate)(const float* p, int64_t ldp, int64_t heads, const float* values, int64_t ld,
-                                 int64_t n, int64_t dh, float* out);
-
-    // The same straight from a band of the cache's 32x32 tiles (TileBand): q and out rows
-    // hold 16 * ceil(dh / 16) floats at strides ldq / ldo, q zero past dh; `work` holds 64
-    // floats per tile (block-float steps).
+    // Decode attention on a band of the cache's 32x32 tiles (TileBand), `heads` query rows at
+    // a time: scores[h * lds + j] = dot(q row h, key j) for the band's run of keys, and
+    // out row h += sum_j p[h * ldp + j] value j. q and out rows hold 16 * ceil(dh / 16) floats
+    // at strides ldq / ldo, q zero past dh; `work` holds 64 floats per tile (block-float steps).
     void (*tile_scores)(const TileBand& keys, const float* q, int64_t heads, int64_t ldq, float* scores,
                         int64_t lds, float* work);
     void (*tile_accumulate)(const TileBand& values, const float* p, int64_t ldp, int64_t heads, float* out,

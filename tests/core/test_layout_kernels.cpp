@@ -2,7 +2,8 @@
 // on exactly `rows` rows of A (row- and column-major, all of a panel's columns or half of them)
 // against fp64 sums, with the C rows and columns past them left untouched; transpose (W x W blocks and every edge) against the plain definition;
 // and MatrixView::write_rows (encode_tile_rows) against the per-row write path, byte for byte,
-// in every layout and floating-point dtype, for bands entered mid-way and rows ending mid-face.
+// in every layout and floating-point dtype, for bands entered mid-way and rows ending mid-face;
+// copy_rows_to_tiles (how flash decode reads a ROW_MAJOR cache) against TILE storage, byte for byte.
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -108,6 +109,45 @@ TEST_P(LayoutKernels, WriteRowsMatchesRowWrites) {
                 }
                 const std::size_t bytes = std::size_t(mv_rows.matrix_bytes * batch);
                 ASSERT_EQ(std::memcmp(mv_rows.data, mv_block.data, bytes), 0) << to_string(dtype) << " " << cols << " cols";
+            }
+        }
+    }
+}
+
+// copy_rows_to_tiles must lay ROW_MAJOR rows out as the TILE tensor of the same values stores
+// them: rows [i0, i0 + n) of the band, every column up to the next multiple of 16 (zeros past
+// cols), and nothing else touched.
+TEST_P(LayoutKernels, CopyRowsToTilesMatchesTileStorage) {
+    testing::ScopedIsa scoped(GetParam());
+    const auto& k = kernels::table();
+    for (DataType dtype : {DataType::FLOAT32, DataType::BFLOAT16}) {
+        for (uint32_t cols : {1u, 16u, 33u, 72u, 96u, 128u}) {
+            const uint32_t rows = 64;
+            auto values = normal_values(std::size_t(rows) * cols, 9);
+            Shape shape{rows, cols};
+            auto o = [&](Layout l) { return TensorOptions{.dtype = dtype, .layout = l, .device = test_device()}; };
+            Tensor row_major = from_host(std::span<const float>(values), shape, o(Layout::ROW_MAJOR));
+            Tensor tile = from_host(std::span<const float>(values), shape, o(Layout::TILE));
+            auto rm = detail::matrix_view(row_major), tv = detail::matrix_view(tile);
+            const int format = detail::kernel_format(dtype);
+            const int64_t tile_bytes = int64_t(tile_size_bytes(dtype)), band_bytes = (cols + 31) / 32 * tile_bytes;
+            const int64_t face_row = 16 * int64_t(rm.element_bytes()), segs = (cols + 15) / 16;
+            // Rows [5, 40): a band entered mid-way, another left mid-way.
+            for (auto [band_row, i0, n] : {std::tuple<int64_t, int64_t, int64_t>{0, 5, 27}, {32, 0, 8}}) {
+                std::vector<uint8_t> band(std::size_t(band_bytes), 0xab);
+                k.copy_rows_to_tiles(format, band.data(), i0, n,
+                                     reinterpret_cast<const uint8_t*>(rm.element(0, band_row + i0, 0)),
+                                     cols * int64_t(rm.element_bytes()), cols);
+                const auto* want = reinterpret_cast<const uint8_t*>(tv.band(0, band_row));
+                for (int64_t r = 0; r < 32; ++r)
+                    for (int64_t sg = 0; sg < 2 * ((cols + 31) / 32); ++sg) {
+                        const int64_t at = sg / 2 * tile_bytes + ((r >= 16 ? 2 : 0) + sg % 2) * 16 * face_row +
+                                           r % 16 * face_row;
+                        const bool written = r >= i0 && r < i0 + n && sg < segs;
+                        for (int64_t x = 0; x < face_row; ++x)
+                            ASSERT_EQ(band[std::size_t(at + x)], written ? want[at + x] : 0xab)
+                                << to_string(dtype) << " " << cols << " cols, row " << r << ", face row " << sg;
+                    }
             }
         }
     }

@@ -86,44 +86,96 @@ INSTANTIATE_TEST_SUITE_P(
                           DecodeCase{1, 8, 1, 2011, 96, {2010}, 64},         // MQA, split across workers
                           DecodeCase{33, 2, 1, 40, 32, std::vector<int32_t>(33, 17)})));  // batch over 32
 
-// A TILE cache is read straight from its tiles, a ROW_MAJOR one through a decoded chunk: each
-// side of K and V takes its own path, and every mix matches the reference.
+// A TILE cache is read straight from its tiles; a ROW_MAJOR one (FLOAT32 or BFLOAT16) is copied
+// a chunk at a time into tile bands that the same kernels read. Each side of K and V takes its
+// own path, with fp32 products (a FLOAT32 query) and bf16 dot products (a BFLOAT16 query, where
+// the CPU has them), for a head dim of whole face rows (80) and one with a partial row (33):
+// every mix matches the reference, and equals the all-TILE output bit for bit (the kernels see
+// the same bands).
 class DecodeCacheLayouts
-    : public ::testing::TestWithParam<std::tuple<kernels::Isa, DataType, Layout, Layout>> {};
+    : public ::testing::TestWithParam<std::tuple<kernels::Isa, DataType, DataType, Layout, Layout>> {};
 
-TEST_P(DecodeCacheLayouts, MatchReference) {
-    auto [isa, dtype, k_layout, v_layout] = GetParam();
+TEST_P(DecodeCacheLayouts, MatchReferenceAndTheTileCache) {
+    auto [isa, q_dtype, dtype, k_layout, v_layout] = GetParam();
     testing::ScopedIsa scoped(isa);
-    const uint32_t b = 2, nqh = 6, nkv = 2, S = 161, dh = 80;
-    auto cache = [&](Layout layout, uint32_t seed) {
-        auto v = reference::ttnn_sdpa_inputs(std::size_t(b) * nkv * S * dh, seed);
-        return from_host(std::span<const float>(v), Shape{b, nkv, S, dh},
-                         {.dtype = dtype, .layout = layout, .device = test_device()});
-    };
-    Tensor q = make({1, b, nqh, dh}, DataType::FLOAT32, 21);
-    Tensor k = cache(k_layout, 22), v = cache(v_layout, 23);
-    std::vector<int32_t> pos = {160, 33};
-    Tensor out = scaled_dot_product_attention_decode(q, k, v, {.cur_pos = pos});
-    auto want = expected(reference::from_tensor(q), reference::from_tensor(k), reference::from_tensor(v), pos);
-    auto got = to_host<double>(out);
-    EXPECT_LE(reference::max_abs_diff(want, got), 3e-5);
-    EXPECT_GE(reference::pcc(want, got), 0.9999);
+    for (uint32_t dh : {80u, 33u}) {
+        SCOPED_TRACE("dh " + std::to_string(dh));
+        const uint32_t b = 2, nqh = 6, nkv = 2, S = 161;
+        auto cache = [&](Layout layout, uint32_t seed) {
+            auto v = reference::ttnn_sdpa_inputs(std::size_t(b) * nkv * S * dh, seed);
+            return from_host(std::span<const float>(v), Shape{b, nkv, S, dh},
+                             {.dtype = dtype, .layout = layout, .device = test_device()});
+        };
+        Tensor q = make({1, b, nqh, dh}, q_dtype, 21);
+        Tensor k = cache(k_layout, 22), v = cache(v_layout, 23);
+        std::vector<int32_t> pos = {160, 33};  // a chunk boundary (128) crossed; a partial band
+        auto got = to_host<double>(scaled_dot_product_attention_decode(q, k, v, {.cur_pos = pos}));
+        auto tiles = to_host<double>(
+            scaled_dot_product_attention_decode(q, cache(Layout::TILE, 22), cache(Layout::TILE, 23), {.cur_pos = pos}));
+        EXPECT_EQ(got, tiles);
+        auto want = expected(reference::from_tensor(q), reference::from_tensor(k), reference::from_tensor(v), pos);
+        const bool f32 = q_dtype == DataType::FLOAT32;  // else the output is BFLOAT16, like q
+        EXPECT_LE(reference::max_abs_diff(want, got), f32 ? 3e-5 : 2e-2);
+        EXPECT_GE(reference::pcc(want, got), f32 ? 0.9999 : 0.999);
+    }
 }
 
 std::string layouts_name(
-    const ::testing::TestParamInfo<std::tuple<kernels::Isa, DataType, Layout, Layout>>& info) {
-    auto [isa, dtype, k_layout, v_layout] = info.param;
+    const ::testing::TestParamInfo<std::tuple<kernels::Isa, DataType, DataType, Layout, Layout>>& info) {
+    auto [isa, q_dtype, dtype, k_layout, v_layout] = info.param;
     auto layout = [](Layout l) { return l == Layout::TILE ? "tile" : "rowmajor"; };
-    return std::string(kernels::isa_name(isa)) + (dtype == DataType::FLOAT32 ? "_float32" : "_bfloat16") + "_k" +
-           layout(k_layout) + "_v" + layout(v_layout);
+    auto type = [](DataType t) { return t == DataType::FLOAT32 ? "float32" : "bfloat16"; };
+    return std::string(kernels::isa_name(isa)) + "_q" + type(q_dtype) + "_" + type(dtype) + "_k" + layout(k_layout) +
+           "_v" + layout(v_layout);
 }
 
 INSTANTIATE_TEST_SUITE_P(KAndVLayouts, DecodeCacheLayouts,
                          ::testing::Combine(::testing::ValuesIn(kernels::supported_isas()),
                                             ::testing::Values(DataType::FLOAT32, DataType::BFLOAT16),
+                                            ::testing::Values(DataType::FLOAT32, DataType::BFLOAT16),
                                             ::testing::Values(Layout::ROW_MAJOR, Layout::TILE),
                                             ::testing::Values(Layout::ROW_MAJOR, Layout::TILE)),
                          layouts_name);
+
+// Positions past cur_pos hold whatever was written there (here NaN and inf): a band's rows past
+// the keys in use must not reach the output, from a TILE cache or a ROW_MAJOR one. A ROW_MAJOR
+// cache's bands are staged in buffers that the program keeps from call to call: a call that
+// read those NaN rows (every position in use) leaves them there, and the next call must not see
+// them either.
+class DecodeUnusedRows : public ::testing::TestWithParam<std::tuple<DataType, Layout>> {};
+
+TEST_P(DecodeUnusedRows, NeverReachTheOutput) {
+    auto [dtype, layout] = GetParam();
+    const uint32_t b = 2, nqh = 4, nkv = 1, S = 96, dh = 64;
+    std::vector<int32_t> pos = {40, 70};  // bands end at 63 and 95
+    auto k_host = reference::ttnn_sdpa_inputs(std::size_t(b) * nkv * S * dh, 41);
+    auto v_host = reference::ttnn_sdpa_inputs(std::size_t(b) * nkv * S * dh, 42);
+    std::vector<float> k_bad = k_host, v_bad = v_host;
+    for (uint32_t i = 0; i < b; ++i)
+        for (uint32_t r = uint32_t(pos[i]) + 1; r < S; ++r)
+            for (uint32_t d = 0; d < dh; ++d) {
+                k_bad[(std::size_t(i) * S + r) * dh + d] = (r + d) % 2 ? NAN : INFINITY;
+                v_bad[(std::size_t(i) * S + r) * dh + d] = (r + d) % 2 ? -INFINITY : NAN;
+            }
+    auto tensor = [&](const std::vector<float>& x) {
+        return from_host(std::span<const float>(x), Shape{b, nkv, S, dh},
+                         {.dtype = dtype, .layout = layout, .device = test_device()});
+    };
+    for (DataType q_dtype : {DataType::FLOAT32, DataType::BFLOAT16}) {
+        Tensor q = make({1, b, nqh, dh}, q_dtype, 43);
+        auto clean = to_host<double>(
+            scaled_dot_product_attention_decode(q, tensor(k_host), tensor(v_host), {.cur_pos = pos}));
+        const std::vector<int32_t> all(b, int32_t(S) - 1);
+        scaled_dot_product_attention_decode(q, tensor(k_bad), tensor(v_bad), {.cur_pos = all});
+        auto got = to_host<double>(
+            scaled_dot_product_attention_decode(q, tensor(k_bad), tensor(v_bad), {.cur_pos = pos}));
+        EXPECT_EQ(got, clean);
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(FloatCaches, DecodeUnusedRows,
+                         ::testing::Combine(::testing::Values(DataType::FLOAT32, DataType::BFLOAT16),
+                                            ::testing::Values(Layout::ROW_MAJOR, Layout::TILE)));
 
 // A BFLOAT8_B cache on the CPU's dot products (AVX-512 with VNNI, BF16 and VBMI): q is rounded
 // to int8 per 16-value face row for the scores (the precision of the cache's own rows) and p to
@@ -182,6 +234,12 @@ TEST_P(DecodePaged, ShuffledBlocksMatchTheContiguousReference) {
     double pcc_floor = dtype == DataType::BFLOAT8_B ? 0.99 : 0.999;  // output is BFLOAT16 like q
     EXPECT_GE(reference::pcc(want, got), pcc_floor);
     EXPECT_LE(reference::max_abs_diff(want, got), 0.02);
+    if (dtype != DataType::BFLOAT8_B) {  // ROW_MAJOR blocks (16-key blocks split a 32-row band)
+        testing::PagedCache rows = testing::page(ak, av, block_size, dtype, 10, Layout::ROW_MAJOR);
+        EXPECT_EQ(to_host<double>(paged_scaled_dot_product_attention_decode(q, rows.k, rows.v, rows.page_table,
+                                                                            {.cur_pos = pos})),
+                  got);
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(BlockSizesAndDtypes, DecodePaged,
@@ -215,6 +273,12 @@ TEST_P(DecodePagedHeadsTogether, MatchReferenceAndTheContiguousCache) {
     auto contiguous = to_host<double>(
         scaled_dot_product_attention_decode(q, lk, lv, {.cur_pos = c.cur_pos, .program_config = config}));
     EXPECT_EQ(got, contiguous);
+    if (dtype != DataType::BFLOAT8_B) {  // ROW_MAJOR blocks, copied into the same bands
+        testing::PagedCache rows = testing::page(ak, av, block_size, dtype, 24, Layout::ROW_MAJOR);
+        EXPECT_EQ(to_host<double>(paged_scaled_dot_product_attention_decode(
+                      q, rows.k, rows.v, rows.page_table, {.cur_pos = c.cur_pos, .program_config = config})),
+                  contiguous);
+    }
     auto want = expected(reference::from_tensor(q), ak, av, c.cur_pos);
     EXPECT_GE(reference::pcc(want, got), dtype == DataType::BFLOAT8_B ? 0.99 : 0.999);
     // The output is BFLOAT16, like q: its rounding (and p's) scale with the largest output; a

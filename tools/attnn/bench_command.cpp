@@ -126,6 +126,7 @@ struct BenchAttentionOptions {
     std::string json_path, svg_path = "attention.svg";
     std::vector<int64_t> seqs, head_dims, users, cache_lens;
     std::vector<std::string> dtypes;
+    std::vector<std::string> kv_layouts;  // decode caches: "tile", "row_major"
     std::string only;  // "prefill" or "decode"
     int repeat = 3;
     int64_t stream_mib = 0;
@@ -163,6 +164,7 @@ nlohmann::json to_json(const bench::DecodeResult& r) {
             {"paged", r.c.paged},
             {"block_size", r.c.block_size},
             {"cache_dtype", bench::dtype_name(r.c.cache_dtype)},
+            {"kv_layout", r.c.layout == Layout::ROW_MAJOR ? "row_major" : "tile"},
             {"kv_bytes", r.c.kv_bytes()},
             {"seconds", cli::to_json(r.seconds)},
             {"tokens_per_second", r.tokens_per_second},
@@ -209,6 +211,15 @@ int run_bench_attention(const BenchAttentionOptions& options) {
                             suite.decode.push_back({u, len, 32, 8, 128, paged, 64, dt});
         }
     }
+    if (!options.kv_layouts.empty()) {  // each case in each layout asked for (block floats: TILE only)
+        std::vector<bench::DecodeCase> cases;
+        for (const std::string& name : options.kv_layouts)
+            for (bench::DecodeCase c : suite.decode) {
+                c.layout = name == "row_major" ? Layout::ROW_MAJOR : Layout::TILE;
+                if (c.layout == Layout::TILE || !is_block_float(c.cache_dtype)) cases.push_back(c);
+            }
+        suite.decode = cases;
+    }
     for (const auto& c : suite.decode)
         if (c.cache_len % c.block_size != 0)
             detail::fail(ErrorKind::InvalidArgument, "bench attention", "--cache-len ", c.cache_len,
@@ -252,7 +263,9 @@ int run_bench_attention(const BenchAttentionOptions& options) {
                             "stream GB/s", "of stream", "x bfloat16"});
         for (const auto& r : decode)
             table.add_row({std::to_string(r.c.users), std::to_string(r.c.cache_len),
-                           r.c.paged ? "paged" : "contiguous", bench::dtype_name(r.c.cache_dtype),
+                           std::string(r.c.paged ? "paged" : "contiguous") +
+                               (r.c.layout == Layout::ROW_MAJOR ? ", row-major" : ""),
+                           bench::dtype_name(r.c.cache_dtype),
                            bench::format_number(1e3 * r.seconds.median, 2),
                            bench::format_number(r.tokens_per_second, 1), bench::format_number(r.gbps, 2),
                            bench::format_number(r.stream_gbps, 1), bench::format_number(100 * r.of_stream, 1) + "%",
@@ -316,6 +329,9 @@ Command setup_bench(CLI::App& root) {
         ->check(CLI::IsMember({"float32", "bfloat16", "bfloat8_b"}));
     att->add_option("--users", attention->users, "Decode users, repeatable");
     att->add_option("--cache-len", attention->cache_lens, "Decode cache length, repeatable (multiple of 64)");
+    att->add_option("--kv-layout", attention->kv_layouts,
+                    "Decode cache layout, repeatable: tile, row_major (default tile; row_major skips BFLOAT8_B)")
+        ->check(CLI::IsMember({"tile", "row_major"}));
     att->add_option("--only", attention->only, "Run only 'prefill' or 'decode'")
         ->check(CLI::IsMember({"prefill", "decode"}));
     att->add_option("--repeat", attention->repeat, "Timed runs per case; the median is reported")

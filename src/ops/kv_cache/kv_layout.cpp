@@ -4,6 +4,7 @@
 
 #include "attnn/error.hpp"
 #include "core/tensor_access.hpp"
+#include "kernels/kernels.hpp"
 
 namespace attnn::detail {
 
@@ -47,6 +48,22 @@ KvLayout::BandRun KvLayout::band_run(const MatrixView& cache, int64_t user, int6
     int64_t take = std::min<int64_t>(n, TILE_HEIGHT - row % TILE_HEIGHT);
     if (block_size_) take = std::min(take, block_size_ - row);
     return {reinterpret_cast<const uint8_t*>(cache.band(matrix, row)), row % TILE_HEIGHT, take};
+}
+
+void KvLayout::stage_tiles(const MatrixView& cache, int64_t user, int64_t head, int64_t first, int64_t n,
+                           uint8_t* dst) const {
+    const auto& k = kernels::table();
+    const int format = kernel_format(cache.dtype);
+    const int64_t ld = cache.padded_cols * int64_t(cache.element_bytes());
+    const int64_t band = (cache.cols + TILE_WIDTH - 1) / TILE_WIDTH * int64_t(tile_size_bytes(cache.dtype));
+    for (int64_t j = 0; j < n;) {
+        auto [matrix, row] = locate(user, head, first + j);
+        int64_t run = std::min<int64_t>(n - j, TILE_HEIGHT - j % TILE_HEIGHT);
+        if (block_size_) run = std::min(run, block_size_ - row);
+        k.copy_rows_to_tiles(format, dst + j / TILE_HEIGHT * band, j % TILE_HEIGHT, run,
+                             reinterpret_cast<const uint8_t*>(cache.element(matrix, row, 0)), ld, cache.cols);
+        j += run;
+    }
 }
 
 void KvLayout::prefetch(const MatrixView& cache, int64_t user, int64_t head, int64_t first, int64_t n) const {

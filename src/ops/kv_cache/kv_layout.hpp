@@ -43,6 +43,13 @@ class KvLayout {
         int64_t row, n;
     };
     BandRun band_run(const MatrixView& cache, int64_t user, int64_t head, int64_t first, int64_t n) const;
+    // A ROW_MAJOR FLOAT32 or BFLOAT16 cache's positions [first, first + n) of (user, head)
+    // copied into tile bands at dst as TILE storage lays them out (band j holds positions
+    // first + 32 j .., each band ceil(dh / 32) tiles), so the kernels read them as they read a
+    // TILE cache's bands. Columns past dh are zeros; rows past n keep what they held (the
+    // kernels use a band's run of rows only, as they do in a TILE cache).
+    void stage_tiles(const MatrixView& cache, int64_t user, int64_t head, int64_t first, int64_t n,
+                     uint8_t* dst) const;
     // Starts loading positions [first, first + n) of (user, head) into the caches (see
     // MatrixView::prefetch_rows).
     void prefetch(const MatrixView& cache, int64_t user, int64_t head, int64_t first, int64_t n) const;

@@ -1,7 +1,7 @@
 // Flash decode (tt-metal tech_reports/FlashAttention/FlashDecode.md): one new query per user.
 //
 // A unit of work is one user's KV head with every query head that shares it (so each K/V byte
-// is read once); over a paged TILE cache, a group of a user's KV heads advanced together a chunk
+// is read once); over a paged cache, a group of a user's KV heads advanced together a chunk
 // at a time, since a block holds its heads side by side. When units leave workers idle, each
 // unit's positions are split into up to max_cores_per_head_batch parts; a part returns
 // (m, l, O) over its keys and the parts merge exactly: m = max(m1, m2),
@@ -9,12 +9,14 @@
 // Keys are processed in chunks: score all heads against the K chunk, update the online softmax,
 // accumulate the V chunk. A TILE cache is read straight from its tiles, each face row decoded
 // into registers and used at once by every head of the group (kernels' tile_scores /
-// tile_accumulate); a ROW_MAJOR one is decoded a chunk at a time into an fp32 buffer first.
+// tile_accumulate); a ROW_MAJOR one (FLOAT32 or BFLOAT16) is copied a chunk at a time into tile
+// bands first, and the same kernels read those.
 #include "attnn/ops/sdpa_decode.hpp"
 
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <utility>
 #include <vector>
@@ -53,15 +55,17 @@ struct PartOut {
 
 struct DecodeProgram : detail::Program {
     int64_t users = 0, nqh = 0, nkv = 0, group = 0, dh = 0, dh_pad = 0, kc = 0, max_parts = 1;
-    int64_t kv_ld = 0;  // K/V chunk row stride: dh_pad, or the cache's padded row if wider
-    int k_format = -1, v_format = -1;  // kernels' tile formats; -1: ROW_MAJOR, through the buffers
+    int k_format = 0, v_format = 0;  // kernels' tile formats of K and V
     int64_t k_tile_bytes = 0, v_tile_bytes = 0;
+    // A ROW_MAJOR cache's chunk is copied into tile bands first: their bytes (0: a TILE cache).
+    int64_t k_stage_bytes = 0, v_stage_bytes = 0;
     int workers = 1;
     bool approx = false;
-    // A paged TILE cache: a part takes several KV heads of its user, advancing them together.
+    // A paged cache: a part takes several KV heads of its user, advancing them together.
     bool heads_together = false;
     struct Scratch {
-        std::vector<float> q, s, kbuf, vbuf, row, work;
+        std::vector<float> q, s, row, work;
+        std::vector<uint8_t> kstage, vstage;  // those bands (64-byte aligned inside)
         std::vector<float> m_new, sum;  // a chunk's softmax step: per query row of the KV head
         std::vector<uint16_t> qb;  // q laid out in bf16 for the bf16 dot-product kernel
         std::vector<uint8_t> q8;   // q rounded to int8, for the int8 dot-product kernel
@@ -121,39 +125,50 @@ void attend_part(const DecodeProgram& p, DecodeProgram::Scratch& s, const Job& j
     // The first keys' loads all at once (the loop below then keeps a step ahead): a part
     // starting cold would otherwise wait on its first bands one miss at a time.
     const int64_t first_keys = std::min(prefetch_keys, k_end - k_begin);
-    if (p.k_format >= 0 && !warm) job.layout.prefetch(job.k, user, part.h0, k_begin, first_keys);
-    if (p.v_format >= 0 && !warm) job.layout.prefetch(job.v, user, part.h0, k_begin, first_keys);
-    // Positions [first, first + n) of KV head kvh in a TILE cache, one band run at a time:
-    // fn(band, offset). Each band carries the band to prefetch: the same keys of the head that
-    // comes next, or the keys prefetch_keys further on where the part has one head (a chunk
-    // apart either way). Decode is a stream over the cache, and loads spread over the arithmetic
-    // keep the memory busy while the cores compute (a burst per chunk queues behind itself:
-    // 12 GB/s against 21-29 here).
-    auto for_each_band = [&](const MatrixView& cache, int format, int64_t tile_bytes, int64_t kvh, int64_t first,
-                             int64_t n, auto&& fn) {
+    if (!warm) job.layout.prefetch(job.k, user, part.h0, k_begin, first_keys);
+    if (!warm) job.layout.prefetch(job.v, user, part.h0, k_begin, first_keys);
+    // Positions [first, first + n) of KV head kvh, one band run at a time: fn(band, offset).
+    // Each band carries where the kernel is to prefetch: the same keys of the head that comes
+    // next, or the keys prefetch_keys further on where the part has one head (a chunk apart
+    // either way). Decode is a stream over the cache, and loads spread over the arithmetic keep
+    // the memory busy while the cores compute (a burst per chunk queues behind itself: 12 GB/s
+    // against 21-29 here). A ROW_MAJOR cache's rows are copied into the tile bands at `stage`
+    // first, a band at a time, and the kernel prefetches a band's bytes from the first row it will
+    // copy later (those rows, near enough: where dh is not a multiple of 32, or a block is shorter
+    // than a band, some bytes past them).
+    auto for_each_band = [&](const MatrixView& cache, int format, int64_t tile_bytes, uint8_t* stage, int64_t kvh,
+                             int64_t first, int64_t n, auto&& fn) {
+        auto start_of = [&](int64_t u, int64_t h, int64_t position) {
+            if (!stage) return job.layout.band_run(cache, u, h, position, 1).band;
+            auto [matrix, row] = job.layout.locate(u, h, position);
+            return reinterpret_cast<const uint8_t*>(cache.element(matrix, row, 0));
+        };
+        const bool next_head = heads > 1 && kvh + 1 < part.h1;
+        const int64_t ahead_kvh = next_head ? kvh + 1 : part.h0;
+        const int64_t band_bytes = ceil_div(dh, TILE_WIDTH) * tile_bytes;
         for (int64_t j = 0; j < n;) {
-            auto run = job.layout.band_run(cache, user, kvh, first + j, n - j);
-            kernels::TileBand band{format, run.band, tile_bytes, dh, run.row, run.n, nullptr};
-            const bool next_head = heads > 1 && kvh + 1 < part.h1;
+            kernels::TileBand band{format, nullptr, tile_bytes, dh, 0, 0, nullptr};
+            if (stage) {
+                uint8_t* staged = stage + j / TILE_HEIGHT * band_bytes;
+                band.tiles = staged, band.n = std::min<int64_t>(TILE_HEIGHT, n - j);
+                job.layout.stage_tiles(cache, user, kvh, first + j, band.n, staged);
+            } else {
+                auto run = job.layout.band_run(cache, user, kvh, first + j, n - j);
+                band.tiles = run.band, band.row = run.row, band.n = run.n;
+            }
             const int64_t ahead = next_head ? first + j : first + j + (heads > 1 ? p.kc : prefetch_keys);
-            const int64_t ahead_kvh = next_head ? kvh + 1 : part.h0;
             if (ahead < k_end)
-                band.ahead = job.layout.band_run(cache, user, ahead_kvh, ahead, 1).band;
+                band.ahead = start_of(user, ahead_kvh, ahead);
             else if (next && next->begin + (ahead - k_end) < next->end)  // the next part's first keys
-                band.ahead =
-                    job.layout.band_run(cache, next->user, next->h0, next->begin + (ahead - k_end), 1).band;
+                band.ahead = start_of(next->user, next->h0, next->begin + (ahead - k_end));
             fn(band, j);
-            j += run.n;
+            j += band.n;
         }
     };
-    // A ROW_MAJOR cache's chunk decoded into buf, the next chunk's loads started first; the dot
-    // products run over whole vectors, so what lies past dh is cleared.
-    auto read_chunk = [&](const MatrixView& cache, int64_t kvh, float* buf, int64_t first, int64_t n) {
-        job.layout.prefetch(cache, user, kvh, first + n, std::min(p.kc, k_end - (first + n)));
-        job.layout.read(cache, user, kvh, first, n, buf, p.kv_ld);
-        if (dhp > dh)
-            for (int64_t j = 0; j < n; ++j) std::fill(buf + j * p.kv_ld + dh, buf + j * p.kv_ld + dhp, 0.0f);
+    auto aligned = [](std::vector<uint8_t>& v) {
+        return v.empty() ? nullptr : v.data() + (-reinterpret_cast<std::uintptr_t>(v.data()) & 63);
     };
+    uint8_t *kstage = aligned(s.kstage), *vstage = aligned(s.vstage);
     for (int64_t k0 = k_begin; k0 < k_end; k0 += p.kc)
         for (int64_t i = 0; i < heads; ++i) {
             const int64_t kvh = part.h0 + i, kn = std::min(p.kc, k_end - k0);
@@ -165,20 +180,15 @@ void attend_part(const DecodeProgram& p, DecodeProgram::Scratch& s, const Job& j
             const bool bf16_dot = s.bf16_dot[std::size_t(i)];
             // A BFLOAT8_B V cache on bf16 dot products: p rounded to bf16, as for a BFLOAT16 cache.
             const bool v_bf16 = bf16_dot || (p.v_format == 2 && kernels::has_bf16_dot(2));
-            if (p.k_format >= 0) {
-                for_each_band(job.k, p.k_format, p.k_tile_bytes, kvh, k0, kn,
-                              [&](const kernels::TileBand& band, int64_t j) {
-                                  if (bf16_dot)
-                                      kt.tile_scores_bf16(band, qb, g, sc + j, p.kc);
-                                  else if (q8_dot)
-                                      kt.tile_scores_q8(band, q8, g, sc + j, p.kc);
-                                  else
-                                      kt.tile_scores(band, q, g, dhp, sc + j, p.kc, s.work.data());
-                              });
-            } else {
-                read_chunk(job.k, kvh, s.kbuf.data(), k0, kn);
-                kt.attention_scores(q, g, dhp, s.kbuf.data(), p.kv_ld, kn, sc, p.kc);
-            }
+            for_each_band(job.k, p.k_format, p.k_tile_bytes, kstage, kvh, k0, kn,
+                          [&](const kernels::TileBand& band, int64_t j) {
+                              if (bf16_dot)
+                                  kt.tile_scores_bf16(band, qb, g, sc + j, p.kc);
+                              else if (q8_dot)
+                                  kt.tile_scores_q8(band, q8, g, sc + j, p.kc);
+                              else
+                                  kt.tile_scores(band, q, g, dhp, sc + j, p.kc, s.work.data());
+                          });
             // Scores scaled (q8 scores come out scaled), masked, then the chunk's softmax step
             // for all g rows in one call.
             float scale = q8_dot ? 1.0f : job.scale;
@@ -201,7 +211,7 @@ void attend_part(const DecodeProgram& p, DecodeProgram::Scratch& s, const Job& j
                 m[h] = m_new[h];
                 if (alpha != 1.0f) kt.scale(o + h * dhp, dhp, alpha);
             }
-            if (p.v_format >= 0 && v_bf16) {
+            if (v_bf16) {
                 // The chunk's band runs go to the kernel together (up to max_bands at a time): its
                 // accumulators then stay in registers from the first run to the last.
                 kernels::TileBand bands[kernels::max_bands];
@@ -210,21 +220,18 @@ void attend_part(const DecodeProgram& p, DecodeProgram::Scratch& s, const Job& j
                     if (nb) kt.tile_accumulate_bf16(bands, nb, sc + first, p.kc, g, o, dhp, s.work.data());
                     nb = 0;
                 };
-                for_each_band(job.v, p.v_format, p.v_tile_bytes, kvh, k0, kn,
+                for_each_band(job.v, p.v_format, p.v_tile_bytes, vstage, kvh, k0, kn,
                               [&](const kernels::TileBand& band, int64_t j) {
                                   if (nb == 0) first = j;
                                   bands[nb++] = band;
                                   if (nb == kernels::max_bands) flush();
                               });
                 flush();
-            } else if (p.v_format >= 0) {
-                for_each_band(job.v, p.v_format, p.v_tile_bytes, kvh, k0, kn,
+            } else {
+                for_each_band(job.v, p.v_format, p.v_tile_bytes, vstage, kvh, k0, kn,
                               [&](const kernels::TileBand& band, int64_t j) {
                                   kt.tile_accumulate(band, sc + j, p.kc, g, o, dhp, s.work.data());
                               });
-            } else {
-                read_chunk(job.v, kvh, s.vbuf.data(), k0, kn);
-                kt.attention_accumulate(sc, p.kc, g, s.vbuf.data(), p.kv_ld, kn, dhp, o);
             }
         }
 }
@@ -298,22 +305,23 @@ Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor
         auto p = std::make_shared<DecodeProgram>();
         p->users = b, p->nqh = nqh, p->nkv = nkv, p->group = nqh / nkv, p->dh = dh;
         p->dh_pad = round_up(dh, lane_align);
-        p->kv_ld = std::max<int64_t>(p->dh_pad, k.padded_shape()[3]);
         p->kc = config.k_chunk_size ? config.k_chunk_size : default_k_chunk;
         p->max_parts = std::max<int64_t>(1, std::min<int64_t>(config.max_cores_per_head_batch, workers));
-        const MatrixView kview = detail::matrix_view(k, op), vview = detail::matrix_view(v, op);
-        p->k_format = kview.tile_format(), p->v_format = vview.tile_format();
+        p->k_format = detail::kernel_format(k.dtype()), p->v_format = detail::kernel_format(v.dtype());
         p->k_tile_bytes = int64_t(tile_size_bytes(k.dtype())), p->v_tile_bytes = int64_t(tile_size_bytes(v.dtype()));
+        const int64_t chunk_tiles = ceil_div(p->kc, TILE_HEIGHT) * ceil_div(dh, TILE_WIDTH);
+        if (k.layout() == Layout::ROW_MAJOR) p->k_stage_bytes = chunk_tiles * p->k_tile_bytes + 64;  // + 64: to align
+        if (v.layout() == Layout::ROW_MAJOR) p->v_stage_bytes = chunk_tiles * p->v_tile_bytes + 64;
         p->workers = workers;
         p->approx = config.exp_approx_mode;
-        p->heads_together = page_table && p->k_format >= 0 && p->v_format >= 0;
+        p->heads_together = page_table != nullptr;
         const int64_t part_heads = p->heads_together ? nkv : 1;
         p->scratch.resize(std::size_t(workers));
         for (auto& s : p->scratch) {
             s.q.assign(std::size_t(part_heads * p->group * p->dh_pad), 0.0f);
             s.s.assign(std::size_t(p->group * p->kc), 0.0f);
-            if (p->k_format < 0) s.kbuf.assign(std::size_t(p->kc * p->kv_ld), 0.0f);
-            if (p->v_format < 0) s.vbuf.assign(std::size_t(p->kc * p->kv_ld), 0.0f);
+            s.kstage.assign(std::size_t(p->k_stage_bytes), 0);
+            s.vstage.assign(std::size_t(p->v_stage_bytes), 0);
             s.qb.assign(std::size_t(part_heads * kernels::qbf16_words(p->group, p->dh_pad)), 0);
             s.q8.assign(std::size_t(part_heads * kernels::q8_bytes(p->group, p->dh_pad)), 0);
             s.out.resize(std::size_t(part_heads));
