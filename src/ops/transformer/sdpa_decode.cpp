@@ -57,7 +57,7 @@ struct DecodeProgram : detail::Program {
     int64_t users = 0, nqh = 0, nkv = 0, group = 0, dh = 0, dh_pad = 0, kc = 0, max_parts = 1;
     int k_format = 0, v_format = 0;  // kernels' tile formats of K and V
     int64_t k_tile_bytes = 0, v_tile_bytes = 0;
-    // A ROW_MAJOR cache's chunk is copied into tile bands first: their bytes (0: a TILE cache).
+    // A ROW_MAJOR cache's rows are copied into tile bands first: their bytes (0: a TILE cache).
     int64_t k_stage_bytes = 0, v_stage_bytes = 0;
     int workers = 1;
     bool approx = false;
@@ -132,12 +132,13 @@ void attend_part(const DecodeProgram& p, DecodeProgram::Scratch& s, const Job& j
     // next, or the keys prefetch_keys further on where the part has one head (a chunk apart
     // either way). Decode is a stream over the cache, and loads spread over the arithmetic keep
     // the memory busy while the cores compute (a burst per chunk queues behind itself: 12 GB/s
-    // against 21-29 here). A ROW_MAJOR cache's rows are copied into the tile bands at `stage`
-    // first, a band at a time, and the kernel prefetches a band's bytes from the first row it will
-    // copy later (those rows, near enough: where dh is not a multiple of 32, or a block is shorter
-    // than a band, some bytes past them).
-    auto for_each_band = [&](const MatrixView& cache, int format, int64_t tile_bytes, uint8_t* stage, int64_t kvh,
-                             int64_t first, int64_t n, auto&& fn) {
+    // against 21-29 here). A ROW_MAJOR cache's rows are copied into tile bands at `stage` first,
+    // a band at a time (each band into the same one where fn is done with it on return, as the
+    // scores are: it then stays in L1), and the kernel prefetches a band's bytes from the first
+    // row it will copy later (those rows, near enough: where dh is not a multiple of 32, or a
+    // block is shorter than a band, some bytes past them).
+    auto for_each_band = [&](const MatrixView& cache, int format, int64_t tile_bytes, uint8_t* stage,
+                             bool one_stage, int64_t kvh, int64_t first, int64_t n, auto&& fn) {
         auto start_of = [&](int64_t u, int64_t h, int64_t position) {
             if (!stage) return job.layout.band_run(cache, u, h, position, 1).band;
             auto [matrix, row] = job.layout.locate(u, h, position);
@@ -149,7 +150,7 @@ void attend_part(const DecodeProgram& p, DecodeProgram::Scratch& s, const Job& j
         for (int64_t j = 0; j < n;) {
             kernels::TileBand band{format, nullptr, tile_bytes, dh, 0, 0, nullptr};
             if (stage) {
-                uint8_t* staged = stage + j / TILE_HEIGHT * band_bytes;
+                uint8_t* staged = stage + (one_stage ? 0 : j / TILE_HEIGHT * band_bytes);
                 band.tiles = staged, band.n = std::min<int64_t>(TILE_HEIGHT, n - j);
                 job.layout.stage_tiles(cache, user, kvh, first + j, band.n, staged);
             } else {
@@ -180,7 +181,7 @@ void attend_part(const DecodeProgram& p, DecodeProgram::Scratch& s, const Job& j
             const bool bf16_dot = s.bf16_dot[std::size_t(i)];
             // A BFLOAT8_B V cache on bf16 dot products: p rounded to bf16, as for a BFLOAT16 cache.
             const bool v_bf16 = bf16_dot || (p.v_format == 2 && kernels::has_bf16_dot(2));
-            for_each_band(job.k, p.k_format, p.k_tile_bytes, kstage, kvh, k0, kn,
+            for_each_band(job.k, p.k_format, p.k_tile_bytes, kstage, true, kvh, k0, kn,
                           [&](const kernels::TileBand& band, int64_t j) {
                               if (bf16_dot)
                                   kt.tile_scores_bf16(band, qb, g, sc + j, p.kc);
@@ -220,7 +221,7 @@ void attend_part(const DecodeProgram& p, DecodeProgram::Scratch& s, const Job& j
                     if (nb) kt.tile_accumulate_bf16(bands, nb, sc + first, p.kc, g, o, dhp, s.work.data());
                     nb = 0;
                 };
-                for_each_band(job.v, p.v_format, p.v_tile_bytes, vstage, kvh, k0, kn,
+                for_each_band(job.v, p.v_format, p.v_tile_bytes, vstage, false, kvh, k0, kn,
                               [&](const kernels::TileBand& band, int64_t j) {
                                   if (nb == 0) first = j;
                                   bands[nb++] = band;
@@ -228,7 +229,7 @@ void attend_part(const DecodeProgram& p, DecodeProgram::Scratch& s, const Job& j
                               });
                 flush();
             } else {
-                for_each_band(job.v, p.v_format, p.v_tile_bytes, vstage, kvh, k0, kn,
+                for_each_band(job.v, p.v_format, p.v_tile_bytes, vstage, false, kvh, k0, kn,
                               [&](const kernels::TileBand& band, int64_t j) {
                                   kt.tile_accumulate(band, sc + j, p.kc, g, o, dhp, s.work.data());
                               });
@@ -309,9 +310,10 @@ Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor
         p->max_parts = std::max<int64_t>(1, std::min<int64_t>(config.max_cores_per_head_batch, workers));
         p->k_format = detail::kernel_format(k.dtype()), p->v_format = detail::kernel_format(v.dtype());
         p->k_tile_bytes = int64_t(tile_size_bytes(k.dtype())), p->v_tile_bytes = int64_t(tile_size_bytes(v.dtype()));
-        const int64_t chunk_tiles = ceil_div(p->kc, TILE_HEIGHT) * ceil_div(dh, TILE_WIDTH);
-        if (k.layout() == Layout::ROW_MAJOR) p->k_stage_bytes = chunk_tiles * p->k_tile_bytes + 64;  // + 64: to align
-        if (v.layout() == Layout::ROW_MAJOR) p->v_stage_bytes = chunk_tiles * p->v_tile_bytes + 64;
+        // K: one band, scored before the next is copied; V: a chunk's bands, accumulated together.
+        const int64_t band_tiles = ceil_div(dh, TILE_WIDTH), chunk_bands = ceil_div(p->kc, TILE_HEIGHT);
+        if (k.layout() == Layout::ROW_MAJOR) p->k_stage_bytes = band_tiles * p->k_tile_bytes + 64;  // + 64: to align
+        if (v.layout() == Layout::ROW_MAJOR) p->v_stage_bytes = chunk_bands * band_tiles * p->v_tile_bytes + 64;
         p->workers = workers;
         p->approx = config.exp_approx_mode;
         p->heads_together = page_table != nullptr;
