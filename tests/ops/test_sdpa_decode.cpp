@@ -89,17 +89,18 @@ INSTANTIATE_TEST_SUITE_P(
 // A TILE cache is read straight from its tiles; a ROW_MAJOR one (FLOAT32 or BFLOAT16) is copied
 // a chunk at a time into tile bands that the same kernels read. Each side of K and V takes its
 // own path, with fp32 products (a FLOAT32 query) and bf16 dot products (a BFLOAT16 query, where
-// the CPU has them), for a head dim of whole face rows (80) and one with a partial row (33):
-// every mix matches the reference, and equals the all-TILE output bit for bit (the kernels see
-// the same bands).
+// the CPU has them), for a head dim of whole face rows (80), one with a partial row (33) and
+// dh 1 with 48-key chunks (chunks that end mid-band): every mix matches the reference, and
+// equals the all-TILE output bit for bit (the kernels see the same bands).
 class DecodeCacheLayouts
     : public ::testing::TestWithParam<std::tuple<kernels::Isa, DataType, DataType, Layout, Layout>> {};
 
 TEST_P(DecodeCacheLayouts, MatchReferenceAndTheTileCache) {
     auto [isa, q_dtype, dtype, k_layout, v_layout] = GetParam();
     testing::ScopedIsa scoped(isa);
-    for (uint32_t dh : {80u, 33u}) {
-        SCOPED_TRACE("dh " + std::to_string(dh));
+    for (auto [dh, chunk] : {std::pair<uint32_t, uint32_t>{80, 0}, {33, 0}, {1, 48}}) {
+        SCOPED_TRACE("dh " + std::to_string(dh) + ", k_chunk_size " + std::to_string(chunk));
+        const SDPAProgramConfig config{.k_chunk_size = chunk};
         const uint32_t b = 2, nqh = 6, nkv = 2, S = 161;
         auto cache = [&](Layout layout, uint32_t seed) {
             auto v = reference::ttnn_sdpa_inputs(std::size_t(b) * nkv * S * dh, seed);
@@ -109,9 +110,10 @@ TEST_P(DecodeCacheLayouts, MatchReferenceAndTheTileCache) {
         Tensor q = make({1, b, nqh, dh}, q_dtype, 21);
         Tensor k = cache(k_layout, 22), v = cache(v_layout, 23);
         std::vector<int32_t> pos = {160, 33};  // a chunk boundary (128) crossed; a partial band
-        auto got = to_host<double>(scaled_dot_product_attention_decode(q, k, v, {.cur_pos = pos}));
-        auto tiles = to_host<double>(
-            scaled_dot_product_attention_decode(q, cache(Layout::TILE, 22), cache(Layout::TILE, 23), {.cur_pos = pos}));
+        auto got = to_host<double>(
+            scaled_dot_product_attention_decode(q, k, v, {.cur_pos = pos, .program_config = config}));
+        auto tiles = to_host<double>(scaled_dot_product_attention_decode(
+            q, cache(Layout::TILE, 22), cache(Layout::TILE, 23), {.cur_pos = pos, .program_config = config}));
         EXPECT_EQ(got, tiles);
         auto want = expected(reference::from_tensor(q), reference::from_tensor(k), reference::from_tensor(v), pos);
         const bool f32 = q_dtype == DataType::FLOAT32;  // else the output is BFLOAT16, like q
