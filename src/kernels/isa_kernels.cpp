@@ -384,16 +384,11 @@ void copy_rows_to_tiles_as(uint8_t* band, int64_t i0, int64_t rows, const uint8_
         const int64_t r = i0 + i;
         uint8_t* row = band + (r >= 16 ? 2 * face : 0) + (r & 15) * face_row;
         const uint8_t* in = src + i * ld;
-        int64_t s = 0;
-        for (; s + 2 <= full; s += 2, in += 2 * face_row) {  // a tile's two faces
-            std::memcpy(row + (s >> 1) * tile, in, face_row);
-            std::memcpy(row + (s >> 1) * tile + face, in + face_row, face_row);
-        }
-        if (s < full) std::memcpy(row + (s >> 1) * tile, in, face_row), in += face_row, ++s;
+        auto out = [&](int64_t s) { return row + (s >> 1) * tile + (s & 1) * face; };
+        for (int64_t s = 0; s < full; ++s) std::memcpy(out(s), in + s * face_row, face_row);
         if (tail) {
-            uint8_t* out = row + (s >> 1) * tile + (s & 1) * face;
-            std::memcpy(out, in, std::size_t(tail * EB));
-            std::memset(out + tail * EB, 0, std::size_t(face_row - tail * EB));
+            std::memcpy(out(full), in + full * face_row, std::size_t(tail * EB));
+            std::memset(out(full) + tail * EB, 0, std::size_t(face_row - tail * EB));
         }
     }
 }

@@ -16,12 +16,13 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
-#include <cstdint>
 #include <cstring>
+#include <memory>
 #include <utility>
 #include <vector>
 
 #include "attnn/error.hpp"
+#include "core/buffer.hpp"
 #include "core/device_impl.hpp"
 #include "core/tensor_access.hpp"
 #include "ops/common.hpp"
@@ -65,7 +66,7 @@ struct DecodeProgram : detail::Program {
     bool heads_together = false;
     struct Scratch {
         std::vector<float> q, s, row, work;
-        std::vector<uint8_t> kstage, vstage;  // those bands (64-byte aligned inside)
+        std::unique_ptr<detail::Buffer> kstage, vstage;  // those bands (null: a TILE cache)
         std::vector<float> m_new, sum;  // a chunk's softmax step: per query row of the KV head
         std::vector<uint16_t> qb;  // q laid out in bf16 for the bf16 dot-product kernel
         std::vector<uint8_t> q8;   // q rounded to int8, for the int8 dot-product kernel
@@ -125,8 +126,10 @@ void attend_part(const DecodeProgram& p, DecodeProgram::Scratch& s, const Job& j
     // The first keys' loads all at once (the loop below then keeps a step ahead): a part
     // starting cold would otherwise wait on its first bands one miss at a time.
     const int64_t first_keys = std::min(prefetch_keys, k_end - k_begin);
-    if (!warm) job.layout.prefetch(job.k, user, part.h0, k_begin, first_keys);
-    if (!warm) job.layout.prefetch(job.v, user, part.h0, k_begin, first_keys);
+    if (!warm) {
+        job.layout.prefetch(job.k, user, part.h0, k_begin, first_keys);
+        job.layout.prefetch(job.v, user, part.h0, k_begin, first_keys);
+    }
     // Positions [first, first + n) of KV head kvh, one band run at a time: fn(band, offset).
     // Each band carries where the kernel is to prefetch: the same keys of the head that comes
     // next, or the keys prefetch_keys further on where the part has one head (a chunk apart
@@ -166,10 +169,10 @@ void attend_part(const DecodeProgram& p, DecodeProgram::Scratch& s, const Job& j
             j += band.n;
         }
     };
-    auto aligned = [](std::vector<uint8_t>& v) {
-        return v.empty() ? nullptr : v.data() + (-reinterpret_cast<std::uintptr_t>(v.data()) & 63);
+    auto staged = [](const std::unique_ptr<detail::Buffer>& b) {
+        return b ? reinterpret_cast<uint8_t*>(b->data) : nullptr;
     };
-    uint8_t *kstage = aligned(s.kstage), *vstage = aligned(s.vstage);
+    uint8_t *kstage = staged(s.kstage), *vstage = staged(s.vstage);
     for (int64_t k0 = k_begin; k0 < k_end; k0 += p.kc)
         for (int64_t i = 0; i < heads; ++i) {
             const int64_t kvh = part.h0 + i, kn = std::min(p.kc, k_end - k0);
@@ -312,8 +315,8 @@ Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor
         p->k_tile_bytes = int64_t(tile_size_bytes(k.dtype())), p->v_tile_bytes = int64_t(tile_size_bytes(v.dtype()));
         // K: one band, scored before the next is copied; V: a chunk's bands, accumulated together.
         const int64_t band_tiles = ceil_div(dh, TILE_WIDTH), chunk_bands = ceil_div(p->kc, TILE_HEIGHT);
-        if (k.layout() == Layout::ROW_MAJOR) p->k_stage_bytes = band_tiles * p->k_tile_bytes + 64;  // + 64: to align
-        if (v.layout() == Layout::ROW_MAJOR) p->v_stage_bytes = chunk_bands * band_tiles * p->v_tile_bytes + 64;
+        if (k.layout() == Layout::ROW_MAJOR) p->k_stage_bytes = band_tiles * p->k_tile_bytes;
+        if (v.layout() == Layout::ROW_MAJOR) p->v_stage_bytes = chunk_bands * band_tiles * p->v_tile_bytes;
         p->workers = workers;
         p->approx = config.exp_approx_mode;
         p->heads_together = page_table != nullptr;
@@ -322,8 +325,8 @@ Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor
         for (auto& s : p->scratch) {
             s.q.assign(std::size_t(part_heads * p->group * p->dh_pad), 0.0f);
             s.s.assign(std::size_t(p->group * p->kc), 0.0f);
-            s.kstage.assign(std::size_t(p->k_stage_bytes), 0);
-            s.vstage.assign(std::size_t(p->v_stage_bytes), 0);
+            if (p->k_stage_bytes) s.kstage = std::make_unique<detail::Buffer>(std::size_t(p->k_stage_bytes));
+            if (p->v_stage_bytes) s.vstage = std::make_unique<detail::Buffer>(std::size_t(p->v_stage_bytes));
             s.qb.assign(std::size_t(part_heads * kernels::qbf16_words(p->group, p->dh_pad)), 0);
             s.q8.assign(std::size_t(part_heads * kernels::q8_bytes(p->group, p->dh_pad)), 0);
             s.out.resize(std::size_t(part_heads));
