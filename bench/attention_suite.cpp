@@ -120,12 +120,15 @@ std::string dtype_name(DataType dtype) {
 }
 
 double PrefillCase::flops() const {
-    return 4.0 * double(batch) * double(heads) * double(seq) * double(seq) * double(head_dim) *
-           (causal ? 0.5 : 1.0);
+    const double per_pair = 4.0 * double(batch) * double(heads) * double(head_dim);
+    if (causal && window > 0 && window < seq)  // query i sees min(i + 1, window) keys
+        return per_pair * (double(seq) * double(window) - double(window) * double(window - 1) / 2);
+    return per_pair * double(seq) * double(seq) * (causal ? 0.5 : 1.0);
 }
 
 double DecodeCase::kv_bytes() const {
-    const double values = 2.0 * double(users) * double(kv_heads) * double(cache_len) * double(head_dim);
+    const int64_t keys = window > 0 ? std::min(window, cache_len) : cache_len;
+    const double values = 2.0 * double(users) * double(kv_heads) * double(keys) * double(head_dim);
     return values * double(tile_size_bytes(cache_dtype)) / (TILE_HEIGHT * TILE_WIDTH);
 }
 
@@ -161,7 +164,8 @@ std::vector<PrefillResult> run_prefill(Device& device, const AttentionSuiteOptio
     for (const PrefillCase& c : o.prefill) {
         if (o.progress)
             o.progress("prefill s=" + std::to_string(c.seq) + " dh=" + std::to_string(c.head_dim) +
-                       (c.causal ? " causal " : " ") + dtype_name(c.dtype));
+                       (c.causal ? " causal " : " ") + dtype_name(c.dtype) +
+                       (c.window ? " window=" + std::to_string(c.window) : ""));
         const Shape shape{uint32_t(c.batch), uint32_t(c.heads), uint32_t(c.seq), uint32_t(c.head_dim)};
         Tensor q = random_tensor(device, shape, c.dtype, 1), k = random_tensor(device, shape, c.dtype, 2),
                v = random_tensor(device, shape, c.dtype, 3);
@@ -169,7 +173,8 @@ std::vector<PrefillResult> run_prefill(Device& device, const AttentionSuiteOptio
         r.c = c;
         Tensor flash_out;
         auto flash = [&] {
-            flash_out = transformer::scaled_dot_product_attention(q, k, v, {.is_causal = c.causal});
+            flash_out = transformer::scaled_dot_product_attention(
+                q, k, v, {.is_causal = c.causal, .sliding_window_size = uint32_t(c.window)});
         };
         r.flash_peak_bytes = peak_growth(flash);
         const Paired paired = paired_rounds([&] { return measure_peak_gflops(device, 1).median; }, flash,
@@ -180,7 +185,7 @@ std::vector<PrefillResult> run_prefill(Device& device, const AttentionSuiteOptio
         r.flash_of_peak = paired.ratio;
 
         const double score_bytes = 4.0 * double(c.batch) * double(c.heads) * double(c.seq) * double(c.seq);
-        if (score_bytes * 2 <= double(o.naive_memory_limit)) {
+        if (score_bytes * 2 <= double(o.naive_memory_limit) && c.window == 0) {  // naive has no window
             std::optional<Tensor> mask;
             if (c.causal) {
                 std::vector<float> m(std::size_t(c.seq * c.seq), 0.0f);
@@ -211,7 +216,7 @@ std::vector<DecodeResult> run_decode(Device& device, const MachineLimits& limits
     auto same_geometry = [](const DecodeCase& a, const DecodeCase& b) {
         return a.users == b.users && a.cache_len == b.cache_len && a.q_heads == b.q_heads &&
                a.kv_heads == b.kv_heads && a.head_dim == b.head_dim && a.paged == b.paged &&
-               a.block_size == b.block_size && a.layout == b.layout;
+               a.block_size == b.block_size && a.layout == b.layout && a.window == b.window;
     };
     struct Setup {
         Tensor k, v;
@@ -229,7 +234,8 @@ std::vector<DecodeResult> run_decode(Device& device, const MachineLimits& limits
             for (std::size_t j : group) dtypes += (dtypes.empty() ? "" : " + ") + dtype_name(o.decode[j].cache_dtype);
             o.progress("decode users=" + std::to_string(c.users) + " cache=" + std::to_string(c.cache_len) + " " +
                        dtypes + (c.paged ? " paged" : " contiguous") +
-                       (c.layout == Layout::ROW_MAJOR ? " row-major" : ""));
+                       (c.layout == Layout::ROW_MAJOR ? " row-major" : "") +
+                       (c.window ? " window=" + std::to_string(c.window) : ""));
         }
         const uint32_t users = uint32_t(c.users), nkv = uint32_t(c.kv_heads), dh = uint32_t(c.head_dim);
         const uint32_t blocks_per_user = uint32_t(c.cache_len / c.block_size);
@@ -261,11 +267,13 @@ std::vector<DecodeResult> run_decode(Device& device, const MachineLimits& limits
         for (std::size_t g = 0; g < group.size(); ++g) {
             const Setup* setup = &setups[g];
             steps.push_back([&c, &q, &positions, &page_table, setup] {
+                const transformer::SDPADecodeOptions options{.cur_pos = positions,
+                                                             .sliding_window_size = uint32_t(c.window)};
                 if (c.paged)
                     transformer::paged_scaled_dot_product_attention_decode(q, setup->k, setup->v, *page_table,
-                                                                           {.cur_pos = positions});
+                                                                           options);
                 else
-                    transformer::scaled_dot_product_attention_decode(q, setup->k, setup->v, {.cur_pos = positions});
+                    transformer::scaled_dot_product_attention_decode(q, setup->k, setup->v, options);
             });
             work.push_back(o.decode[group[g]].kv_bytes() / 1e9);
         }
@@ -356,7 +364,8 @@ std::string attention_svg(const std::vector<PrefillResult>& prefill, const std::
                 for (bool naive : {false, true}) {
                     std::ostringstream pts;
                     for (const auto& r : prefill) {
-                        if (r.c.dtype != DataType::BFLOAT16 || r.c.head_dim != dh || r.c.causal != causal)
+                        if (r.c.dtype != DataType::BFLOAT16 || r.c.head_dim != dh || r.c.causal != causal ||
+                            r.c.window)  // windowed cases are tabled, not drawn
                             continue;
                         if (naive && !r.naive_gflops) continue;
                         double g = naive ? r.naive_gflops->median : r.flash_gflops.median;
@@ -403,7 +412,7 @@ std::string attention_svg(const std::vector<PrefillResult>& prefill, const std::
                 << "' text-anchor='middle' font-size='10'>"
                 << (r.c.cache_dtype == DataType::BFLOAT8_B ? "bfp8" : "bf16") << (r.c.paged ? " paged" : "")
                 << (r.c.layout == Layout::ROW_MAJOR ? " rm" : "")
-                << "</text>\n";
+                << (r.c.window ? " w" + std::to_string(r.c.window / 1024) + "K" : "") << "</text>\n";
         }
     }
     svg << "</svg>\n";

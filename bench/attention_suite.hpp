@@ -18,7 +18,9 @@ struct PrefillCase {
     int64_t batch = 1, heads = 8, seq = 2048, head_dim = 128;
     bool causal = true;
     DataType dtype = DataType::BFLOAT16;
-    // FLOPs as performance.md counts them: 4 b h s^2 dh, half of that when causal.
+    int64_t window = 0;  // causal sliding window (0: none)
+    // FLOPs as performance.md counts them: 4 b h s^2 dh, half of that when causal; with a window,
+    // 4 b h dh times the (query, key) pairs inside the windows.
     double flops() const;
 };
 
@@ -42,6 +44,7 @@ struct DecodeCase {
     int64_t block_size = 64;
     DataType cache_dtype = DataType::BFLOAT16;
     Layout layout = Layout::TILE;  // ROW_MAJOR: FLOAT32 / BFLOAT16 caches only
+    int64_t window = 0;            // sliding window: a step reads each user's last `window` positions
     double kv_bytes() const;  // K and V bytes one decode step reads
 };
 

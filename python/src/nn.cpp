@@ -27,7 +27,8 @@ void bind_nn(nb::module_& m) {
             "__init__",
             [](nn::LlamaAttentionConfig* c, uint32_t dim, uint32_t num_heads, uint32_t num_kv_heads, uint32_t head_dim,
                uint32_t max_batch, uint32_t max_seq_len, double rope_theta, DataType weight_dtype,
-               DataType activation_dtype, DataType cache_dtype, bool paged, uint32_t block_size) {
+               DataType activation_dtype, DataType cache_dtype, bool paged, uint32_t block_size,
+               uint32_t sliding_window) {
                 new (c) nn::LlamaAttentionConfig{};
                 c->dim = dim;
                 c->num_heads = num_heads;
@@ -41,12 +42,13 @@ void bind_nn(nb::module_& m) {
                 c->cache_dtype = cache_dtype;
                 c->paged = paged;
                 c->block_size = block_size;
+                c->sliding_window = sliding_window;
             },
             nb::kw_only(), nb::arg("dim") = 4096, nb::arg("num_heads") = 32, nb::arg("num_kv_heads") = 8,
             nb::arg("head_dim") = 128, nb::arg("max_batch") = 1, nb::arg("max_seq_len") = 2048,
             nb::arg("rope_theta") = 500000.0, nb::arg("weight_dtype") = DataType::BFLOAT16,
             nb::arg("activation_dtype") = DataType::BFLOAT16, nb::arg("cache_dtype") = DataType::BFLOAT16,
-            nb::arg("paged") = false, nb::arg("block_size") = 64)
+            nb::arg("paged") = false, nb::arg("block_size") = 64, nb::arg("sliding_window") = 0)
         .def_ro("dim", &nn::LlamaAttentionConfig::dim)
         .def_ro("num_heads", &nn::LlamaAttentionConfig::num_heads)
         .def_ro("num_kv_heads", &nn::LlamaAttentionConfig::num_kv_heads)
@@ -54,7 +56,8 @@ void bind_nn(nb::module_& m) {
         .def_ro("max_batch", &nn::LlamaAttentionConfig::max_batch)
         .def_ro("max_seq_len", &nn::LlamaAttentionConfig::max_seq_len)
         .def_ro("paged", &nn::LlamaAttentionConfig::paged)
-        .def_ro("block_size", &nn::LlamaAttentionConfig::block_size);
+        .def_ro("block_size", &nn::LlamaAttentionConfig::block_size)
+        .def_ro("sliding_window", &nn::LlamaAttentionConfig::sliding_window);
 
     nb::class_<nn::LlamaAttention>(n, "LlamaAttention")
         .def(

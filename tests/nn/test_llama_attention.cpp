@@ -90,6 +90,20 @@ INSTANTIATE_TEST_SUITE_P(
                                 0.999, "bf16_paged"},
                       LayerCase{small(DataType::BFLOAT16, DataType::BFLOAT16, DataType::BFLOAT8_B, false),
                                 0.99, "bfp8_cache"},
+                      // Mistral-style local attention: prompts longer than the window, then decode
+                      // steps whose windows start mid-band (contiguous) and mid-block (paged).
+                      LayerCase{[] {
+                                    auto c = small(DataType::FLOAT32, DataType::FLOAT32, DataType::FLOAT32, false);
+                                    c.sliding_window = 20;
+                                    return c;
+                                }(),
+                                0.99999, "fp32_window"},
+                      LayerCase{[] {
+                                    auto c = small(DataType::BFLOAT16, DataType::BFLOAT16, DataType::BFLOAT8_B, true);
+                                    c.sliding_window = 45;
+                                    return c;
+                                }(),
+                                0.99, "bfp8_paged_window"},
                       // Llama-3-8B's attention geometry: dim 4096, 32 query heads, 8 KV heads, head dim 128.
                       LayerCase{{.max_batch = 2, .max_seq_len = 64, .paged = true, .block_size = 32},
                                 0.999,

@@ -68,8 +68,10 @@ def concatenate_heads(x):
     return x.transpose(0, 2, 1, 3).reshape(b, s, nh * hd)
 
 
-def sdpa(q, k, v, mask=None, causal=False, scale=None):
-    """q [b, nqh, sq, dh], k/v [b, nkv, sk, dh]; causal with sq <= sk puts the queries last."""
+def sdpa(q, k, v, mask=None, causal=False, scale=None, window=None, sinks=None):
+    """q [b, nqh, sq, dh], k/v [b, nkv, sk, dh]; causal with sq <= sk puts the queries last; a
+    window keeps each query's last `window` positions; sinks (one logit per query head) join the
+    softmax with no value."""
     q, k, v = (np.asarray(t, np.float64) for t in (q, k, v))
     b, nqh, sq, dh = q.shape
     nkv, sk = k.shape[1], k.shape[2]
@@ -81,14 +83,20 @@ def sdpa(q, k, v, mask=None, causal=False, scale=None):
     if causal:
         offset = sk - sq
         allowed = np.arange(sk)[None, :] <= (np.arange(sq)[:, None] + offset)
+        if window:
+            allowed &= np.arange(sk)[None, :] > (np.arange(sq)[:, None] + offset - window)
         scores = np.where(allowed, scores, -np.inf)
     if mask is not None:
         scores = scores + mask
-    return np.matmul(softmax(scores, -1), v)
+    if sinks is None:
+        return np.matmul(softmax(scores, -1), v)
+    sink = np.broadcast_to(np.asarray(sinks, np.float64).reshape(1, nqh, 1, 1), scores.shape[:-1] + (1,))
+    return np.matmul(softmax(np.concatenate([scores, sink], -1), -1)[..., :-1], v)
 
 
-def sdpa_decode(q, k, v, cur_pos=None, mask=None, scale=None):
-    """q [1, b, nqh, dh], k/v [b, nkv, s, dh] -> [1, b, nqh, dh]; user i sees keys 0..cur_pos[i]."""
+def sdpa_decode(q, k, v, cur_pos=None, mask=None, scale=None, window=None, sinks=None):
+    """q [1, b, nqh, dh], k/v [b, nkv, s, dh] -> [1, b, nqh, dh]; user i sees keys 0..cur_pos[i]
+    (the last `window` of them with a window)."""
     q = np.asarray(q, np.float64)
     _, b, nqh, dh = q.shape
     out = np.zeros_like(q)
@@ -96,10 +104,11 @@ def sdpa_decode(q, k, v, cur_pos=None, mask=None, scale=None):
         if cur_pos is not None and cur_pos[i] < 0:
             continue
         length = k.shape[2] if cur_pos is None else cur_pos[i] + 1
-        ki = k[i : i + 1, :, :length]
-        vi = v[i : i + 1, :, :length]
+        first = max(0, length - window) if window else 0
+        ki = k[i : i + 1, :, first:length]
+        vi = v[i : i + 1, :, first:length]
         m = None if mask is None else mask[:, i : i + 1, :, :length].reshape(1, nqh, 1, length)
-        out[0, i] = sdpa(q[0, i].reshape(1, nqh, 1, dh), ki, vi, mask=m, scale=scale)[0, :, 0]
+        out[0, i] = sdpa(q[0, i].reshape(1, nqh, 1, dh), ki, vi, mask=m, scale=scale, sinks=sinks)[0, :, 0]
     return out
 
 

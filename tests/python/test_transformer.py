@@ -126,6 +126,42 @@ def test_chunked_sdpa_over_a_paged_cache(dtype, rng, device):
 
 
 @pytest.mark.parametrize("dtype", [attnn.float32, attnn.bfloat16, attnn.bfloat8_b])
+def test_sliding_window_and_attention_sinks(dtype, rng, device):
+    """TT-NN's sliding_window_size and attention_sink through every attention op."""
+    b, nqh, nkv, s, dh, block, window = 2, 4, 2, 96, 32, 32, 20
+    sinks = np.array([-np.inf, 0.5, 2.0, -1.0])
+    sink_t = attnn.from_numpy(sinks.reshape(1, nqh, 1, 1).astype(np.float32), device=device)
+    q, q_ref = put(rng.standard_normal((b, nqh, s, dh)), dtype, attnn.TILE_LAYOUT, device)
+    k, k_ref = put(rng.standard_normal((b, nkv, s, dh)), dtype, attnn.TILE_LAYOUT, device)
+    v, v_ref = put(rng.standard_normal((b, nkv, s, dh)), dtype, attnn.TILE_LAYOUT, device)
+    out = attnn.transformer.scaled_dot_product_attention(q, k, v, is_causal=True, sliding_window_size=window,
+                                                         attention_sink=sink_t)
+    assert_close(attnn.to_numpy(out), ref.sdpa(q_ref, k_ref, v_ref, causal=True, window=window, sinks=sinks), dtype)
+
+    kp, kp_ref, vp, vp_ref, table_t, table = make_paged_kv(rng, device, dtype, b, nkv, s, dh, block)
+    kk, vv = ref.gather_paged(kp_ref, table), ref.gather_paged(vp_ref, table)
+    chunk, start = 33, 32
+    qc, qc_ref = put(rng.standard_normal((b, nqh, chunk, dh)), dtype, attnn.TILE_LAYOUT, device)
+    out = attnn.transformer.chunked_scaled_dot_product_attention(qc, kp, vp, table_t, start,
+                                                                 sliding_window_size=window, attention_sink=sink_t)
+    want = ref.sdpa(qc_ref, kk[:, :, : start + chunk], vv[:, :, : start + chunk], causal=True, window=window,
+                    sinks=sinks)
+    assert_close(attnn.to_numpy(out), want, dtype)
+
+    qd, qd_ref = put(rng.standard_normal((1, b, nqh, dh)), dtype, attnn.TILE_LAYOUT, device)
+    cur_pos = [70, 5]
+    out = attnn.transformer.scaled_dot_product_attention_decode(qd, k, v, cur_pos=cur_pos, sliding_window_size=window,
+                                                                attention_sink=sink_t)
+    assert_close(attnn.to_numpy(out), ref.sdpa_decode(qd_ref, k_ref, v_ref, cur_pos, window=window, sinks=sinks), dtype)
+    out = attnn.transformer.paged_scaled_dot_product_attention_decode(qd, kp, vp, table_t, cur_pos=cur_pos,
+                                                                      sliding_window_size=window,
+                                                                      attention_sink=sink_t)
+    assert_close(attnn.to_numpy(out), ref.sdpa_decode(qd_ref, kk, vv, cur_pos, window=window, sinks=sinks), dtype)
+    with pytest.raises(ValueError, match="sliding_window_size=20 needs is_causal=true"):
+        attnn.transformer.scaled_dot_product_attention(q, k, v, is_causal=False, sliding_window_size=window)
+
+
+@pytest.mark.parametrize("dtype", [attnn.float32, attnn.bfloat16, attnn.bfloat8_b])
 def test_fill_and_update_cache(dtype, rng, device):
     B, nkv, S, dh = 3, 2, 64, 32
     cache = attnn.from_numpy(np.zeros((B, nkv, S, dh), np.float32), dtype=dtype, layout=attnn.TILE_LAYOUT, device=device)

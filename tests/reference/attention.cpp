@@ -6,6 +6,11 @@
 namespace attnn::reference {
 
 Array sdpa(const Array& q, const Array& k, const Array& v, const Array* mask, bool causal, double scale) {
+    return sdpa(q, k, v, mask, causal, scale, SdpaVariants{});
+}
+
+Array sdpa(const Array& q, const Array& k, const Array& v, const Array* mask, bool causal, double scale,
+           const SdpaVariants& variants) {
     const uint64_t b = q.shape[0], nqh = q.shape[1], sq = q.shape[2], dh = q.shape[3];
     const uint64_t nkv = k.shape[1], sk = k.shape[2], group = nqh / nkv;
     Array out{q.shape, std::vector<double>(q.values.size(), 0.0)};
@@ -26,12 +31,16 @@ Array sdpa(const Array& q, const Array& k, const Array& v, const Array* mask, bo
                         s += mask->values[((mb * mask->shape[1] + mh) * sq + i) * sk + j];
                     }
                     if (causal && j > i + (sk - sq)) s = -INFINITY;
+                    if (variants.window && j + variants.window <= i + (sk - sq)) s = -INFINITY;
                     scores[j] = s;
                     mx = std::max(mx, s);
                 }
                 double* oi = out.values.data() + ((bi * nqh + h) * sq + i) * dh;
                 if (mx == -INFINITY) continue;  // every key masked: zeros
-                double l = 0;
+                const double sink = variants.sinks ? (*variants.sinks)[h] : -INFINITY;
+                if (sink == INFINITY) continue;  // the sink takes the whole weight: zeros
+                mx = std::max(mx, sink);
+                double l = std::exp(sink - mx);
                 for (uint64_t j = 0; j < sk; ++j) l += (scores[j] = std::exp(scores[j] - mx));
                 for (uint64_t j = 0; j < sk; ++j)
                     for (uint64_t d = 0; d < dh; ++d) oi[d] += scores[j] / l * vh[j * dh + d];

@@ -1,5 +1,6 @@
 #include "reference/llama.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 namespace attnn::reference {
@@ -39,10 +40,12 @@ std::vector<double> LlamaAttentionReference::attend(const std::vector<double>& q
                                                     uint32_t keys) const {
     const uint32_t dh = c_.head_dim, nkv = c_.num_kv_heads, group = c_.num_heads / nkv;
     std::vector<double> out(q.size(), 0.0), s(keys);
+    const uint32_t first = c_.sliding_window && keys > c_.sliding_window ? keys - c_.sliding_window : 0;
     for (uint32_t h = 0; h < c_.num_heads; ++h) {
         const uint32_t kvh = h / group;
         double mx = -INFINITY;
-        for (uint32_t j = 0; j < keys; ++j) {
+        std::fill(s.begin(), s.begin() + first, -INFINITY);  // before the window: no weight
+        for (uint32_t j = first; j < keys; ++j) {
             double dot = 0;
             for (uint32_t d = 0; d < dh; ++d)
                 dot += q[h * dh + d] * k_[user][(std::size_t(j) * nkv + kvh) * dh + d];

@@ -6,7 +6,8 @@
 namespace attnn::reference {
 
 // The Llama attention layer in plain fp64: projections, interleaved RoPE with
-// f_k = theta^(-2k/dh), a per-user KV cache, causal softmax attention, output projection.
+// f_k = theta^(-2k/dh), a per-user KV cache, causal softmax attention (over the last
+// sliding_window positions where the config has one), output projection.
 class LlamaAttentionReference {
   public:
     LlamaAttentionReference(const nn::LlamaAttentionConfig& config, const nn::LlamaAttentionWeights& weights);

@@ -29,6 +29,9 @@ struct LlamaAttentionConfig {
     DataType cache_dtype = DataType::BFLOAT16;  // FLOAT32, BFLOAT16 or BFLOAT8_B
     bool paged = false;  // a paged cache [blocks, nkv, block_size, dh] with a page table
     uint32_t block_size = 64;
+    // Local attention as Mistral 7B's layers have it: each token sees its last sliding_window
+    // positions (itself included); 0: every earlier position.
+    uint32_t sliding_window = 0;
 };
 
 // Projection weights as torch's nn.Linear holds them, [out_features, in_features], row-major.

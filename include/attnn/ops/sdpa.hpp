@@ -19,6 +19,13 @@ struct SDPAOptions {
     std::optional<Tensor> attn_mask;  // [b | 1, nqh | 1, sq, sk], added to the scaled scores
     bool is_causal = true;       // excludes attn_mask; with sq < sk the queries are the last sq positions
     std::optional<float> scale;  // default 1/sqrt(dh)
+    // Causal only: the query at position i sees keys i - w + 1 .. i (Mistral's and Gemma's local
+    // layers); K chunks wholly outside every window of a Q chunk are skipped. None or 0: no window.
+    std::optional<uint32_t> sliding_window_size;
+    // [1, nqh, 1, 1]: one logit per query head that joins every row's softmax and carries no
+    // value (gpt-oss's sinks), in the units of the scaled scores: out = sum_j e^(s_j) v_j /
+    // (sum_j e^(s_j) + e^(sink)).
+    std::optional<Tensor> attention_sink;
     std::optional<SDPAProgramConfig> program_config;
     std::optional<MemoryConfig> memory_config;
 };
@@ -27,11 +34,14 @@ struct SDPAOptions {
 // FlashAttention-2: Q chunks over the workers, an online softmax over K/V chunks, no sq x sk
 // buffer. Any sequence length and head dim; FLOAT32, BFLOAT16, BFLOAT8_B or BFLOAT4_B inputs,
 // decoded a chunk at a time; fp32 accumulation. A query row whose keys are all masked gives zeros.
+// TT-NN's sliding_window_size and attention_sink are taken, as in SDPAOptions.
 Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
                                     const SDPAOptions& options = {});
 
 struct ChunkedSDPAOptions {
     std::optional<float> scale;
+    std::optional<uint32_t> sliding_window_size;  // as in SDPAOptions, over absolute positions
+    std::optional<Tensor> attention_sink;         // as in SDPAOptions
     std::optional<SDPAProgramConfig> program_config;
     std::optional<MemoryConfig> memory_config;
 };

@@ -14,6 +14,9 @@ struct SDPADecodeOptions {
     std::vector<int32_t> cur_pos;          // causal: last valid position per user; -1 skips the user
     std::optional<Tensor> cur_pos_tensor;  // the same as an INT32 tensor [b] (values that change under trace)
     std::optional<float> scale;            // default 1/sqrt(dh)
+    // Causal only: user i sees keys cur_pos[i] - w + 1 .. cur_pos[i], and only those are read.
+    std::optional<uint32_t> sliding_window_size;
+    std::optional<Tensor> attention_sink;  // [1, nqh, 1, 1]: a value-less logit per head, as in SDPAOptions
     std::optional<SDPAProgramConfig> program_config;  // k_chunk_size, max_cores_per_head_batch
     std::optional<MemoryConfig> memory_config;
 };

@@ -10,7 +10,9 @@
 //   O = O e^(m - m_new) + P V                  [rows, dh]   microkernel, P unpacked, V packed
 // and at the end O / l. Nothing grows with sq x sk: scratch is one chunk of each, per worker.
 // Causal: K chunks past the diagonal are skipped, and a task takes chunk i together with chunk
-// n-1-i so every task does the same work.
+// n-1-i so every task does the same work. A sliding window skips the K chunks before the Q
+// chunk's first window too, and masks its lower edge as the diagonal masks the upper one. An
+// attention sink joins each row's softmax at the end: O / (l + e^(sink - m)).
 #include "attnn/ops/sdpa.hpp"
 
 #include <algorithm>
@@ -21,6 +23,7 @@
 #include "core/device_impl.hpp"
 #include "core/tensor_access.hpp"
 #include "kernels/kernels.hpp"
+#include "ops/transformer/attention_variants.hpp"
 #include "ops/kv_cache/kv_layout.hpp"
 
 namespace attnn::transformer {
@@ -39,6 +42,7 @@ int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 struct SdpaProgram : detail::Program {
     int64_t batch = 0, nqh = 0, nkv = 0, group = 0, sq = 0, sk = 0, dh = 0;
     bool causal = false, approx = false;
+    int64_t window = 0;  // causal sliding window in keys (0: none)
     int64_t mask_b = 0, mask_h = 0;  // mask dims (0: no mask)
     int64_t qc = 0, kc = 0, q_chunks = 0, units = 0, tasks = 0;
     int mr = 0, nr = 0, workers = 1;
@@ -59,6 +63,7 @@ struct Inputs {
     bool has_mask;
     float scale;
     detail::KvLayout layout;  // contiguous k/v, or a paged cache (chunked prefill)
+    std::vector<float> sinks;  // per query head (empty: none)
 };
 
 // One Q chunk `chunk` of KV head `kvh` of batch `bi`, all `group` query heads stacked: row
@@ -100,12 +105,14 @@ void attend_chunk(const SdpaProgram& p, SdpaProgram::Scratch& s, const Inputs& i
     std::fill(s.l.begin(), s.l.begin() + rows_pad, 0.0f);
     float* ot = s.ot.data();
 
-    // Causal: the last row of the chunk sees keys up to q0 + qn - 1 + offset.
+    // Causal: the last row of the chunk sees keys up to q0 + qn - 1 + offset; with a window, the
+    // first row sees keys from q0 + offset - window + 1 on.
     const int64_t k_end = p.causal ? std::min(p.sk, q0 + qn + offset) : p.sk;
-    if (k_end <= 0) std::fill(ot, ot + dh * rows_pad, 0.0f);
-    for (int64_t k0 = 0; k0 < k_end; k0 += kc) {
+    const int64_t k_begin = p.window ? std::clamp<int64_t>(q0 + offset - p.window + 1, 0, k_end) : 0;
+    if (k_end <= k_begin) std::fill(ot, ot + dh * rows_pad, 0.0f);
+    for (int64_t k0 = k_begin; k0 < k_end; k0 += kc) {
         const int64_t kn = std::min(kc, k_end - k0);
-        const bool first = k0 == 0;  // O^T is written, not accumulated
+        const bool first = k0 == k_begin;  // O^T is written, not accumulated
         float* kbuf = s.kbuf.data();
         float* vbuf = s.vbuf.data();
         in.layout.read(in.k, bi, kvh, k0, kn, kbuf, k_ld);
@@ -160,6 +167,15 @@ void attend_chunk(const SdpaProgram& p, SdpaProgram::Scratch& s, const Inputs& i
                         col[j * nr] = -INFINITY;
                 }
         }
+        if (p.window && k0 < q0 + qn + offset - p.window) {  // the last row's window starts past k0
+            for (int64_t h = 0; h < p.group; ++h)
+                for (int64_t i = 0; i < qn; ++i) {
+                    const int64_t r = h * qn + i;
+                    float* col = column(r);
+                    const int64_t below = std::min(q0 + i + offset - p.window + 1 - k0, seen[r / nr]);
+                    for (int64_t j = 0; j < below; ++j) col[j * nr] = -INFINITY;
+                }
+        }
         for (int64_t pnl = 0; pnl < panels; ++pnl) {
             float* a = s.alpha.data() + pnl * nr;
             kt.softmax_panel(st + pnl * kc * nr, seen[pnl], s.m.data() + pnl * nr, s.l.data() + pnl * nr, a,
@@ -187,9 +203,13 @@ void attend_chunk(const SdpaProgram& p, SdpaProgram::Scratch& s, const Inputs& i
             }
         }
     }
-    // O = (O^T)^T / l; a query whose keys were all masked has l = 0 and gets zeros.
+    // O = (O^T)^T / l (with the head's sink, / (l + e^(sink - m))); a query whose keys were all
+    // masked has l = 0 and gets zeros.
     float* inv = s.alpha.data();
-    for (int64_t r = 0; r < rows_pad; ++r) inv[r] = s.l[std::size_t(r)] > 0 ? 1.0f / s.l[std::size_t(r)] : 0.0f;
+    for (int64_t r = 0; r < rows_pad; ++r) {
+        const float* sink = r < rows && !in.sinks.empty() ? &in.sinks[std::size_t(kvh * p.group + r / qn)] : nullptr;
+        inv[r] = detail::row_normaliser(s.l[std::size_t(r)], s.m[std::size_t(r)], sink);
+    }
     for (int64_t d = 0; d < dh; ++d)
         kt.binary(kernels::BinaryOp::multiply, ot + d * rows_pad, inv, ot + d * rows_pad, rows_pad);
     kt.transpose(ot, rows_pad, dh, rows, 1.0f, qrows, q_ld);
@@ -235,6 +255,8 @@ void validate(const Tensor& q, const Tensor& k, const Tensor& v, const SDPAOptio
 // The shared body: `sk` keys per user, found through `layout`.
 Tensor run_sdpa(const char* op, detail::DeviceImpl& device, const Tensor& q, const Tensor& k, const Tensor& v,
                 const SDPAOptions& options, int64_t sk, detail::KvLayout layout) {
+    const int64_t window = detail::sliding_window(op, options.sliding_window_size, options.is_causal);
+    std::vector<float> sinks = detail::attention_sinks(op, options.attention_sink, q, q.shape()[1]);
     std::lock_guard lock(device.op_mutex);
     const SDPAProgramConfig config = options.program_config.value_or(SDPAProgramConfig{});
     int workers = device.pool->size();
@@ -242,7 +264,7 @@ Tensor run_sdpa(const char* op, detail::DeviceImpl& device, const Tensor& q, con
         workers = std::clamp<int>(int(config.compute_with_storage_grid_size->num_cores()), 1, workers);
 
     detail::ProgramKey key(op);
-    key.add(q).add(k).add(v).add(sk).add(options.is_causal).add(bool(options.attn_mask));
+    key.add(q).add(k).add(v).add(sk).add(options.is_causal).add(window).add(bool(options.attn_mask));
     if (options.attn_mask) key.add(*options.attn_mask);
     key.add(config.q_chunk_size).add(config.k_chunk_size).add(config.exp_approx_mode).add(workers);
     auto program = device.program<SdpaProgram>(key, [&] {
@@ -250,7 +272,7 @@ Tensor run_sdpa(const char* op, detail::DeviceImpl& device, const Tensor& q, con
         const auto& kt = kernels::table();
         p->batch = q.shape()[0], p->nqh = q.shape()[1], p->nkv = k.shape()[1], p->sq = q.shape()[2];
         p->sk = sk, p->dh = q.shape()[3], p->group = p->nqh / p->nkv;
-        p->causal = options.is_causal, p->approx = config.exp_approx_mode;
+        p->causal = options.is_causal, p->approx = config.exp_approx_mode, p->window = window;
         if (options.attn_mask)
             p->mask_b = options.attn_mask->shape()[0], p->mask_h = options.attn_mask->shape()[1];
         p->mr = kt.gemm_mr, p->nr = kt.gemm_nr, p->workers = workers;
@@ -294,7 +316,8 @@ Tensor run_sdpa(const char* op, detail::DeviceImpl& device, const Tensor& q, con
               {},
               bool(options.attn_mask),
               options.scale.value_or(1.0f / std::sqrt(float(q.shape()[3]))),
-              std::move(layout)};
+              std::move(layout),
+              std::move(sinks)};
     if (options.attn_mask) in.mask = detail::matrix_view(*options.attn_mask, op);
     const SdpaProgram& p = *program;
     device.pool->parallel_for(
@@ -347,6 +370,8 @@ Tensor chunked_scaled_dot_product_attention(const Tensor& q, const Tensor& k, co
     for (int64_t user = 0; user < q.shape()[0]; ++user) layout.check_positions(op, "chunk_start_idx + q.shape[2]", user, sk - 1);
     SDPAOptions o{.is_causal = true,
                   .scale = options.scale,
+                  .sliding_window_size = options.sliding_window_size,
+                  .attention_sink = options.attention_sink,
                   .program_config = options.program_config,
                   .memory_config = options.memory_config};
     return run_sdpa(op, device, q, k, v, o, sk, std::move(layout));

@@ -10,7 +10,9 @@
 // accumulate the V chunk. A TILE cache is read straight from its tiles, each face row decoded
 // into registers and used at once by every head of the group (kernels' tile_scores /
 // tile_accumulate); a ROW_MAJOR one (FLOAT32 or BFLOAT16) is copied a chunk at a time into tile
-// bands first, and the same kernels read those.
+// bands first, and the same kernels read those. A sliding window reads only the window's keys
+// (chunks stay on the grid of multiples of k_chunk_size, the first one partial); an attention
+// sink joins each row's softmax when the row is finished: O / (l + e^(sink - m)).
 #include "attnn/ops/sdpa_decode.hpp"
 
 #include <algorithm>
@@ -28,6 +30,7 @@
 #include "ops/common.hpp"
 #include "kernels/kernels.hpp"
 #include "ops/kv_cache/kv_layout.hpp"
+#include "ops/transformer/attention_variants.hpp"
 
 namespace attnn::transformer {
 
@@ -83,7 +86,8 @@ struct Job {
     KvLayout layout;
     bool causal = true, has_mask = false;
     float scale = 1.0f;
-    std::vector<int64_t> length;  // keys per user (0: skipped)
+    std::vector<int64_t> start, length;  // keys [start, length) per user (length 0: skipped)
+    std::vector<float> sinks;             // per query head (empty: none)
     int64_t parts = 1;
 };
 
@@ -173,9 +177,10 @@ void attend_part(const DecodeProgram& p, DecodeProgram::Scratch& s, const Job& j
         return b ? reinterpret_cast<uint8_t*>(b->data) : nullptr;
     };
     uint8_t *kstage = staged(s.kstage), *vstage = staged(s.vstage);
-    for (int64_t k0 = k_begin; k0 < k_end; k0 += p.kc)
+    for (int64_t k0 = k_begin, kn = 0; k0 < k_end; k0 += kn) {
+        kn = std::min((k0 / p.kc + 1) * p.kc, k_end) - k0;  // chunks on the grid of multiples of kc
         for (int64_t i = 0; i < heads; ++i) {
-            const int64_t kvh = part.h0 + i, kn = std::min(p.kc, k_end - k0);
+            const int64_t kvh = part.h0 + i;
             const float* q = s.q.data() + i * g * dhp;
             const uint16_t* qb = s.qb.data() + i * kernels::qbf16_words(g, dhp);
             const uint8_t* q8 = s.q8.data() + i * kernels::q8_bytes(g, dhp);
@@ -238,6 +243,7 @@ void attend_part(const DecodeProgram& p, DecodeProgram::Scratch& s, const Job& j
                               });
             }
         }
+    }
 }
 
 Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor* page_table,
@@ -274,6 +280,8 @@ Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor
         positions = detail::read_index_tensor(*options.cur_pos_tensor, op, "cur_pos_tensor");
     }
     job.length.assign(std::size_t(b), layout.capacity());
+    job.start.assign(std::size_t(b), 0);
+    const int64_t window = detail::sliding_window(op, options.sliding_window_size, job.causal);
     if (job.causal) {
         ATTNN_CHECK(int64_t(positions.size()) == b, op,
                     "causal decode needs one position per user: cur_pos has ", positions.size(),
@@ -283,6 +291,7 @@ Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor
             ATTNN_CHECK(pos >= -1, op, "cur_pos[", i, "]=", pos, " must be >= -1 (-1 skips the user)");
             if (pos >= 0) layout.check_positions(op, "cur_pos", i, pos);
             job.length[std::size_t(i)] = pos + 1;
+            if (window) job.start[std::size_t(i)] = std::max<int64_t>(0, pos + 1 - window);
         }
     } else {
         ATTNN_CHECK(job.has_mask, op, "non-causal decode needs attn_mask [1, b, nqh, s]");
@@ -296,6 +305,7 @@ Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor
     if (options.scale)
         ATTNN_CHECK(std::isfinite(*options.scale), op, "scale must be finite, given ", *options.scale);
     job.scale = options.scale.value_or(1.0f / std::sqrt(float(dh)));
+    job.sinks = detail::attention_sinks(op, options.attention_sink, q, nqh);
 
     std::lock_guard lock(device.op_mutex);
     const SDPAProgramConfig config = options.program_config.value_or(SDPAProgramConfig{});
@@ -355,17 +365,22 @@ Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor
 
     // Split sequences only while workers would otherwise idle, and never below min_keys_per_part.
     int64_t active = 0, longest = 0;
-    for (int64_t len : job.length) active += len > 0, longest = std::max(longest, len);
+    for (int64_t i = 0; i < b; ++i) {
+        const int64_t keys = job.length[std::size_t(i)] - job.start[std::size_t(i)];
+        active += keys > 0, longest = std::max(longest, keys);
+    }
     const int64_t units = active * nkv;  // (user, KV head) pairs with keys
     job.parts = units == 0 ? 1
                            : std::clamp<int64_t>(
                                  ceil_div(workers, units), 1,
                                  std::min(p.max_parts, std::max<int64_t>(1, longest / min_keys_per_part)));
-    // Keys [first, end) of a user's part, whole chunks so chunk boundaries do not depend on the split.
+    // Keys [first, end) of a user's part: whole chunks of the grid of multiples of kc (cut to
+    // the user's keys), so chunk boundaries do not depend on the split.
     auto part_keys = [&](int64_t user, int64_t part) {
-        const int64_t len = job.length[std::size_t(user)], chunks = ceil_div(len, p.kc);
-        return std::pair{std::min(len, chunks * part / job.parts * p.kc),
-                         std::min(len, chunks * (part + 1) / job.parts * p.kc)};
+        const int64_t first = job.start[std::size_t(user)], len = job.length[std::size_t(user)];
+        const int64_t c0 = first / p.kc, chunks = ceil_div(len, p.kc) - c0;
+        auto at = [&](int64_t c) { return std::clamp((c0 + c) * p.kc, first, std::max(first, len)); };
+        return std::pair{at(chunks * part / job.parts), at(chunks * (part + 1) / job.parts)};
     };
     // A task: one KV head of a user's part or, over a paged cache, a group of them (a whole
     // block's reads in a row rather than a 16 KB slice per head with 64-key BFLOAT16 blocks).
@@ -408,9 +423,10 @@ Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor
     // loads with nothing to overlap them (a few microseconds per part, much of a short cache's time).
     std::atomic<int64_t> claim{0};
     const auto& kt = kernels::table();
-    // A finished row: O / l, or zeros where no key counted (a skipped user, every key masked).
-    auto write_row = [&](int64_t user, int64_t head, float* row, float l) {
-        kt.scale(row, dh, l > 0 ? 1.0f / l : 0.0f);
+    // A finished row: O / l (or / (l + e^(sink - m))), or zeros where no key counted (a skipped
+    // user, every key masked).
+    auto write_row = [&](int64_t user, int64_t head, float* row, float l, float m) {
+        kt.scale(row, dh, detail::row_normaliser(l, m, job.sinks.empty() ? nullptr : &job.sinks[std::size_t(head)]));
         job.out.write(user, head, 0, dh, row);
     };
     device.pool->parallel_for(
@@ -431,7 +447,7 @@ Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor
                 if (job.parts == 1)  // nothing to merge: the rows are written here, by the workers
                     for (int64_t kvh = cur.h0; kvh < cur.h1; ++kvh) {
                         const PartOut& po = s.out[std::size_t(kvh - cur.h0)];
-                        for (int64_t h = 0; h < g; ++h) write_row(cur.user, kvh * g + h, po.o + h * dhp, po.l[h]);
+                        for (int64_t h = 0; h < g; ++h) write_row(cur.user, kvh * g + h, po.o + h * dhp, po.l[h], po.m[h]);
                     }
                 // It prefetched next's first keys: prefetch_keys of them, a chunk's where heads go together.
                 const int64_t reach = cur.h1 - cur.h0 > 1 ? std::max(p.kc, prefetch_keys) : prefetch_keys;
@@ -462,7 +478,7 @@ Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor
                         for (int64_t d = 0; d < dh; ++d) merged[std::size_t(d)] += w * op_[d];
                     }
                 }
-                write_row(user, kvh * g + h, merged.data(), l);
+                write_row(user, kvh * g + h, merged.data(), l, m);
             }
     return out;
 }

@@ -1,0 +1,49 @@
+// What flash attention and flash decode share beyond plain softmax attention: TT-NN's causal
+// sliding window (sliding_window_size) and per-head attention sinks (attention_sink).
+#pragma once
+#include <cmath>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "attnn/error.hpp"
+#include "ops/common.hpp"
+
+namespace attnn::detail {
+
+// The window in keys, 0 for none (TT-NN: None or 0). Only causal attention takes one: a mask
+// would hold the window itself.
+inline int64_t sliding_window(std::string_view op, std::optional<uint32_t> window, bool causal) {
+    if (!window || *window == 0) return 0;
+    ATTNN_CHECK(causal, op, "sliding_window_size=", *window,
+                " needs is_causal=true (a non-causal call takes attn_mask, which can hold the window)");
+    return int64_t(*window);
+}
+
+// The sink logit of each of the nqh query heads, or nothing. The tensor is [1, nqh, 1, 1], on
+// q's device; -inf is no sink, +inf a sink that takes every row's whole weight (zeros out).
+inline std::vector<float> attention_sinks(std::string_view op, const std::optional<Tensor>& sink, const Tensor& q,
+                                          int64_t nqh) {
+    if (!sink) return {};
+    require_device(op, {{&q, "q"}, {&*sink, "attention_sink"}});
+    const Shape want({1, uint32_t(nqh), 1, 1});
+    ATTNN_CHECK(sink->shape() == want, op, "attention_sink must be [1, ", nqh,
+                ", 1, 1] (one logit per query head), given ", sink->shape());
+    check_floating_point(op, "attention_sink", sink->dtype());
+    std::vector<float> values = to_host<float>(*sink);
+    for (std::size_t h = 0; h < values.size(); ++h)
+        ATTNN_CHECK(!std::isnan(values[h]), op, "attention_sink[0, ", h, ", 0, 0] is NaN");
+    return values;
+}
+
+// What a finished row (O, over keys with running max m and sum l) is multiplied by: 1 / l, or
+// with its head's sink 1 / (l + e^(sink - m)) (the sink joins the softmax, its value 0); 0
+// where no key counted (every key masked, a skipped user), as the row's O is then 0 too.
+inline float row_normaliser(float l, float m, const float* sink) {
+    if (!sink) return l > 0 ? 1.0f / l : 0.0f;
+    if (m == -INFINITY) return 0.0f;
+    return float(1.0 / (double(l) + std::exp(double(*sink) - double(m))));
+}
+
+}  // namespace attnn::detail
