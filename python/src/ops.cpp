@@ -271,11 +271,12 @@ void bind_ops(nb::module_& m) {
         nb::arg("cache_tensor"), nb::arg("input_tensor"), nb::arg("batch_idx"), release_gil());
     m.def(
         "update_cache",
-        [](Tensor& cache, const Tensor& input, uint32_t update_idx) {
-            update_cache(cache, input, update_idx);
+        [](Tensor& cache, const Tensor& input, uint32_t update_idx, uint32_t batch_offset) {
+            update_cache(cache, input, update_idx, batch_offset);
             return cache;
         },
-        nb::arg("cache_tensor"), nb::arg("input_tensor"), nb::arg("update_idx"), release_gil());
+        nb::arg("cache_tensor"), nb::arg("input_tensor"), nb::arg("update_idx"), nb::arg("batch_offset") = 0,
+        release_gil());
 
     nb::module_ t = m.def_submodule("transformer", "TT-NN's ttnn.transformer ops");
     bind_transformer(t);

@@ -1,4 +1,6 @@
 #include <cmath>
+#include <string>
+#include <tuple>
 
 #include "core/buffer.hpp"
 #include "test_util.hpp"
@@ -44,23 +46,29 @@ TEST_P(CacheDtypes, FillCacheWritesOneUserAndLeavesTheRest) {
                 }
 }
 
+// update_cache takes TT-NN's layout, input [1, nkv, rows, dh]: user i of head h is row
+// batch_offset + i (rows padded past the users, as a tile's 32 are).
 TEST_P(CacheDtypes, UpdateCacheWritesOneRowPerUser) {
     const DataType dtype = GetParam();
-    const uint32_t B = 33, nkv = 2, S = 40, dh = 32, pos = 17;  // batch over 32, not a multiple
-    Tensor cache = make({B, nkv, S, dh}, dtype, 3);
-    auto before = to_host<float>(cache);
-    Tensor input = make({1, B, nkv, dh}, DataType::BFLOAT16, 4);
-    update_cache(cache, input, pos);
-    auto after = to_host<float>(cache);
-    auto encoded = to_host<float>(typecast(typecast(input, DataType::FLOAT32), dtype));
-    for (uint32_t i = 0; i < B; ++i)
-        for (uint32_t h = 0; h < nkv; ++h)
-            for (uint32_t p = 0; p < S; ++p)
-                for (uint32_t d = 0; d < dh; ++d) {
-                    std::size_t at = ((std::size_t(i) * nkv + h) * S + p) * dh + d;
-                    float want = p == pos ? encoded[(std::size_t(i) * nkv + h) * dh + d] : before[at];
-                    ASSERT_EQ(after[at], want) << i << " " << h << " " << p << " " << d;
-                }
+    for (auto [B, rows, offset] : {std::tuple<uint32_t, uint32_t, uint32_t>{33, 33, 0},  // batch over 32
+                                   {3, 32, 5}, {2, 2, 0}}) {  // users at an offset in 32 padded rows; b == nkv
+        SCOPED_TRACE("B " + std::to_string(B) + ", rows " + std::to_string(rows) + ", offset " + std::to_string(offset));
+        const uint32_t nkv = 2, S = 40, dh = 32, pos = 17;
+        Tensor cache = make({B, nkv, S, dh}, dtype, 3);
+        auto before = to_host<float>(cache);
+        Tensor input = make({1, nkv, rows, dh}, DataType::BFLOAT16, 4);
+        update_cache(cache, input, pos, offset);
+        auto after = to_host<float>(cache);
+        auto encoded = to_host<float>(typecast(typecast(input, DataType::FLOAT32), dtype));
+        for (uint32_t i = 0; i < B; ++i)
+            for (uint32_t h = 0; h < nkv; ++h)
+                for (uint32_t p = 0; p < S; ++p)
+                    for (uint32_t d = 0; d < dh; ++d) {
+                        std::size_t at = ((std::size_t(i) * nkv + h) * S + p) * dh + d;
+                        float want = p == pos ? encoded[(std::size_t(h) * rows + offset + i) * dh + d] : before[at];
+                        ASSERT_EQ(after[at], want) << i << " " << h << " " << p << " " << d;
+                    }
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(Dtypes, CacheDtypes,
@@ -118,7 +126,21 @@ TEST(PagedCache, RejectedCallsLeaveTheCacheUntouched) {
     expect_error([&] { experimental::paged_fill_cache(cache, long_seq, pt, 0); },
                  {"paged_fill_cache", "beyond"});
     Tensor contiguous = make({2, 2, 16, 32}, DataType::BFLOAT16, 12);
+    auto contiguous_before = bytes(contiguous);
     expect_error([&] { fill_cache(contiguous, long_seq, 0); }, {"fill_cache", "beyond"});
+    // update_cache: an index past the cache (also one that would wrap to -1 or below as int32),
+    // too few rows for the users from batch_offset, a head count that differs.
+    Tensor rows = make({1, 2, 32, 32}, DataType::FLOAT32, 14);
+    for (uint32_t idx : {16u, 0x80000000u, 0xFFFFFFFFu}) {
+        const std::string named = "update_idx=" + std::to_string(idx);
+        expect_error([&] { update_cache(contiguous, rows, idx); },
+                     {"update_cache", named.c_str(), "beyond the cache's 16 positions"});
+    }
+    expect_error([&] { update_cache(contiguous, rows, 3, 31); },
+                 {"update_cache", "input.shape[2]=32", "2 users from batch_offset=31"});
+    expect_error([&] { update_cache(contiguous, make({1, 3, 32, 32}, DataType::FLOAT32, 15), 3); },
+                 {"update_cache", "nkv=2 KV heads", "Shape([1, 3, 32, 32])"});
+    EXPECT_EQ(bytes(contiguous), contiguous_before);
     expect_error(
         [&] {
             fill_cache(contiguous, make({1, 2, 4, 32}, DataType::FLOAT32, 13), 2);

@@ -218,6 +218,21 @@ TEST(Decode, CurPosTensorEqualsList) {
     EXPECT_EQ(a, b);
 }
 
+// A k_chunk_size past the cache's positions is capped at them (whole bands): it sizes the
+// program's buffers, so 2^32 - 1 must not ask for gigabytes. Same chunks, same output.
+TEST(Decode, ChunkSizesPastTheCacheAreCapped) {
+    Tensor q = make({1, 2, 4, 64}, DataType::BFLOAT16, 7);
+    Tensor k = make({2, 1, 100, 64}, DataType::BFLOAT16, 8), v = make({2, 1, 100, 64}, DataType::BFLOAT16, 9);
+    const std::vector<int32_t> pos = {99, 40};
+    auto capped = to_host<float>(scaled_dot_product_attention_decode(
+        q, k, v, {.cur_pos = pos, .program_config = SDPAProgramConfig{.k_chunk_size = 128}}));
+    for (uint32_t chunk : {129u, 1000000u, 0xFFFFFFFFu})
+        EXPECT_EQ(to_host<float>(scaled_dot_product_attention_decode(
+                      q, k, v, {.cur_pos = pos, .program_config = SDPAProgramConfig{.k_chunk_size = chunk}})),
+                  capped)
+            << chunk;
+}
+
 class DecodePaged : public ::testing::TestWithParam<std::tuple<uint32_t, DataType>> {};
 
 TEST_P(DecodePaged, ShuffledBlocksMatchTheContiguousReference) {

@@ -169,9 +169,9 @@ def test_fill_and_update_cache(dtype, rng, device):
     x, x_ref = put(rng.standard_normal((1, nkv, 33, dh)), dtype, attnn.TILE_LAYOUT, device)
     attnn.fill_cache(cache, x, 1)
     expected[1, :, :33] = x_ref[0]
-    row, row_ref = put(rng.standard_normal((1, B, nkv, dh)), dtype, attnn.TILE_LAYOUT, device)
-    attnn.update_cache(cache, row, 40)
-    expected[:, :, 40] = row_ref[0]
+    row, row_ref = put(rng.standard_normal((1, nkv, 32, dh)), dtype, attnn.TILE_LAYOUT, device)  # TT-NN's layout
+    attnn.update_cache(cache, row, 40, batch_offset=4)
+    expected[:, :, 40] = row_ref[0, :, 4 : 4 + B].transpose(1, 0, 2)
     assert_close(attnn.to_numpy(cache), expected, dtype)
 
 

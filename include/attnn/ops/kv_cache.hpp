@@ -12,9 +12,10 @@ namespace attnn {
 
 // cache [B, nkv, S, dh], input [1, nkv, s, dh] (s <= S): cache[batch_idx, :, 0:s] = input.
 void fill_cache(Tensor& cache, const Tensor& input, uint32_t batch_idx);
-// cache [B, nkv, S, dh], input [1, b, nkv, dh] (b <= B): cache[i, :, update_idx] = input[0, i] for every user
-// i.
-void update_cache(Tensor& cache, const Tensor& input, uint32_t update_idx);
+// cache [B, nkv, S, dh], input [1, nkv, rows, dh] as TT-NN lays it out (each head's users side
+// by side, rows >= batch_offset + B, e.g. padded to 32): cache[i, h, update_idx] =
+// input[0, h, batch_offset + i] for every user i < B and head h.
+void update_cache(Tensor& cache, const Tensor& input, uint32_t update_idx, uint32_t batch_offset = 0);
 
 namespace experimental {
 

@@ -60,23 +60,19 @@ void fill(const char* op, Tensor& cache, const Tensor& input, const KvLayout& la
     });
 }
 
-// Writes input [1, b, nkv, dh] row (user, head) at positions[user] (-1: skipped).
-void update(const char* op, Tensor& cache, const Tensor& input, const KvLayout& layout,
-            const std::vector<int32_t>& positions) {
+// Writes one new row per (user, head) at positions[user] (-1: skipped); the input row of user i,
+// head h is (matrix, row) = source(i, h). The input's shape is checked by the caller.
+template <class Source>
+void update(const char* op, const char* positions_arg, Tensor& cache, const Tensor& input, const KvLayout& layout,
+            const std::vector<int32_t>& positions, Source source) {
     detail::DeviceImpl& device = detail::require_device(op, {{&cache, "cache"}, {&input, "input"}});
-    const int64_t users = input.shape()[1], heads = input.shape()[2], dh = input.shape()[3];
-    ATTNN_CHECK(input.shape()[0] == 1, op,
-                "input must be [1, b, nkv, dh], given input.shape=", input.shape());
-    ATTNN_CHECK(heads == layout.heads(), op, "input.shape[2]=", heads, " must equal the cache's KV heads ",
-                layout.heads());
-    ATTNN_CHECK(users <= layout.users(), op, "input has b=", users, " users but the cache addresses ",
-                layout.users());
-    ATTNN_CHECK(int64_t(positions.size()) == users, op, "one position per user is needed: given ",
-                positions.size(), " for b=", users);
+    const int64_t users = int64_t(positions.size()), heads = layout.heads(), dh = input.shape()[3];
+    ATTNN_CHECK(users <= layout.users(), op, "input has b=", users, " users but the ",
+                layout.is_paged() ? "page_table addresses " : "cache holds ", layout.users());
     for (int64_t i = 0; i < users; ++i) {
         int32_t pos = positions[std::size_t(i)];
-        ATTNN_CHECK(pos >= -1, op, "position of user ", i, " is ", pos, "; expected >= 0, or -1 to skip");
-        if (pos >= 0) layout.check_positions(op, "update_idxs", i, pos);
+        ATTNN_CHECK(pos >= -1, op, positions_arg, "[", i, "]=", pos, "; expected >= 0, or -1 to skip the user");
+        if (pos >= 0) layout.check_positions(op, positions_arg, i, pos);
     }
     std::lock_guard lock(device.op_mutex);
     RowCopier copy{detail::matrix_view(input, op), detail::matrix_view(cache, op), dh};
@@ -86,8 +82,10 @@ void update(const char* op, Tensor& cache, const Tensor& input, const KvLayout& 
     device.pool->parallel_for(users, [&](int64_t i, int worker) {
         const int32_t pos = positions[std::size_t(i)];
         if (pos < 0) return;
-        for (int64_t h = 0; h < heads; ++h)
-            copy(i, h, layout.locate(i, h, pos), rows[std::size_t(worker)].data());
+        for (int64_t h = 0; h < heads; ++h) {
+            auto [matrix, row] = source(i, h);
+            copy(matrix, row, layout.locate(i, h, pos), rows[std::size_t(worker)].data());
+        }
     });
 }
 
@@ -99,12 +97,22 @@ void fill_cache(Tensor& cache, const Tensor& input, uint32_t batch_idx) {
     fill(op, cache, input, KvLayout::contiguous(cache), batch_idx);
 }
 
-void update_cache(Tensor& cache, const Tensor& input, uint32_t update_idx) {
+void update_cache(Tensor& cache, const Tensor& input, uint32_t update_idx, uint32_t batch_offset) {
     const char* op = "update_cache";
     check_cache_and_input(op, cache, input);
-    const int64_t users = input.shape().rank() == 4 ? input.shape()[1] : 0;
-    update(op, cache, input, KvLayout::contiguous(cache),
-           std::vector<int32_t>(std::size_t(users), int32_t(update_idx)));
+    // TT-NN's layout: input [1, nkv, rows, dh], users side by side in a head's rows (padded to a
+    // tile's 32), user i at row batch_offset + i.
+    const Shape& in = input.shape();
+    const int64_t users = cache.shape()[0];
+    ATTNN_CHECK(in[0] == 1 && in[1] == cache.shape()[1], op, "input must be [1, nkv, rows, dh] with the cache's nkv=",
+                cache.shape()[1], " KV heads, given input.shape=", in);
+    ATTNN_CHECK(int64_t(batch_offset) + users <= int64_t(in[2]), op, "input.shape[2]=", in[2],
+                " rows must hold the cache's ", users, " users from batch_offset=", batch_offset);
+    ATTNN_CHECK(update_idx < cache.shape()[2], op, "update_idx=", update_idx, " is beyond the cache's ",
+                cache.shape()[2], " positions");
+    update(op, "update_idx", cache, input, KvLayout::contiguous(cache),
+           std::vector<int32_t>(std::size_t(users), int32_t(update_idx)),
+           [&](int64_t i, int64_t h) { return std::pair<int64_t, int64_t>{h, batch_offset + i}; });
 }
 
 namespace experimental {
@@ -127,7 +135,14 @@ void paged_update_cache(Tensor& cache, const Tensor& input, const PagedUpdateOpt
     if (options.page_table) detail::require_allocated(*options.page_table, op, "page_table");
     KvLayout layout =
         options.page_table ? KvLayout::paged(cache, *options.page_table, op) : KvLayout::contiguous(cache);
-    update(op, cache, input, layout, positions);
+    // input [1, b, nkv, dh], as nlp_create_qkv_heads_decode gives K and V.
+    const Shape& in = input.shape();
+    ATTNN_CHECK(in[0] == 1 && in[2] == uint32_t(layout.heads()), op,
+                "input must be [1, b, nkv, dh] with the cache's nkv=", layout.heads(), " KV heads, given input.shape=", in);
+    ATTNN_CHECK(int64_t(positions.size()) == int64_t(in[1]), op, "one position per user is needed: given ",
+                positions.size(), " for input.shape[1]=", in[1], " users");
+    update(op, options.update_idxs_tensor ? "update_idxs_tensor" : "update_idxs", cache, input, layout, positions,
+           [](int64_t i, int64_t h) { return std::pair<int64_t, int64_t>{i, h}; });
 }
 
 }  // namespace experimental

@@ -116,11 +116,11 @@ inline void check_head_counts(std::string_view op, uint32_t num_heads, uint32_t 
 inline uint32_t fused_qkv_head_dim(std::string_view op, uint32_t width, uint32_t num_heads,
                                    uint32_t num_kv_heads) {
     check_head_counts(op, num_heads, num_kv_heads);
-    const uint32_t fused_heads = num_heads + 2 * num_kv_heads;
+    const uint64_t fused_heads = uint64_t(num_heads) + 2 * uint64_t(num_kv_heads);  // no uint32 wrap
     ATTNN_CHECK(width % fused_heads == 0, op, "x.shape[-1]=", width,
                 " must equal (num_heads + 2 * num_kv_heads) * head_dim for num_heads=", num_heads,
                 ", num_kv_heads=", num_kv_heads, " (a multiple of ", fused_heads, ")");
-    return width / fused_heads;
+    return uint32_t(width / fused_heads);
 }
 
 }  // namespace attnn::detail

@@ -319,7 +319,9 @@ Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor
         auto p = std::make_shared<DecodeProgram>();
         p->users = b, p->nqh = nqh, p->nkv = nkv, p->group = nqh / nkv, p->dh = dh;
         p->dh_pad = round_up(dh, lane_align);
-        p->kc = config.k_chunk_size ? config.k_chunk_size : default_k_chunk;
+        // At most the cache's positions (in whole bands): a larger chunk only sizes buffers.
+        p->kc = std::min<int64_t>(config.k_chunk_size ? config.k_chunk_size : default_k_chunk,
+                                  round_up(std::max<int64_t>(layout.capacity(), 1), TILE_HEIGHT));
         p->max_parts = std::max<int64_t>(1, std::min<int64_t>(config.max_cores_per_head_batch, workers));
         p->k_format = detail::kernel_format(k.dtype()), p->v_format = detail::kernel_format(v.dtype());
         p->k_tile_bytes = int64_t(tile_size_bytes(k.dtype())), p->v_tile_bytes = int64_t(tile_size_bytes(v.dtype()));

@@ -28,20 +28,21 @@ std::tuple<Tensor, Tensor, Tensor> split_query_key_value_and_split_heads(const T
                          : "[b, s, (num_heads + 2 * num_kv_heads) * head_size]");
     uint32_t head_size = 0, kv_tokens = shape[1];
     if (!kv_input) {
-        const uint32_t fused_heads = num_heads + 2 * num_kv_heads;
+        const uint64_t fused_heads = uint64_t(num_heads) + 2 * uint64_t(num_kv_heads);  // no uint32 wrap
         ATTNN_CHECK(shape[2] % fused_heads == 0, name, "x.shape[-1]=", shape[2],
                     " must be divisible by num_heads + 2 * num_kv_heads = ", num_heads, " + 2 * ", num_kv_heads,
                     " = ", fused_heads);
-        head_size = shape[2] / fused_heads;
+        head_size = uint32_t(shape[2] / fused_heads);
     } else {
         detail::check_floating_point(name, "kv_input_tensor", kv_input->dtype());
         ATTNN_CHECK(shape[2] % num_heads == 0, name, "x.shape[-1]=", shape[2], " must be divisible by num_heads=",
                     num_heads, " (with kv_input_tensor, x holds only the Q heads)");
         head_size = shape[2] / num_heads;
         const Shape& kv = kv_input->shape();
-        ATTNN_CHECK(kv.rank() == 3 && kv[0] == shape[0] && kv[2] == 2 * num_kv_heads * head_size, name,
+        const uint64_t kv_width = 2 * uint64_t(num_kv_heads) * head_size;
+        ATTNN_CHECK(kv.rank() == 3 && kv[0] == shape[0] && kv[2] == kv_width, name,
                     "kv_input_tensor.shape=", kv, " must be [b, s_kv, 2 * num_kv_heads * head_size] = [", shape[0],
-                    ", s_kv, ", 2 * num_kv_heads * head_size, "] for x.shape=", shape, ", num_heads=", num_heads,
+                    ", s_kv, ", kv_width, "] for x.shape=", shape, ", num_heads=", num_heads,
                     ", num_kv_heads=", num_kv_heads);
         kv_tokens = kv[1];
     }
