@@ -278,6 +278,42 @@ TEST(DecodeWindow, KeysBeforeTheWindowAreNeverRead) {
     }
 }
 
+// A window reads no block before it, so a paged cache may have released those blocks (-1 in
+// the page table, as a serving engine frees them): decode, chunked prefill and the cache update
+// give what the fully mapped table gives, while a call that would read a released block is
+// refused.
+TEST(DecodeWindow, BlocksBeforeTheWindowMayBeReleased) {
+    const uint32_t b = 1, nqh = 4, nkv = 2, S = 256, dh = 64, block = 32, window = 64;
+    Tensor lk = make({b, nkv, S, dh}, DataType::BFLOAT16, 51), lv = make({b, nkv, S, dh}, DataType::BFLOAT16, 52);
+    testing::PagedCache paged =
+        testing::page(reference::from_tensor(lk), reference::from_tensor(lv), block, DataType::BFLOAT16, 53);
+    std::vector<int32_t> table = to_host<int32_t>(paged.page_table);
+    for (uint32_t j = 0; j < 5; ++j) table[j] = -1;  // positions 0..159; the windows below start at 161 and 192
+    Tensor released = from_host(std::span<const int32_t>(table), paged.page_table.shape(), {.device = test_device()});
+
+    Tensor q = make({1, b, nqh, dh}, DataType::BFLOAT16, 54);
+    const transformer::SDPADecodeOptions o{.cur_pos = {255}, .sliding_window_size = window};
+    EXPECT_EQ(to_host<float>(transformer::paged_scaled_dot_product_attention_decode(q, paged.k, paged.v, released, o)),
+              to_host<float>(
+                  transformer::paged_scaled_dot_product_attention_decode(q, paged.k, paged.v, paged.page_table, o)));
+    expect_error([&] {
+        transformer::paged_scaled_dot_product_attention_decode(q, paged.k, paged.v, released, {.cur_pos = {255}});
+    },
+                 {"paged_scaled_dot_product_attention_decode", "page_table[0][0]=-1"});
+
+    Tensor qc = make({b, nqh, 32, dh}, DataType::BFLOAT16, 55);  // positions 224..255, windows from 161
+    const transformer::ChunkedSDPAOptions co{.sliding_window_size = window};
+    EXPECT_EQ(to_host<float>(transformer::chunked_scaled_dot_product_attention(qc, paged.k, paged.v, released, 224, co)),
+              to_host<float>(
+                  transformer::chunked_scaled_dot_product_attention(qc, paged.k, paged.v, paged.page_table, 224, co)));
+    expect_error([&] { transformer::chunked_scaled_dot_product_attention(qc, paged.k, paged.v, released, 224); },
+                 {"chunked_scaled_dot_product_attention", "page_table[0][0]=-1"});
+
+    // The update writes one row, in a mapped block.
+    Tensor row = make({1, b, nkv, dh}, DataType::BFLOAT16, 56);
+    experimental::paged_update_cache(paged.k, row, {.update_idxs = {200}, .page_table = released});
+}
+
 TEST(AttentionVariants, BadInputsAreRejected) {
     Tensor q = make({1, 4, 8, 16}, DataType::FLOAT32, 1), k = make({1, 2, 8, 16}, DataType::FLOAT32, 2);
     const char* op = "scaled_dot_product_attention";

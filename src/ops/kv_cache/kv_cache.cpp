@@ -49,7 +49,7 @@ void fill(const char* op, Tensor& cache, const Tensor& input, const KvLayout& la
                 layout.heads());
     ATTNN_CHECK(user < layout.users(), op, "batch_idx=", user, " is out of range for ", layout.users(),
                 " users");
-    layout.check_positions(op, "input.shape[2]", user, s - 1);
+    layout.check_positions(op, "input.shape[2]", user, 0, s - 1);
     std::lock_guard lock(device.op_mutex);
     RowCopier copy{detail::matrix_view(input, op), detail::matrix_view(cache, op), dh};
     std::vector<std::vector<float>> rows(std::size_t(device.pool->size()),
@@ -72,7 +72,7 @@ void update(const char* op, const char* positions_arg, Tensor& cache, const Tens
     for (int64_t i = 0; i < users; ++i) {
         int32_t pos = positions[std::size_t(i)];
         ATTNN_CHECK(pos >= -1, op, positions_arg, "[", i, "]=", pos, "; expected >= 0, or -1 to skip the user");
-        if (pos >= 0) layout.check_positions(op, positions_arg, i, pos);
+        if (pos >= 0) layout.check_positions(op, positions_arg, i, pos, pos);  // the one row written
     }
     std::lock_guard lock(device.op_mutex);
     RowCopier copy{detail::matrix_view(input, op), detail::matrix_view(cache, op), dh};

@@ -75,11 +75,12 @@ void KvLayout::prefetch(const MatrixView& cache, int64_t user, int64_t head, int
     }
 }
 
-void KvLayout::check_positions(std::string_view op, std::string_view arg, int64_t user, int64_t last) const {
+void KvLayout::check_positions(std::string_view op, std::string_view arg, int64_t user, int64_t first,
+                               int64_t last) const {
     ATTNN_CHECK(last < capacity_, op, arg, ": position ", last, " of user ", user, " is beyond the cache (",
                 capacity_, " positions per user)");
     if (block_size_ == 0) return;
-    for (int64_t j = 0; j <= last / block_size_; ++j) {
+    for (int64_t j = first / block_size_; j <= last / block_size_; ++j) {
         int32_t block = table_[std::size_t(user * blocks_per_user_ + j)];
         ATTNN_CHECK(block >= 0 && block < max_blocks_, op, "page_table[", user, "][", j, "]=", block,
                     " is out of range: the cache has ", max_blocks_, " blocks");

@@ -53,8 +53,10 @@ class KvLayout {
     // Starts loading positions [first, first + n) of (user, head) into the caches (see
     // MatrixView::prefetch_rows).
     void prefetch(const MatrixView& cache, int64_t user, int64_t head, int64_t first, int64_t n) const;
-    // Checks that positions [0, last] of `user` map to existing blocks.
-    void check_positions(std::string_view op, std::string_view arg, int64_t user, int64_t last) const;
+    // Checks that positions [first, last] of `user` (those an op reads or writes) lie in the
+    // cache and map to existing blocks; blocks outside them may be unmapped (a sliding window's
+    // released blocks).
+    void check_positions(std::string_view op, std::string_view arg, int64_t user, int64_t first, int64_t last) const;
 
   private:
     int64_t users_ = 0, capacity_ = 0, heads_ = 0, block_size_ = 0, blocks_per_user_ = 0, max_blocks_ = 0;

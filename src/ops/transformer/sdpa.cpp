@@ -367,7 +367,11 @@ Tensor chunked_scaled_dot_product_attention(const Tensor& q, const Tensor& k, co
     ATTNN_CHECK(layout.users() >= q.shape()[0], op, "page_table.shape[0]=", layout.users(),
                 " must cover q.shape[0]=", q.shape()[0], " users");
     const int64_t sk = int64_t(chunk_start_idx) + q.shape()[2];
-    for (int64_t user = 0; user < q.shape()[0]; ++user) layout.check_positions(op, "chunk_start_idx + q.shape[2]", user, sk - 1);
+    // The keys read: from the first query's window on (every key without a window).
+    const uint32_t window = options.sliding_window_size.value_or(0);
+    const int64_t first = window ? std::max<int64_t>(0, int64_t(chunk_start_idx) - window + 1) : 0;
+    for (int64_t user = 0; user < q.shape()[0]; ++user)
+        layout.check_positions(op, "chunk_start_idx + q.shape[2]", user, first, sk - 1);
     SDPAOptions o{.is_causal = true,
                   .scale = options.scale,
                   .sliding_window_size = options.sliding_window_size,

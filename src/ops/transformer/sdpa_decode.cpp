@@ -289,9 +289,9 @@ Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor
         for (int64_t i = 0; i < b; ++i) {
             int32_t pos = positions[std::size_t(i)];
             ATTNN_CHECK(pos >= -1, op, "cur_pos[", i, "]=", pos, " must be >= -1 (-1 skips the user)");
-            if (pos >= 0) layout.check_positions(op, "cur_pos", i, pos);
             job.length[std::size_t(i)] = pos + 1;
             if (window) job.start[std::size_t(i)] = std::max<int64_t>(0, pos + 1 - window);
+            if (pos >= 0) layout.check_positions(op, "cur_pos", i, job.start[std::size_t(i)], pos);  // the keys read
         }
     } else {
         ATTNN_CHECK(job.has_mask, op, "non-causal decode needs attn_mask [1, b, nqh, s]");
@@ -299,7 +299,7 @@ Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor
         ATTNN_CHECK(ms.rank() == 4 && ms[0] == 1 && ms[1] == uint32_t(b) && ms[2] == uint32_t(nqh) &&
                         ms[3] == uint32_t(layout.capacity()),
                     op, "attn_mask must be [1, ", b, ", ", nqh, ", ", layout.capacity(), "], given ", ms);
-        for (int64_t i = 0; i < b; ++i) layout.check_positions(op, "attn_mask", i, layout.capacity() - 1);
+        for (int64_t i = 0; i < b; ++i) layout.check_positions(op, "attn_mask", i, 0, layout.capacity() - 1);
         job.mask = detail::matrix_view(*options.attn_mask, op);
     }
     if (options.scale)
