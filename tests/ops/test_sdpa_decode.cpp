@@ -364,6 +364,15 @@ TEST(Decode, NonCausalUsesTheMask) {
         to_host<double>(scaled_dot_product_attention_decode(q, k, v, {.is_causal = false, .attn_mask = m}));
     auto causal = to_host<double>(scaled_dot_product_attention_decode(q, k, v, {.cur_pos = {40, 9}}));
     EXPECT_LE(reference::max_abs_diff(masked, causal), 1e-6);
+    // A mask that is not usable is named: on the host, or deallocated.
+    const char* op = "scaled_dot_product_attention_decode";
+    Tensor host = from_device(m);
+    expect_error([&] { scaled_dot_product_attention_decode(q, k, v, {.is_causal = false, .attn_mask = host}); },
+                 {op, "attn_mask is a host tensor"});
+    Tensor gone = from_host(std::span<const float>(mask), Shape{1, b, nqh, S}, {.device = test_device()});
+    deallocate(gone);
+    expect_error([&] { scaled_dot_product_attention_decode(q, k, v, {.is_causal = false, .attn_mask = gone}); },
+                 {op, "attn_mask"});
 }
 
 TEST(Decode, BadInputsAreRejected) {

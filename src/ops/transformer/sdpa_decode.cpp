@@ -252,6 +252,8 @@ Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor
     detail::DeviceImpl& device =
         page_table ? detail::require_device(op, {{&q, "q"}, {&k, "k"}, {&v, "v"}, {page_table, "page_table"}})
                    : detail::require_device(op, {{&q, "q"}, {&k, "k"}, {&v, "v"}});
+    if (options.attn_mask)  // on q's device, and named in the error when it is not usable
+        detail::require_device(op, {{&q, "q"}, {&*options.attn_mask, "attn_mask"}});
     for (auto [t, name] : args) {
         ATTNN_CHECK(t->shape().rank() == 4, op, name, " must be 4-d, given ", name, ".shape=", t->shape());
         ATTNN_CHECK_TYPE(is_floating_point(t->dtype()), op, name,
