@@ -51,9 +51,11 @@ struct SdpaProgram : detail::Program {
     int64_t k_ld = 0, v_ld = 0;  // K and V chunk row strides: the cache's padded rows
     struct Scratch {
         std::vector<float> rows, qt, kbuf, vbuf, st, ot, m, l, alpha, row;
-        std::vector<int64_t> last;  // per half of a query panel: its furthest query position
-        std::vector<int64_t> seen;  // per query panel: the keys of the chunk it sees, and (at
-                                    // panels + pnl) the keys both its halves see
+        std::vector<int64_t> last;  // per half of a query panel: its furthest query position; then
+                                    // (at 2 panels + pnl) per panel its earliest
+        std::vector<int64_t> seen;  // per query panel: the keys of the chunk it sees, (at panels +
+                                    // pnl) the keys both its halves see, and (at 2 panels + pnl)
+                                    // the first keys below every one of its windows
     };
     std::vector<Scratch> scratch;
 };
@@ -88,7 +90,7 @@ void attend_chunk(const SdpaProgram& p, SdpaProgram::Scratch& s, const Inputs& i
     float* qrows = s.rows.data();
     for (int64_t h = 0; h < p.group; ++h) in.q.read_rows(head0 + h, q0, qn, qrows + h * qn * q_ld, q_ld);
     float* qt = s.qt.data();
-    int64_t* last = s.last.data();
+    int64_t *last = s.last.data(), *earliest = last + 2 * panels;
     const int64_t half = nr / 2;
     auto furthest = [&](int64_t ra, int64_t rb) { return ra / qn != rb / qn ? q0 + qn - 1 : q0 + rb % qn; };
     for (int64_t pnl = 0; pnl < panels; ++pnl) {
@@ -100,6 +102,7 @@ void attend_chunk(const SdpaProgram& p, SdpaProgram::Scratch& s, const Inputs& i
         // Each half's furthest query (a half of padding alone goes with the other half).
         last[2 * pnl] = furthest(r0, r0 + std::min(half, n) - 1);
         last[2 * pnl + 1] = n > half ? furthest(r0 + half, r0 + n - 1) : last[2 * pnl];
+        earliest[pnl] = r0 / qn != (r0 + n - 1) / qn ? q0 : q0 + r0 % qn;  // a new head starts at q0
     }
     std::fill(s.m.begin(), s.m.begin() + rows_pad, -INFINITY);
     std::fill(s.l.begin(), s.l.begin() + rows_pad, 0.0f);
@@ -126,18 +129,21 @@ void attend_chunk(const SdpaProgram& p, SdpaProgram::Scratch& s, const Inputs& i
         // about half a full one), and of those keys both halves of the panel compute the first
         // both[pnl], only the half that sees further (wide_half) the rest. The microkernels
         // take exactly the rows asked for, so neither the keys nor dh are padded.
-        int64_t *seen = s.seen.data(), *both = seen + panels;
+        // A window: the first below[pnl] keys lie before every window of the panel, so neither
+        // product computes them either (the mask below sets their scores to -inf).
+        int64_t *seen = s.seen.data(), *both = seen + panels, *below = seen + 2 * panels;
         auto wide_half = [&](int64_t pnl) { return last[2 * pnl + 1] >= last[2 * pnl] ? half : 0; };
         for (int64_t pnl = 0; pnl < panels; ++pnl) {
             auto sees = [&](int64_t pos) { return p.causal ? std::clamp<int64_t>(pos + offset - k0 + 1, 0, kn) : kn; };
             const int64_t a = sees(last[2 * pnl]), b = sees(last[2 * pnl + 1]);
             seen[pnl] = std::max(a, b), both[pnl] = std::min(a, b);
+            below[pnl] = p.window ? std::clamp<int64_t>(earliest[pnl] + offset - p.window + 1 - k0, 0, both[pnl]) : 0;
         }
         float* st = s.st.data();
         for (int64_t pnl = 0; pnl < panels; ++pnl) {
             const float* qp = qt + pnl * dh * nr;
             float* sp = st + pnl * kc * nr;
-            for (int64_t ir = 0; ir < both[pnl]; ir += mr)
+            for (int64_t ir = below[pnl]; ir < both[pnl]; ir += mr)
                 kt.gemm_kernel_rows(int(std::min<int64_t>(mr, both[pnl] - ir)), dh, kbuf + ir * k_ld, k_ld, qp,
                                     sp + ir * nr, nr, false);
             for (int64_t ir = both[pnl]; ir < seen[pnl]; ir += mr)
@@ -172,8 +178,8 @@ void attend_chunk(const SdpaProgram& p, SdpaProgram::Scratch& s, const Inputs& i
                 for (int64_t i = 0; i < qn; ++i) {
                     const int64_t r = h * qn + i;
                     float* col = column(r);
-                    const int64_t below = std::min(q0 + i + offset - p.window + 1 - k0, seen[r / nr]);
-                    for (int64_t j = 0; j < below; ++j) col[j * nr] = -INFINITY;
+                    const int64_t outside = std::min(q0 + i + offset - p.window + 1 - k0, seen[r / nr]);
+                    for (int64_t j = 0; j < outside; ++j) col[j * nr] = -INFINITY;
                 }
         }
         for (int64_t pnl = 0; pnl < panels; ++pnl) {
@@ -192,11 +198,12 @@ void attend_chunk(const SdpaProgram& p, SdpaProgram::Scratch& s, const Inputs& i
                     for (int64_t d = 0; d < dh; ++d) std::fill_n(ot + d * rows_pad + pnl * nr, nr, 0.0f);
                 continue;
             }
-            const int64_t lo = both[pnl], wide = wide_half(pnl);
+            const int64_t lo = both[pnl], wide = wide_half(pnl), skip = below[pnl];  // P is 0 below `skip`
             for (int64_t id = 0; id < dh; id += mr) {
                 const int rn = int(std::min<int64_t>(mr, dh - id));
                 float* op = ot + id * rows_pad + pnl * nr;
-                kt.gemm_kernel_cols(rn, lo, vbuf + id, v_ld, st + pnl * kc * nr, op, rows_pad, !first);
+                kt.gemm_kernel_cols(rn, lo - skip, vbuf + skip * v_ld + id, v_ld, st + (pnl * kc + skip) * nr, op,
+                                    rows_pad, !first);
                 if (seen[pnl] > lo)  // the wide half's further keys (P of the narrow half is 0 there)
                     kt.gemm_kernel_cols_half(rn, seen[pnl] - lo, vbuf + lo * v_ld + id, v_ld,
                                              st + (pnl * kc + lo) * nr + wide, op + wide, rows_pad, true);
@@ -299,8 +306,8 @@ Tensor run_sdpa(const char* op, detail::DeviceImpl& device, const Tensor& q, con
             s.m.assign(std::size_t(p->rows_pad), 0.0f);
             s.l.assign(std::size_t(p->rows_pad), 0.0f);
             s.alpha.assign(std::size_t(p->rows_pad), 0.0f);
-            s.last.assign(std::size_t(2 * p->rows_pad / p->nr), 0);
-            s.seen.assign(std::size_t(2 * p->rows_pad / p->nr), 0);
+            s.last.assign(std::size_t(3 * p->rows_pad / p->nr), 0);
+            s.seen.assign(std::size_t(3 * p->rows_pad / p->nr), 0);
             s.row.assign(std::size_t(std::max(p->dh, p->kc) + 64), 0.0f);
         }
         return p;
