@@ -6,6 +6,7 @@
 
 #include "paged_cache.hpp"
 #include "reference/attention.hpp"
+#include "sdpa_inputs.hpp"
 #include "test_util.hpp"
 
 namespace attnn {
@@ -16,11 +17,7 @@ using testing::expect_error;
 using testing::test_device;
 using transformer::SDPAProgramConfig;
 
-Tensor make(const std::vector<uint32_t>& dims, DataType dtype, uint32_t seed, Layout layout = Layout::TILE) {
-    Shape shape(dims);
-    auto v = reference::ttnn_sdpa_inputs(shape.volume(), seed);
-    return from_host(std::span<const float>(v), shape, {.dtype = dtype, .layout = layout, .device = test_device()});
-}
+using testing::sdpa_input;
 
 // Sink logits per head: none (-inf), small, comparable to the scores, and one (40) that takes
 // nearly the whole weight, so the output shrinks towards zero.
@@ -52,9 +49,9 @@ class SdpaWindow : public ::testing::TestWithParam<std::tuple<kernels::Isa, Wind
 TEST_P(SdpaWindow, MatchesReferenceWithAndWithoutSinks) {
     auto [isa, c] = GetParam();
     testing::ScopedIsa scoped(isa);
-    Tensor q = make({c.b, c.nqh, c.sq, c.dh}, DataType::FLOAT32, 1),
-           k = make({c.b, c.nkv, c.sk, c.dh}, DataType::FLOAT32, 2),
-           v = make({c.b, c.nkv, c.sk, c.dh}, DataType::FLOAT32, 3);
+    Tensor q = sdpa_input({c.b, c.nqh, c.sq, c.dh}, DataType::FLOAT32, 1),
+           k = sdpa_input({c.b, c.nkv, c.sk, c.dh}, DataType::FLOAT32, 2),
+           v = sdpa_input({c.b, c.nkv, c.sk, c.dh}, DataType::FLOAT32, 3);
     const SDPAProgramConfig config{.q_chunk_size = c.q_chunk, .k_chunk_size = c.k_chunk};
     const std::vector<float> sinks = sink_values(c.nqh);
     const std::vector<double> wide = widen(sinks);
@@ -90,7 +87,7 @@ INSTANTIATE_TEST_SUITE_P(
 
 // A window as wide as the sequence (or none: 0) is plain causal attention, bit for bit.
 TEST(SdpaWindow, WideOrZeroWindowIsPlainCausal) {
-    Tensor q = make({1, 4, 65, 32}, DataType::BFLOAT16, 4), k = make({1, 2, 65, 32}, DataType::BFLOAT16, 5);
+    Tensor q = sdpa_input({1, 4, 65, 32}, DataType::BFLOAT16, 4), k = sdpa_input({1, 2, 65, 32}, DataType::BFLOAT16, 5);
     auto plain = to_host<float>(transformer::scaled_dot_product_attention(q, k, k));
     for (uint32_t w : {0u, 65u, 5000u})
         EXPECT_EQ(to_host<float>(transformer::scaled_dot_product_attention(q, k, k, {.sliding_window_size = w})),
@@ -101,8 +98,8 @@ TEST(SdpaWindow, WideOrZeroWindowIsPlainCausal) {
 // Sinks with a mask (non-causal), including a row whose keys are all masked (zeros, sink or not).
 TEST(SdpaSinks, WithMasksAndFullyMaskedRows) {
     const uint32_t b = 2, h = 6, sq = 37, sk = 50, dh = 33;
-    Tensor q = make({b, h, sq, dh}, DataType::FLOAT32, 6), k = make({b, 3, sk, dh}, DataType::FLOAT32, 7),
-           v = make({b, 3, sk, dh}, DataType::FLOAT32, 8);
+    Tensor q = sdpa_input({b, h, sq, dh}, DataType::FLOAT32, 6), k = sdpa_input({b, 3, sk, dh}, DataType::FLOAT32, 7),
+           v = sdpa_input({b, 3, sk, dh}, DataType::FLOAT32, 8);
     std::vector<float> mask = testing::random_values(std::size_t(b) * sq * sk, 9, -3.0f, 1.0f);
     for (uint32_t bi = 0; bi < b; ++bi)
         for (uint32_t j = 0; j < sk; ++j) mask[(bi * sq + 3) * sk + j] = -INFINITY;
@@ -138,10 +135,10 @@ TEST(SdpaSinks, WithMasksAndFullyMaskedRows) {
 // attention over the logical cache with the chunk's queries as the last positions.
 TEST(ChunkedSdpaWindow, MatchesWindowedAttentionOverTheLogicalCache) {
     const uint32_t b = 2, nqh = 8, nkv = 2, S = 192, dh = 64, block = 32, chunk = 50, start = 96;
-    Tensor lk = make({b, nkv, S, dh}, DataType::BFLOAT16, 21), lv = make({b, nkv, S, dh}, DataType::BFLOAT16, 22);
+    Tensor lk = sdpa_input({b, nkv, S, dh}, DataType::BFLOAT16, 21), lv = sdpa_input({b, nkv, S, dh}, DataType::BFLOAT16, 22);
     Array ak = reference::from_tensor(lk), av = reference::from_tensor(lv);
     testing::PagedCache paged = testing::page(ak, av, block, DataType::BFLOAT16, 23);
-    Tensor q = make({b, nqh, chunk, dh}, DataType::FLOAT32, 24);
+    Tensor q = sdpa_input({b, nqh, chunk, dh}, DataType::FLOAT32, 24);
     const uint32_t sk = start + chunk;
     Array kk{{b, nkv, sk, dh}, {}}, vv{{b, nkv, sk, dh}, {}};
     for (uint32_t m = 0; m < b * nkv; ++m) {
@@ -208,8 +205,8 @@ class DecodeWindow : public ::testing::TestWithParam<std::tuple<kernels::Isa, Da
 TEST_P(DecodeWindow, ContiguousAndPagedMatchReference) {
     auto [isa, dtype, c] = GetParam();
     testing::ScopedIsa scoped(isa);
-    Tensor q = make({1, c.b, c.nqh, c.dh}, DataType::BFLOAT16, 31);
-    Tensor k = make({c.b, c.nkv, c.S, c.dh}, dtype, 32), v = make({c.b, c.nkv, c.S, c.dh}, dtype, 33);
+    Tensor q = sdpa_input({1, c.b, c.nqh, c.dh}, DataType::BFLOAT16, 31);
+    Tensor k = sdpa_input({c.b, c.nkv, c.S, c.dh}, dtype, 32), v = sdpa_input({c.b, c.nkv, c.S, c.dh}, dtype, 33);
     Array aq = reference::from_tensor(q), ak = reference::from_tensor(k), av = reference::from_tensor(v);
     const std::vector<float> sinks = sink_values(c.nqh);
     const std::vector<double> wide = widen(sinks);
@@ -267,7 +264,7 @@ TEST(DecodeWindow, KeysBeforeTheWindowAreNeverRead) {
     for (uint32_t m = 0; m < b * nkv; ++m)
         for (uint32_t r = 0; r < uint32_t(pos[m / nkv]) + 1 - window; ++r)
             for (uint32_t d = 0; d < dh; ++d) poisoned[(std::size_t(m) * S + r) * dh + d] = NAN;
-    Tensor q = make({1, b, nqh, dh}, DataType::BFLOAT16, 42);
+    Tensor q = sdpa_input({1, b, nqh, dh}, DataType::BFLOAT16, 42);
     for (Layout layout : {Layout::TILE, Layout::ROW_MAJOR}) {
         const TensorOptions o{.dtype = DataType::BFLOAT16, .layout = layout, .device = test_device()};
         Tensor clean = from_host(std::span<const float>(kv), Shape{b, nkv, S, dh}, o);
@@ -284,14 +281,14 @@ TEST(DecodeWindow, KeysBeforeTheWindowAreNeverRead) {
 // refused.
 TEST(DecodeWindow, BlocksBeforeTheWindowMayBeReleased) {
     const uint32_t b = 1, nqh = 4, nkv = 2, S = 256, dh = 64, block = 32, window = 64;
-    Tensor lk = make({b, nkv, S, dh}, DataType::BFLOAT16, 51), lv = make({b, nkv, S, dh}, DataType::BFLOAT16, 52);
+    Tensor lk = sdpa_input({b, nkv, S, dh}, DataType::BFLOAT16, 51), lv = sdpa_input({b, nkv, S, dh}, DataType::BFLOAT16, 52);
     testing::PagedCache paged =
         testing::page(reference::from_tensor(lk), reference::from_tensor(lv), block, DataType::BFLOAT16, 53);
     std::vector<int32_t> table = to_host<int32_t>(paged.page_table);
     for (uint32_t j = 0; j < 5; ++j) table[j] = -1;  // positions 0..159; the windows below start at 161 and 192
     Tensor released = from_host(std::span<const int32_t>(table), paged.page_table.shape(), {.device = test_device()});
 
-    Tensor q = make({1, b, nqh, dh}, DataType::BFLOAT16, 54);
+    Tensor q = sdpa_input({1, b, nqh, dh}, DataType::BFLOAT16, 54);
     const transformer::SDPADecodeOptions o{.cur_pos = {255}, .sliding_window_size = window};
     EXPECT_EQ(to_host<float>(transformer::paged_scaled_dot_product_attention_decode(q, paged.k, paged.v, released, o)),
               to_host<float>(
@@ -301,7 +298,7 @@ TEST(DecodeWindow, BlocksBeforeTheWindowMayBeReleased) {
     },
                  {"paged_scaled_dot_product_attention_decode", "page_table[0][0]=-1"});
 
-    Tensor qc = make({b, nqh, 32, dh}, DataType::BFLOAT16, 55);  // positions 224..255, windows from 161
+    Tensor qc = sdpa_input({b, nqh, 32, dh}, DataType::BFLOAT16, 55);  // positions 224..255, windows from 161
     const transformer::ChunkedSDPAOptions co{.sliding_window_size = window};
     EXPECT_EQ(to_host<float>(transformer::chunked_scaled_dot_product_attention(qc, paged.k, paged.v, released, 224, co)),
               to_host<float>(
@@ -310,14 +307,14 @@ TEST(DecodeWindow, BlocksBeforeTheWindowMayBeReleased) {
                  {"chunked_scaled_dot_product_attention", "page_table[0][0]=-1"});
 
     // The update writes one row, in a mapped block.
-    Tensor row = make({1, b, nkv, dh}, DataType::BFLOAT16, 56);
+    Tensor row = sdpa_input({1, b, nkv, dh}, DataType::BFLOAT16, 56);
     experimental::paged_update_cache(paged.k, row, {.update_idxs = {200}, .page_table = released});
 }
 
 TEST(AttentionVariants, BadInputsAreRejected) {
-    Tensor q = make({1, 4, 8, 16}, DataType::FLOAT32, 1), k = make({1, 2, 8, 16}, DataType::FLOAT32, 2);
+    Tensor q = sdpa_input({1, 4, 8, 16}, DataType::FLOAT32, 1), k = sdpa_input({1, 2, 8, 16}, DataType::FLOAT32, 2);
     const char* op = "scaled_dot_product_attention";
-    Tensor mask = make({1, 1, 8, 8}, DataType::FLOAT32, 3);
+    Tensor mask = sdpa_input({1, 1, 8, 8}, DataType::FLOAT32, 3);
     expect_error(
         [&] {
             transformer::scaled_dot_product_attention(q, k, k,
@@ -340,8 +337,8 @@ TEST(AttentionVariants, BadInputsAreRejected) {
                  {op, "attention_sink.dtype"});
 
     const char* dop = "scaled_dot_product_attention_decode";
-    Tensor dq = make({1, 1, 4, 16}, DataType::FLOAT32, 4), cache = make({1, 2, 40, 16}, DataType::BFLOAT16, 5);
-    Tensor dmask = make({1, 1, 4, 40}, DataType::FLOAT32, 6);
+    Tensor dq = sdpa_input({1, 1, 4, 16}, DataType::FLOAT32, 4), cache = sdpa_input({1, 2, 40, 16}, DataType::BFLOAT16, 5);
+    Tensor dmask = sdpa_input({1, 1, 4, 40}, DataType::FLOAT32, 6);
     expect_error(
         [&] {
             transformer::scaled_dot_product_attention_decode(

@@ -2,6 +2,7 @@
 
 #include "paged_cache.hpp"
 #include "reference/attention.hpp"
+#include "sdpa_inputs.hpp"
 #include "test_util.hpp"
 
 namespace attnn {
@@ -13,12 +14,7 @@ using testing::test_device;
 using transformer::scaled_dot_product_attention;
 using transformer::SDPAProgramConfig;
 
-Tensor make(const std::vector<uint32_t>& dims, DataType dtype, uint32_t seed, Layout layout = Layout::TILE) {
-    Shape shape(dims);
-    auto v = reference::ttnn_sdpa_inputs(shape.volume(), seed);
-    return from_host(std::span<const float>(v), shape,
-                     {.dtype = dtype, .layout = layout, .device = test_device()});
-}
+using testing::sdpa_input;
 
 struct SdpaCase {
     uint32_t b, nqh, nkv, sq, sk, dh;
@@ -35,8 +31,8 @@ std::ostream& operator<<(std::ostream& os, const SdpaCase& c) {
 // remaining error is fp32 compute plus the output's own rounding.
 void check(const SdpaCase& c, DataType q_dtype, DataType kv_dtype, double min_pcc, double max_err,
            bool approx = false) {
-    Tensor q = make({c.b, c.nqh, c.sq, c.dh}, q_dtype, 1), k = make({c.b, c.nkv, c.sk, c.dh}, kv_dtype, 2),
-           v = make({c.b, c.nkv, c.sk, c.dh}, kv_dtype, 3);
+    Tensor q = sdpa_input({c.b, c.nqh, c.sq, c.dh}, q_dtype, 1), k = sdpa_input({c.b, c.nkv, c.sk, c.dh}, kv_dtype, 2),
+           v = sdpa_input({c.b, c.nkv, c.sk, c.dh}, kv_dtype, 3);
     SDPAProgramConfig config{.q_chunk_size = c.q_chunk, .k_chunk_size = c.k_chunk, .exp_approx_mode = approx};
     Tensor out = scaled_dot_product_attention(q, k, v, {.is_causal = c.causal, .program_config = config});
     ASSERT_EQ(out.shape(), q.shape());
@@ -91,8 +87,8 @@ TEST(Sdpa, ExpApproxModeStaysWithinItsBound) {
 
 TEST(Sdpa, MasksBroadcastAndFullyMaskedRowsGiveZeros) {
     const uint32_t b = 2, h = 4, sq = 37, sk = 50, dh = 33;
-    Tensor q = make({b, h, sq, dh}, DataType::FLOAT32, 4), k = make({b, 2, sk, dh}, DataType::FLOAT32, 5),
-           v = make({b, 2, sk, dh}, DataType::FLOAT32, 6);
+    Tensor q = sdpa_input({b, h, sq, dh}, DataType::FLOAT32, 4), k = sdpa_input({b, 2, sk, dh}, DataType::FLOAT32, 5),
+           v = sdpa_input({b, 2, sk, dh}, DataType::FLOAT32, 6);
     for (std::vector<uint32_t> mdims :
          {std::vector<uint32_t>{1, 1, sq, sk}, {b, 1, sq, sk}, {b, h, sq, sk}}) {
         Shape ms(mdims);
@@ -121,7 +117,7 @@ TEST(Sdpa, ProgramCacheReusesTheProgram) {
     Device& device = test_device();
     bool was = device.program_cache_enabled();
     device.enable_program_cache();
-    Tensor q = make({1, 2, 40, 32}, DataType::BFLOAT16, 1), k = make({1, 1, 40, 32}, DataType::BFLOAT16, 2);
+    Tensor q = sdpa_input({1, 2, 40, 32}, DataType::BFLOAT16, 1), k = sdpa_input({1, 1, 40, 32}, DataType::BFLOAT16, 2);
     auto first = to_host<float>(scaled_dot_product_attention(q, k, k));
     std::size_t entries = device.num_program_cache_entries(), hits = device.program_cache_hits();
     auto second = to_host<float>(scaled_dot_product_attention(q, k, k));
@@ -132,22 +128,22 @@ TEST(Sdpa, ProgramCacheReusesTheProgram) {
 }
 
 TEST(Sdpa, BadInputsAreRejected) {
-    Tensor q = make({1, 4, 8, 16}, DataType::FLOAT32, 1), k = make({1, 3, 8, 16}, DataType::FLOAT32, 2);
+    Tensor q = sdpa_input({1, 4, 8, 16}, DataType::FLOAT32, 1), k = sdpa_input({1, 3, 8, 16}, DataType::FLOAT32, 2);
     const char* op = "scaled_dot_product_attention";
     expect_error([&] { scaled_dot_product_attention(q, k, k); }, {op, "q.shape[1]=4", "k.shape[1]=3"});
-    Tensor k2 = make({1, 2, 8, 16}, DataType::FLOAT32, 3), v2 = make({1, 2, 9, 16}, DataType::FLOAT32, 4);
+    Tensor k2 = sdpa_input({1, 2, 8, 16}, DataType::FLOAT32, 3), v2 = sdpa_input({1, 2, 9, 16}, DataType::FLOAT32, 4);
     expect_error([&] { scaled_dot_product_attention(q, k2, v2); }, {op, "same shape"});
-    Tensor kd = make({1, 2, 8, 24}, DataType::FLOAT32, 5);
+    Tensor kd = sdpa_input({1, 2, 8, 24}, DataType::FLOAT32, 5);
     expect_error([&] { scaled_dot_product_attention(q, kd, kd); }, {op, "head dim"});
-    Tensor short_k = make({1, 2, 4, 16}, DataType::FLOAT32, 6);
+    Tensor short_k = sdpa_input({1, 2, 4, 16}, DataType::FLOAT32, 6);
     expect_error([&] { scaled_dot_product_attention(q, short_k, short_k); }, {op, "sq <= sk"});
-    Tensor mask = make({1, 1, 8, 8}, DataType::FLOAT32, 7);
+    Tensor mask = sdpa_input({1, 1, 8, 8}, DataType::FLOAT32, 7);
     expect_error([&] { scaled_dot_product_attention(q, k2, k2, {.attn_mask = mask}); }, {op, "exclude"});
-    Tensor bad_mask = make({1, 1, 8, 7}, DataType::FLOAT32, 8);
+    Tensor bad_mask = sdpa_input({1, 1, 8, 7}, DataType::FLOAT32, 8);
     expect_error(
         [&] { scaled_dot_product_attention(q, k2, k2, {.attn_mask = bad_mask, .is_causal = false}); },
         {op, "attn_mask must be"});
-    Tensor q3 = make({4, 8, 16}, DataType::FLOAT32, 9);
+    Tensor q3 = sdpa_input({4, 8, 16}, DataType::FLOAT32, 9);
     expect_error([&] { scaled_dot_product_attention(q3, k2, k2); }, {op, "4-d"});
     expect_error([&] { scaled_dot_product_attention(q, k2, k2, {.scale = NAN}); }, {op, "scale"});
 }
@@ -162,11 +158,11 @@ namespace {
 // cache with the chunk's queries as the last positions.
 TEST(ChunkedSdpa, MatchesCausalAttentionOverTheLogicalCache) {
     const uint32_t b = 2, nqh = 8, nkv = 2, S = 192, dh = 64, block = 32, chunk = 50, start = 96;
-    Tensor lk = make({b, nkv, S, dh}, DataType::BFLOAT16, 21),
-           lv = make({b, nkv, S, dh}, DataType::BFLOAT16, 22);
+    Tensor lk = sdpa_input({b, nkv, S, dh}, DataType::BFLOAT16, 21),
+           lv = sdpa_input({b, nkv, S, dh}, DataType::BFLOAT16, 22);
     Array ak = reference::from_tensor(lk), av = reference::from_tensor(lv);
     testing::PagedCache paged = testing::page(ak, av, block, DataType::BFLOAT16, 23);
-    Tensor q = make({b, nqh, chunk, dh}, DataType::FLOAT32, 24);
+    Tensor q = sdpa_input({b, nqh, chunk, dh}, DataType::FLOAT32, 24);
     Tensor out =
         transformer::chunked_scaled_dot_product_attention(q, paged.k, paged.v, paged.page_table, start);
     // Reference: keys 0 .. start + chunk - 1 of the logical cache, queries as the last `chunk` positions.

@@ -7,6 +7,7 @@
 
 #include "paged_cache.hpp"
 #include "reference/attention.hpp"
+#include "sdpa_inputs.hpp"
 #include "test_util.hpp"
 
 namespace attnn {
@@ -19,12 +20,7 @@ using transformer::paged_scaled_dot_product_attention_decode;
 using transformer::scaled_dot_product_attention_decode;
 using transformer::SDPAProgramConfig;
 
-Tensor make(const std::vector<uint32_t>& dims, DataType dtype, uint32_t seed) {
-    Shape shape(dims);
-    auto v = reference::ttnn_sdpa_inputs(shape.volume(), seed);
-    return from_host(std::span<const float>(v), shape,
-                     {.dtype = dtype, .layout = Layout::TILE, .device = test_device()});
-}
+using testing::sdpa_input;
 
 // Expected decode output: user i's query against its first cur_pos[i] + 1 positions of the
 // logical cache [b, nkv, S, dh] (values as stored).
@@ -62,9 +58,9 @@ class DecodeContiguous : public ::testing::TestWithParam<std::tuple<kernels::Isa
 TEST_P(DecodeContiguous, MatchesReferenceAtEveryPosition) {
     auto [isa, c] = GetParam();
     testing::ScopedIsa scoped(isa);
-    Tensor q = make({1, c.b, c.nqh, c.dh}, DataType::FLOAT32, 1);
-    Tensor k = make({c.b, c.nkv, c.S, c.dh}, DataType::BFLOAT16, 2),
-           v = make({c.b, c.nkv, c.S, c.dh}, DataType::BFLOAT16, 3);
+    Tensor q = sdpa_input({1, c.b, c.nqh, c.dh}, DataType::FLOAT32, 1);
+    Tensor k = sdpa_input({c.b, c.nkv, c.S, c.dh}, DataType::BFLOAT16, 2),
+           v = sdpa_input({c.b, c.nkv, c.S, c.dh}, DataType::BFLOAT16, 3);
     SDPAProgramConfig config{.k_chunk_size = c.k_chunk};
     Tensor out =
         scaled_dot_product_attention_decode(q, k, v, {.cur_pos = c.cur_pos, .program_config = config});
@@ -107,7 +103,7 @@ TEST_P(DecodeCacheLayouts, MatchReferenceAndTheTileCache) {
             return from_host(std::span<const float>(v), Shape{b, nkv, S, dh},
                              {.dtype = dtype, .layout = layout, .device = test_device()});
         };
-        Tensor q = make({1, b, nqh, dh}, q_dtype, 21);
+        Tensor q = sdpa_input({1, b, nqh, dh}, q_dtype, 21);
         Tensor k = cache(k_layout, 22), v = cache(v_layout, 23);
         std::vector<int32_t> pos = {160, 33};  // a chunk boundary (128) crossed; a partial band
         auto got = to_host<double>(
@@ -164,7 +160,7 @@ TEST_P(DecodeUnusedRows, NeverReachTheOutput) {
                          {.dtype = dtype, .layout = layout, .device = test_device()});
     };
     for (DataType q_dtype : {DataType::FLOAT32, DataType::BFLOAT16}) {
-        Tensor q = make({1, b, nqh, dh}, q_dtype, 43);
+        Tensor q = sdpa_input({1, b, nqh, dh}, q_dtype, 43);
         auto clean = to_host<double>(
             scaled_dot_product_attention_decode(q, tensor(k_host), tensor(v_host), {.cur_pos = pos}));
         const std::vector<int32_t> all(b, int32_t(S) - 1);
@@ -189,9 +185,9 @@ class DecodeBfloat8Cache : public ::testing::TestWithParam<kernels::Isa> {};
 TEST_P(DecodeBfloat8Cache, DotProductRoundingCostsLessThanTheCache) {
     testing::ScopedIsa scoped(GetParam());
     const uint32_t b = 2, nqh = 8, nkv = 2, S = 300, dh = 128;
-    Tensor q = make({1, b, nqh, dh}, DataType::FLOAT32, 31);
-    Tensor k = make({b, nkv, S, dh}, DataType::BFLOAT8_B, 32), v = make({b, nkv, S, dh}, DataType::BFLOAT8_B, 33);
-    Tensor k32 = make({b, nkv, S, dh}, DataType::FLOAT32, 32), v32 = make({b, nkv, S, dh}, DataType::FLOAT32, 33);
+    Tensor q = sdpa_input({1, b, nqh, dh}, DataType::FLOAT32, 31);
+    Tensor k = sdpa_input({b, nkv, S, dh}, DataType::BFLOAT8_B, 32), v = sdpa_input({b, nkv, S, dh}, DataType::BFLOAT8_B, 33);
+    Tensor k32 = sdpa_input({b, nkv, S, dh}, DataType::FLOAT32, 32), v32 = sdpa_input({b, nkv, S, dh}, DataType::FLOAT32, 33);
     std::vector<int32_t> pos = {299, 130};
     Tensor out = scaled_dot_product_attention_decode(q, k, v, {.cur_pos = pos});
     auto stored = expected(reference::from_tensor(q), reference::from_tensor(k), reference::from_tensor(v), pos);
@@ -209,8 +205,8 @@ INSTANTIATE_TEST_SUITE_P(EveryIsa, DecodeBfloat8Cache, ::testing::ValuesIn(kerne
                          testing::isa_param_name);
 
 TEST(Decode, CurPosTensorEqualsList) {
-    Tensor q = make({1, 3, 4, 64}, DataType::BFLOAT16, 4);
-    Tensor k = make({3, 2, 100, 64}, DataType::BFLOAT16, 5), v = make({3, 2, 100, 64}, DataType::BFLOAT16, 6);
+    Tensor q = sdpa_input({1, 3, 4, 64}, DataType::BFLOAT16, 4);
+    Tensor k = sdpa_input({3, 2, 100, 64}, DataType::BFLOAT16, 5), v = sdpa_input({3, 2, 100, 64}, DataType::BFLOAT16, 6);
     std::vector<int32_t> pos = {5, 63, 99};
     Tensor pos_t = from_host(std::span<const int32_t>(pos), Shape{3}, {.device = test_device()});
     auto a = to_host<float>(scaled_dot_product_attention_decode(q, k, v, {.cur_pos = pos}));
@@ -221,8 +217,8 @@ TEST(Decode, CurPosTensorEqualsList) {
 // A k_chunk_size past the cache's positions is capped at them (whole bands): it sizes the
 // program's buffers, so 2^32 - 1 must not ask for gigabytes. Same chunks, same output.
 TEST(Decode, ChunkSizesPastTheCacheAreCapped) {
-    Tensor q = make({1, 2, 4, 64}, DataType::BFLOAT16, 7);
-    Tensor k = make({2, 1, 100, 64}, DataType::BFLOAT16, 8), v = make({2, 1, 100, 64}, DataType::BFLOAT16, 9);
+    Tensor q = sdpa_input({1, 2, 4, 64}, DataType::BFLOAT16, 7);
+    Tensor k = sdpa_input({2, 1, 100, 64}, DataType::BFLOAT16, 8), v = sdpa_input({2, 1, 100, 64}, DataType::BFLOAT16, 9);
     const std::vector<int32_t> pos = {99, 40};
     auto capped = to_host<float>(scaled_dot_product_attention_decode(
         q, k, v, {.cur_pos = pos, .program_config = SDPAProgramConfig{.k_chunk_size = 128}}));
@@ -238,9 +234,9 @@ class DecodePaged : public ::testing::TestWithParam<std::tuple<uint32_t, DataTyp
 TEST_P(DecodePaged, ShuffledBlocksMatchTheContiguousReference) {
     auto [block_size, dtype] = GetParam();
     const uint32_t b = 3, nqh = 8, nkv = 2, S = 256, dh = 64;
-    Tensor q = make({1, b, nqh, dh}, DataType::BFLOAT16, 7);
+    Tensor q = sdpa_input({1, b, nqh, dh}, DataType::BFLOAT16, 7);
     // The logical cache, rounded through the cache dtype first so the reference sees stored values.
-    Tensor lk = make({b, nkv, S, dh}, dtype, 8), lv = make({b, nkv, S, dh}, dtype, 9);
+    Tensor lk = sdpa_input({b, nkv, S, dh}, dtype, 8), lv = sdpa_input({b, nkv, S, dh}, dtype, 9);
     Array ak = reference::from_tensor(lk), av = reference::from_tensor(lv);
     testing::PagedCache paged = testing::page(ak, av, block_size, dtype, 10);
     std::vector<int32_t> pos = {int32_t(block_size) - 1, int32_t(block_size), 255};  // block boundaries
@@ -280,8 +276,8 @@ TEST_P(DecodePagedHeadsTogether, MatchReferenceAndTheContiguousCache) {
     auto [c, dtype] = GetParam();
     if (test_device().num_workers() < int(c.workers)) GTEST_SKIP() << "needs " << c.workers << " workers";
     const uint32_t b = uint32_t(c.cur_pos.size()), nqh = 16, nkv = 4, S = 320, dh = 96, block_size = 32;
-    Tensor q = make({1, b, nqh, dh}, DataType::BFLOAT16, 21);
-    Tensor lk = make({b, nkv, S, dh}, dtype, 22), lv = make({b, nkv, S, dh}, dtype, 23);
+    Tensor q = sdpa_input({1, b, nqh, dh}, DataType::BFLOAT16, 21);
+    Tensor lk = sdpa_input({b, nkv, S, dh}, dtype, 22), lv = sdpa_input({b, nkv, S, dh}, dtype, 23);
     Array ak = reference::from_tensor(lk), av = reference::from_tensor(lv);
     testing::PagedCache paged = testing::page(ak, av, block_size, dtype, 24);
     SDPAProgramConfig config{.compute_with_storage_grid_size = CoreGrid{1, c.workers}};
@@ -332,8 +328,8 @@ TEST(Decode, PagedHeadGroupsChooseDotProductsPerHead) {
             }
     Tensor q = from_host(std::span<const float>(qv), Shape{1, b, nqh, dh},
                          {.dtype = DataType::FLOAT32, .layout = Layout::TILE, .device = test_device()});
-    Tensor lk = make({b, nkv, S, dh}, DataType::BFLOAT16, 32);
-    Tensor lv = make({b, nkv, S, dh}, DataType::BFLOAT16, 33);
+    Tensor lk = sdpa_input({b, nkv, S, dh}, DataType::BFLOAT16, 32);
+    Tensor lv = sdpa_input({b, nkv, S, dh}, DataType::BFLOAT16, 33);
     Array ak = reference::from_tensor(lk), av = reference::from_tensor(lv);
     testing::PagedCache paged = testing::page(ak, av, block_size, DataType::BFLOAT16, 34);
     const std::vector<int32_t> pos = {127, 70};
@@ -350,8 +346,8 @@ TEST(Decode, PagedHeadGroupsChooseDotProductsPerHead) {
 
 TEST(Decode, NonCausalUsesTheMask) {
     const uint32_t b = 2, nqh = 4, nkv = 2, S = 70, dh = 32;
-    Tensor q = make({1, b, nqh, dh}, DataType::FLOAT32, 11);
-    Tensor k = make({b, nkv, S, dh}, DataType::FLOAT32, 12), v = make({b, nkv, S, dh}, DataType::FLOAT32, 13);
+    Tensor q = sdpa_input({1, b, nqh, dh}, DataType::FLOAT32, 11);
+    Tensor k = sdpa_input({b, nkv, S, dh}, DataType::FLOAT32, 12), v = sdpa_input({b, nkv, S, dh}, DataType::FLOAT32, 13);
     // Mask out everything past position 40 for user 0 and past 9 for user 1: same as causal there.
     std::vector<float> mask(std::size_t(b) * nqh * S, 0.0f);
     for (uint32_t i = 0; i < b; ++i)
@@ -376,7 +372,7 @@ TEST(Decode, NonCausalUsesTheMask) {
 }
 
 TEST(Decode, BadInputsAreRejected) {
-    Tensor q = make({1, 2, 4, 32}, DataType::FLOAT32, 1), k = make({2, 2, 64, 32}, DataType::FLOAT32, 2);
+    Tensor q = sdpa_input({1, 2, 4, 32}, DataType::FLOAT32, 1), k = sdpa_input({2, 2, 64, 32}, DataType::FLOAT32, 2);
     const char* op = "scaled_dot_product_attention_decode";
     expect_error(
         [&] {
@@ -386,7 +382,7 @@ TEST(Decode, BadInputsAreRejected) {
     expect_error([&] { scaled_dot_product_attention_decode(q, k, k, {.cur_pos = {3}}); },
                  {op, "one position per user"});
     expect_error([&] { scaled_dot_product_attention_decode(q, k, k, {.cur_pos = {3, -2}}); }, {op, ">= -1"});
-    Tensor k3 = make({2, 3, 64, 32}, DataType::FLOAT32, 3);
+    Tensor k3 = sdpa_input({2, 3, 64, 32}, DataType::FLOAT32, 3);
     expect_error(
         [&] {
             scaled_dot_product_attention_decode(q, k3, k3, {.cur_pos = {1, 1}});
@@ -396,7 +392,7 @@ TEST(Decode, BadInputsAreRejected) {
                  {op, "attn_mask"});
     std::vector<int32_t> table = {0, 5};  // block 5 does not exist
     Tensor pt = from_host(std::span<const int32_t>(table), Shape{2, 1}, {.device = test_device()});
-    Tensor pk = make({4, 2, 32, 32}, DataType::FLOAT32, 4);
+    Tensor pk = sdpa_input({4, 2, 32, 32}, DataType::FLOAT32, 4);
     expect_error(
         [&] {
             paged_scaled_dot_product_attention_decode(q, pk, pk, pt, {.cur_pos = {3, 3}});
