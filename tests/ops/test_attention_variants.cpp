@@ -139,13 +139,7 @@ TEST(ChunkedSdpaWindow, MatchesWindowedAttentionOverTheLogicalCache) {
     Array ak = reference::from_tensor(lk), av = reference::from_tensor(lv);
     testing::PagedCache paged = testing::page(ak, av, block, DataType::BFLOAT16, 23);
     Tensor q = sdpa_input({b, nqh, chunk, dh}, DataType::FLOAT32, 24);
-    const uint32_t sk = start + chunk;
-    Array kk{{b, nkv, sk, dh}, {}}, vv{{b, nkv, sk, dh}, {}};
-    for (uint32_t m = 0; m < b * nkv; ++m) {
-        auto base = std::size_t(m) * S * dh;
-        kk.values.insert(kk.values.end(), ak.values.begin() + base, ak.values.begin() + base + sk * dh);
-        vv.values.insert(vv.values.end(), av.values.begin() + base, av.values.begin() + base + sk * dh);
-    }
+    const Array kk = reference::first_positions(ak, start + chunk), vv = reference::first_positions(av, start + chunk);
     const std::vector<float> sinks = sink_values(nqh);
     const std::vector<double> wide = widen(sinks);
     for (uint32_t window : {1u, 40u, 120u}) {

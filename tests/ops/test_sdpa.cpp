@@ -166,13 +166,7 @@ TEST(ChunkedSdpa, MatchesCausalAttentionOverTheLogicalCache) {
     Tensor out =
         transformer::chunked_scaled_dot_product_attention(q, paged.k, paged.v, paged.page_table, start);
     // Reference: keys 0 .. start + chunk - 1 of the logical cache, queries as the last `chunk` positions.
-    const uint32_t sk = start + chunk;
-    Array kk{{b, nkv, sk, dh}, {}}, vv{{b, nkv, sk, dh}, {}};
-    for (uint32_t m = 0; m < b * nkv; ++m) {
-        auto base = std::size_t(m) * S * dh;
-        kk.values.insert(kk.values.end(), ak.values.begin() + base, ak.values.begin() + base + sk * dh);
-        vv.values.insert(vv.values.end(), av.values.begin() + base, av.values.begin() + base + sk * dh);
-    }
+    const Array kk = reference::first_positions(ak, start + chunk), vv = reference::first_positions(av, start + chunk);
     Array expect =
         reference::sdpa(reference::from_tensor(q), kk, vv, nullptr, true, 1.0 / std::sqrt(double(dh)));
     auto got = to_host<double>(out);

@@ -49,6 +49,16 @@ Array sdpa(const Array& q, const Array& k, const Array& v, const Array* mask, bo
     return out;
 }
 
+Array first_positions(const Array& cache, uint64_t n) {
+    const uint64_t matrices = cache.shape[0] * cache.shape[1], S = cache.shape[2], dh = cache.shape[3];
+    Array out{{cache.shape[0], cache.shape[1], uint32_t(n), uint32_t(dh)}, {}};
+    for (uint64_t m = 0; m < matrices; ++m) {
+        auto base = cache.values.begin() + std::ptrdiff_t(m * S * dh);
+        out.values.insert(out.values.end(), base, base + std::ptrdiff_t(n * dh));
+    }
+    return out;
+}
+
 std::vector<float> ttnn_sdpa_inputs(std::size_t n, uint32_t seed) {
     std::mt19937 gen(seed);
     std::normal_distribution<float> normal(0.0f, 1.0f), outlier(0.0f, 10.0f);

@@ -20,6 +20,9 @@ struct SdpaVariants {
 Array sdpa(const Array& q, const Array& k, const Array& v, const Array* mask, bool causal, double scale,
            const SdpaVariants& variants);
 
+// Positions 0 .. n - 1 of a cache [b, nkv, S, dh]: [b, nkv, n, dh].
+Array first_positions(const Array& cache, uint64_t n);
+
 // TT-NN's SDPA test inputs: N(0, 1) plus N(0, 10) added with probability 0.001.
 std::vector<float> ttnn_sdpa_inputs(std::size_t n, uint32_t seed);
 
