@@ -232,8 +232,8 @@ std::vector<DecodeResult> run_decode(Device& device, const MachineLimits& limits
         if (o.progress) {
             std::string dtypes;
             for (std::size_t j : group) dtypes += (dtypes.empty() ? "" : " + ") + dtype_name(o.decode[j].cache_dtype);
-            o.progress("decode users=" + std::to_string(c.users) + " cache=" + std::to_string(c.cache_len) + " " +
-                       dtypes + (c.paged ? " paged" : " contiguous") +
+            o.progress("decode users=" + std::to_string(c.users) + " cache=" + std::to_string(c.cache_len) +
+                       " " + dtypes + (c.paged ? " paged" : " contiguous") +
                        (c.layout == Layout::ROW_MAJOR ? " row-major" : "") +
                        (c.window ? " window=" + std::to_string(c.window) : ""));
         }

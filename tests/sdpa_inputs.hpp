@@ -13,7 +13,8 @@ inline Tensor sdpa_input(const std::vector<uint32_t>& dims, DataType dtype, uint
                          Layout layout = Layout::TILE) {
     Shape shape(dims);
     auto v = reference::ttnn_sdpa_inputs(shape.volume(), seed);
-    return from_host(std::span<const float>(v), shape, {.dtype = dtype, .layout = layout, .device = test_device()});
+    return from_host(std::span<const float>(v), shape,
+                     {.dtype = dtype, .layout = layout, .device = test_device()});
 }
 
 }  // namespace attnn::testing

@@ -25,10 +25,10 @@ void bind_nn(nb::module_& m) {
     nb::class_<nn::LlamaAttentionConfig>(n, "LlamaAttentionConfig")
         .def(
             "__init__",
-            [](nn::LlamaAttentionConfig* c, uint32_t dim, uint32_t num_heads, uint32_t num_kv_heads, uint32_t head_dim,
-               uint32_t max_batch, uint32_t max_seq_len, double rope_theta, DataType weight_dtype,
-               DataType activation_dtype, DataType cache_dtype, bool paged, uint32_t block_size,
-               uint32_t sliding_window) {
+            [](nn::LlamaAttentionConfig* c, uint32_t dim, uint32_t num_heads, uint32_t num_kv_heads,
+               uint32_t head_dim, uint32_t max_batch, uint32_t max_seq_len, double rope_theta,
+               DataType weight_dtype, DataType activation_dtype, DataType cache_dtype, bool paged,
+               uint32_t block_size, uint32_t sliding_window) {
                 new (c) nn::LlamaAttentionConfig{};
                 c->dim = dim;
                 c->num_heads = num_heads;

@@ -110,10 +110,14 @@ void bind_transformer(nb::module_& t) {
            std::optional<float> scale, std::optional<uint32_t> sliding_window_size,
            std::optional<Tensor> attention_sink, std::optional<transformer::SDPAProgramConfig> program_config,
            nb::handle, std::optional<MemoryConfig> mc) {
-            return transformer::scaled_dot_product_attention(
-                q, k, v, {.attn_mask = std::move(attn_mask), .is_causal = is_causal, .scale = scale,
-                          .sliding_window_size = sliding_window_size, .attention_sink = std::move(attention_sink),
-                          .program_config = program_config, .memory_config = mc});
+            return transformer::scaled_dot_product_attention(q, k, v,
+                                                             {.attn_mask = std::move(attn_mask),
+                                                              .is_causal = is_causal,
+                                                              .scale = scale,
+                                                              .sliding_window_size = sliding_window_size,
+                                                              .attention_sink = std::move(attention_sink),
+                                                              .program_config = program_config,
+                                                              .memory_config = mc});
         },
         nb::arg("input_tensor_q"), nb::arg("input_tensor_k"), nb::arg("input_tensor_v"), nb::kw_only(),
         nb::arg("attn_mask") = nb::none(), nb::arg("is_causal") = true, nb::arg("scale") = nb::none(),
@@ -122,29 +126,32 @@ void bind_transformer(nb::module_& t) {
         nb::arg("memory_config") = nb::none(), release_gil());
     t.def(
         "chunked_scaled_dot_product_attention",
-        [](const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& page_table, uint32_t chunk_start_idx,
-           std::optional<float> scale, std::optional<uint32_t> sliding_window_size,
+        [](const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& page_table,
+           uint32_t chunk_start_idx, std::optional<float> scale, std::optional<uint32_t> sliding_window_size,
            std::optional<Tensor> attention_sink, std::optional<transformer::SDPAProgramConfig> program_config,
            nb::handle, std::optional<MemoryConfig> mc) {
             return transformer::chunked_scaled_dot_product_attention(
                 q, k, v, page_table, chunk_start_idx,
-                {.scale = scale, .sliding_window_size = sliding_window_size,
-                 .attention_sink = std::move(attention_sink), .program_config = program_config, .memory_config = mc});
+                {.scale = scale,
+                 .sliding_window_size = sliding_window_size,
+                 .attention_sink = std::move(attention_sink),
+                 .program_config = program_config,
+                 .memory_config = mc});
         },
-        nb::arg("input_tensor_q"), nb::arg("input_tensor_k"), nb::arg("input_tensor_v"), nb::arg("page_table_tensor"),
-        nb::arg("chunk_start_idx"), nb::kw_only(), nb::arg("scale") = nb::none(),
-        nb::arg("sliding_window_size") = nb::none(), nb::arg("attention_sink") = nb::none(),
-        nb::arg("program_config") = nb::none(),
+        nb::arg("input_tensor_q"), nb::arg("input_tensor_k"), nb::arg("input_tensor_v"),
+        nb::arg("page_table_tensor"), nb::arg("chunk_start_idx"), nb::kw_only(),
+        nb::arg("scale") = nb::none(), nb::arg("sliding_window_size") = nb::none(),
+        nb::arg("attention_sink") = nb::none(), nb::arg("program_config") = nb::none(),
         nb::arg("compute_kernel_config") = nb::none(), nb::arg("memory_config") = nb::none(), release_gil());
 
     // Decode: the Python layer's wrappers pass page_table (or page_table_tensor) through.
     t.def(
         "_sdpa_decode",
-        [](const Tensor& q, const Tensor& k, const Tensor& v, std::optional<Tensor> page_table, bool is_causal,
-           std::optional<Tensor> attn_mask, std::optional<std::vector<int32_t>> cur_pos,
-           std::optional<Tensor> cur_pos_tensor, std::optional<float> scale, std::optional<uint32_t> sliding_window_size,
-           std::optional<Tensor> attention_sink, std::optional<transformer::SDPAProgramConfig> program_config,
-           std::optional<MemoryConfig> mc) {
+        [](const Tensor& q, const Tensor& k, const Tensor& v, std::optional<Tensor> page_table,
+           bool is_causal, std::optional<Tensor> attn_mask, std::optional<std::vector<int32_t>> cur_pos,
+           std::optional<Tensor> cur_pos_tensor, std::optional<float> scale,
+           std::optional<uint32_t> sliding_window_size, std::optional<Tensor> attention_sink,
+           std::optional<transformer::SDPAProgramConfig> program_config, std::optional<MemoryConfig> mc) {
             transformer::SDPADecodeOptions o{.is_causal = is_causal,
                                              .attn_mask = std::move(attn_mask),
                                              .cur_pos = cur_pos.value_or(std::vector<int32_t>{}),
@@ -154,7 +161,8 @@ void bind_transformer(nb::module_& t) {
                                              .attention_sink = std::move(attention_sink),
                                              .program_config = program_config,
                                              .memory_config = mc};
-            if (page_table) return transformer::paged_scaled_dot_product_attention_decode(q, k, v, *page_table, o);
+            if (page_table)
+                return transformer::paged_scaled_dot_product_attention_decode(q, k, v, *page_table, o);
             return transformer::scaled_dot_product_attention_decode(q, k, v, o);
         },
         nb::arg("q"), nb::arg("k"), nb::arg("v"), nb::arg("page_table").none(), nb::arg("is_causal"),

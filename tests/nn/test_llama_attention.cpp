@@ -93,13 +93,15 @@ INSTANTIATE_TEST_SUITE_P(
                       // Mistral-style local attention: prompts longer than the window, then decode
                       // steps whose windows start mid-band (contiguous) and mid-block (paged).
                       LayerCase{[] {
-                                    auto c = small(DataType::FLOAT32, DataType::FLOAT32, DataType::FLOAT32, false);
+                                    auto c =
+                                        small(DataType::FLOAT32, DataType::FLOAT32, DataType::FLOAT32, false);
                                     c.sliding_window = 20;
                                     return c;
                                 }(),
                                 0.99999, "fp32_window"},
                       LayerCase{[] {
-                                    auto c = small(DataType::BFLOAT16, DataType::BFLOAT16, DataType::BFLOAT8_B, true);
+                                    auto c = small(DataType::BFLOAT16, DataType::BFLOAT16,
+                                                   DataType::BFLOAT8_B, true);
                                     c.sliding_window = 45;
                                     return c;
                                 }(),

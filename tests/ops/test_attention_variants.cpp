@@ -38,8 +38,8 @@ struct WindowCase {
     uint32_t q_chunk = 0, k_chunk = 0;
 };
 std::ostream& operator<<(std::ostream& os, const WindowCase& c) {
-    return os << "b" << c.b << "_h" << c.nqh << "_kv" << c.nkv << "_sq" << c.sq << "_sk" << c.sk << "_dh" << c.dh
-              << "_w" << c.window << "_qc" << c.q_chunk << "_kc" << c.k_chunk;
+    return os << "b" << c.b << "_h" << c.nqh << "_kv" << c.nkv << "_sq" << c.sq << "_sk" << c.sk << "_dh"
+              << c.dh << "_w" << c.window << "_qc" << c.q_chunk << "_kc" << c.k_chunk;
 }
 
 class SdpaWindow : public ::testing::TestWithParam<std::tuple<kernels::Isa, WindowCase>> {};
@@ -57,11 +57,12 @@ TEST_P(SdpaWindow, MatchesReferenceWithAndWithoutSinks) {
     const std::vector<double> wide = widen(sinks);
     for (bool with_sinks : {false, true}) {
         SCOPED_TRACE(with_sinks ? "with sinks" : "no sinks");
-        transformer::SDPAOptions o{.is_causal = true, .sliding_window_size = c.window, .program_config = config};
+        transformer::SDPAOptions o{
+            .is_causal = true, .sliding_window_size = c.window, .program_config = config};
         if (with_sinks) o.attention_sink = sink_tensor(sinks);
         auto got = to_host<double>(transformer::scaled_dot_product_attention(q, k, v, o));
-        Array want = reference::sdpa(reference::from_tensor(q), reference::from_tensor(k), reference::from_tensor(v),
-                                     nullptr, true, 1.0 / std::sqrt(double(c.dh)),
+        Array want = reference::sdpa(reference::from_tensor(q), reference::from_tensor(k),
+                                     reference::from_tensor(v), nullptr, true, 1.0 / std::sqrt(double(c.dh)),
                                      {.window = c.window, .sinks = with_sinks ? &wide : nullptr});
         EXPECT_LE(reference::max_abs_diff(want.values, got), 2e-5) << c;
         EXPECT_GE(reference::pcc(want.values, got), 0.9999) << c;
@@ -72,12 +73,13 @@ INSTANTIATE_TEST_SUITE_P(
     Windows, SdpaWindow,
     ::testing::Combine(::testing::ValuesIn(kernels::supported_isas()),
                        ::testing::Values(WindowCase{1, 1, 1, 1, 1, 1, 1},
-                                         WindowCase{1, 4, 2, 33, 33, 33, 1},         // the diagonal alone
+                                         WindowCase{1, 4, 2, 33, 33, 33, 1},            // the diagonal alone
                                          WindowCase{1, 4, 2, 300, 300, 64, 7, 32, 32},  // most chunks skipped
-                                         WindowCase{2, 8, 2, 160, 160, 80, 100},     // GQA 4, default chunks
+                                         WindowCase{2, 8, 2, 160, 160, 80, 100},  // GQA 4, default chunks
                                          WindowCase{1, 4, 1, 70, 200, 96, 64, 32, 64},  // sq < sk
-                                         WindowCase{1, 2, 1, 97, 97, 40, 33, 17, 45},   // chunks not dividing s
-                                         WindowCase{1, 2, 2, 50, 50, 32, 1000},      // wider than the sequence
+                                         WindowCase{1, 2, 1, 97, 97, 40, 33, 17,
+                                                    45},                         // chunks not dividing s
+                                         WindowCase{1, 2, 2, 50, 50, 32, 1000},  // wider than the sequence
                                          WindowCase{1, 1, 1, 2011, 2011, 64, 256})),
     [](const auto& info) {
         std::ostringstream os;
@@ -87,18 +89,21 @@ INSTANTIATE_TEST_SUITE_P(
 
 // A window as wide as the sequence (or none: 0) is plain causal attention, bit for bit.
 TEST(SdpaWindow, WideOrZeroWindowIsPlainCausal) {
-    Tensor q = sdpa_input({1, 4, 65, 32}, DataType::BFLOAT16, 4), k = sdpa_input({1, 2, 65, 32}, DataType::BFLOAT16, 5);
+    Tensor q = sdpa_input({1, 4, 65, 32}, DataType::BFLOAT16, 4),
+           k = sdpa_input({1, 2, 65, 32}, DataType::BFLOAT16, 5);
     auto plain = to_host<float>(transformer::scaled_dot_product_attention(q, k, k));
     for (uint32_t w : {0u, 65u, 5000u})
-        EXPECT_EQ(to_host<float>(transformer::scaled_dot_product_attention(q, k, k, {.sliding_window_size = w})),
-                  plain)
+        EXPECT_EQ(
+            to_host<float>(transformer::scaled_dot_product_attention(q, k, k, {.sliding_window_size = w})),
+            plain)
             << w;
 }
 
 // Sinks with a mask (non-causal), including a row whose keys are all masked (zeros, sink or not).
 TEST(SdpaSinks, WithMasksAndFullyMaskedRows) {
     const uint32_t b = 2, h = 6, sq = 37, sk = 50, dh = 33;
-    Tensor q = sdpa_input({b, h, sq, dh}, DataType::FLOAT32, 6), k = sdpa_input({b, 3, sk, dh}, DataType::FLOAT32, 7),
+    Tensor q = sdpa_input({b, h, sq, dh}, DataType::FLOAT32, 6),
+           k = sdpa_input({b, 3, sk, dh}, DataType::FLOAT32, 7),
            v = sdpa_input({b, 3, sk, dh}, DataType::FLOAT32, 8);
     std::vector<float> mask = testing::random_values(std::size_t(b) * sq * sk, 9, -3.0f, 1.0f);
     for (uint32_t bi = 0; bi < b; ++bi)
@@ -110,8 +115,9 @@ TEST(SdpaSinks, WithMasksAndFullyMaskedRows) {
     auto got = to_host<double>(transformer::scaled_dot_product_attention(
         q, k, v, {.attn_mask = tm, .is_causal = false, .attention_sink = sink_tensor(sinks)}));
     Array rm = reference::from_tensor(tm);
-    Array want = reference::sdpa(reference::from_tensor(q), reference::from_tensor(k), reference::from_tensor(v), &rm,
-                                 false, 1.0 / std::sqrt(double(dh)), {.sinks = &wide});
+    Array want =
+        reference::sdpa(reference::from_tensor(q), reference::from_tensor(k), reference::from_tensor(v), &rm,
+                        false, 1.0 / std::sqrt(double(dh)), {.sinks = &wide});
     EXPECT_LE(reference::max_abs_diff(want.values, got), 2e-5);
     for (uint32_t bi = 0; bi < b; ++bi)
         for (uint32_t hi = 0; hi < h; ++hi)
@@ -121,8 +127,8 @@ TEST(SdpaSinks, WithMasksAndFullyMaskedRows) {
     extreme[1] = -INFINITY;
     auto zeros = to_host<double>(transformer::scaled_dot_product_attention(
         q, k, v, {.attn_mask = tm, .is_causal = false, .attention_sink = sink_tensor(extreme)}));
-    auto plain =
-        to_host<double>(transformer::scaled_dot_product_attention(q, k, v, {.attn_mask = tm, .is_causal = false}));
+    auto plain = to_host<double>(
+        transformer::scaled_dot_product_attention(q, k, v, {.attn_mask = tm, .is_causal = false}));
     for (uint32_t bi = 0; bi < b; ++bi)
         for (uint32_t hi = 0; hi < h; ++hi)
             for (uint32_t i = 0; i < sq * dh; ++i) {
@@ -135,21 +141,24 @@ TEST(SdpaSinks, WithMasksAndFullyMaskedRows) {
 // attention over the logical cache with the chunk's queries as the last positions.
 TEST(ChunkedSdpaWindow, MatchesWindowedAttentionOverTheLogicalCache) {
     const uint32_t b = 2, nqh = 8, nkv = 2, S = 192, dh = 64, block = 32, chunk = 50, start = 96;
-    Tensor lk = sdpa_input({b, nkv, S, dh}, DataType::BFLOAT16, 21), lv = sdpa_input({b, nkv, S, dh}, DataType::BFLOAT16, 22);
+    Tensor lk = sdpa_input({b, nkv, S, dh}, DataType::BFLOAT16, 21),
+           lv = sdpa_input({b, nkv, S, dh}, DataType::BFLOAT16, 22);
     Array ak = reference::from_tensor(lk), av = reference::from_tensor(lv);
     testing::PagedCache paged = testing::page(ak, av, block, DataType::BFLOAT16, 23);
     Tensor q = sdpa_input({b, nqh, chunk, dh}, DataType::FLOAT32, 24);
-    const Array kk = reference::first_positions(ak, start + chunk), vv = reference::first_positions(av, start + chunk);
+    const Array kk = reference::first_positions(ak, start + chunk),
+                vv = reference::first_positions(av, start + chunk);
     const std::vector<float> sinks = sink_values(nqh);
     const std::vector<double> wide = widen(sinks);
     for (uint32_t window : {1u, 40u, 120u}) {
         SCOPED_TRACE("window " + std::to_string(window));
         auto got = to_host<double>(transformer::chunked_scaled_dot_product_attention(
             q, paged.k, paged.v, paged.page_table, start,
-            {.sliding_window_size = window, .attention_sink = sink_tensor(sinks),
+            {.sliding_window_size = window,
+             .attention_sink = sink_tensor(sinks),
              .program_config = SDPAProgramConfig{.q_chunk_size = 32, .k_chunk_size = 32}}));
-        Array want = reference::sdpa(reference::from_tensor(q), kk, vv, nullptr, true, 1.0 / std::sqrt(double(dh)),
-                                     {.window = window, .sinks = &wide});
+        Array want = reference::sdpa(reference::from_tensor(q), kk, vv, nullptr, true,
+                                     1.0 / std::sqrt(double(dh)), {.window = window, .sinks = &wide});
         EXPECT_LE(reference::max_abs_diff(want.values, got), 2e-5);
     }
 }
@@ -161,7 +170,8 @@ TEST(ChunkedSdpaWindow, MatchesWindowedAttentionOverTheLogicalCache) {
 std::vector<double> expected_decode(const Array& q, const Array& cache_k, const Array& cache_v,
                                     const std::vector<int32_t>& pos, uint32_t window,
                                     const std::vector<double>* sinks) {
-    const uint32_t b = q.shape[1], nqh = q.shape[2], dh = q.shape[3], nkv = cache_k.shape[1], S = cache_k.shape[2];
+    const uint32_t b = q.shape[1], nqh = q.shape[2], dh = q.shape[3], nkv = cache_k.shape[1],
+                   S = cache_k.shape[2];
     std::vector<double> out(q.values.size(), 0.0);
     for (uint32_t i = 0; i < b; ++i) {
         if (pos[i] < 0) continue;
@@ -171,8 +181,10 @@ std::vector<double> expected_decode(const Array& q, const Array& cache_k, const 
         Array ki{{1, nkv, len, dh}, {}}, vi{{1, nkv, len, dh}, {}};
         for (uint32_t h = 0; h < nkv; ++h) {
             auto base = ((std::size_t(i) * nkv + h) * S + first) * dh;
-            ki.values.insert(ki.values.end(), cache_k.values.begin() + base, cache_k.values.begin() + base + len * dh);
-            vi.values.insert(vi.values.end(), cache_v.values.begin() + base, cache_v.values.begin() + base + len * dh);
+            ki.values.insert(ki.values.end(), cache_k.values.begin() + base,
+                             cache_k.values.begin() + base + len * dh);
+            vi.values.insert(vi.values.end(), cache_v.values.begin() + base,
+                             cache_v.values.begin() + base + len * dh);
         }
         Array o = reference::sdpa(qi, ki, vi, nullptr, false, 1.0 / std::sqrt(double(dh)), {.sinks = sinks});
         std::copy(o.values.begin(), o.values.end(), out.begin() + i * nqh * dh);
@@ -186,8 +198,8 @@ struct DecodeWindowCase {
     uint32_t window, k_chunk = 0;
 };
 std::ostream& operator<<(std::ostream& os, const DecodeWindowCase& c) {
-    os << "b" << c.b << "_h" << c.nqh << "_kv" << c.nkv << "_S" << c.S << "_dh" << c.dh << "_w" << c.window << "_kc"
-       << c.k_chunk;
+    os << "b" << c.b << "_h" << c.nqh << "_kv" << c.nkv << "_S" << c.S << "_dh" << c.dh << "_w" << c.window
+       << "_kc" << c.k_chunk;
     return os;
 }
 
@@ -200,7 +212,8 @@ TEST_P(DecodeWindow, ContiguousAndPagedMatchReference) {
     auto [isa, dtype, c] = GetParam();
     testing::ScopedIsa scoped(isa);
     Tensor q = sdpa_input({1, c.b, c.nqh, c.dh}, DataType::BFLOAT16, 31);
-    Tensor k = sdpa_input({c.b, c.nkv, c.S, c.dh}, dtype, 32), v = sdpa_input({c.b, c.nkv, c.S, c.dh}, dtype, 33);
+    Tensor k = sdpa_input({c.b, c.nkv, c.S, c.dh}, dtype, 32),
+           v = sdpa_input({c.b, c.nkv, c.S, c.dh}, dtype, 33);
     Array aq = reference::from_tensor(q), ak = reference::from_tensor(k), av = reference::from_tensor(v);
     const std::vector<float> sinks = sink_values(c.nqh);
     const std::vector<double> wide = widen(sinks);
@@ -208,7 +221,8 @@ TEST_P(DecodeWindow, ContiguousAndPagedMatchReference) {
     const double pcc_floor = dtype == DataType::BFLOAT8_B ? 0.99 : 0.999;  // output BFLOAT16, like q
     for (bool with_sinks : {false, true}) {
         SCOPED_TRACE(with_sinks ? "with sinks" : "no sinks");
-        transformer::SDPADecodeOptions o{.cur_pos = c.cur_pos, .sliding_window_size = c.window, .program_config = config};
+        transformer::SDPADecodeOptions o{
+            .cur_pos = c.cur_pos, .sliding_window_size = c.window, .program_config = config};
         if (with_sinks) o.attention_sink = sink_tensor(sinks);
         auto want = expected_decode(aq, ak, av, c.cur_pos, c.window, with_sinks ? &wide : nullptr);
         // The output is BFLOAT16, like q: its rounding (and p's) scale with the largest output; a
@@ -223,8 +237,8 @@ TEST_P(DecodeWindow, ContiguousAndPagedMatchReference) {
             for (Layout layout : {Layout::TILE, Layout::ROW_MAJOR}) {
                 if (layout == Layout::ROW_MAJOR && dtype == DataType::BFLOAT8_B) continue;  // TILE only
                 testing::PagedCache paged = testing::page(ak, av, 32, dtype, 34, layout);
-                auto got_paged = to_host<double>(
-                    transformer::paged_scaled_dot_product_attention_decode(q, paged.k, paged.v, paged.page_table, o));
+                auto got_paged = to_host<double>(transformer::paged_scaled_dot_product_attention_decode(
+                    q, paged.k, paged.v, paged.page_table, o));
                 EXPECT_GE(reference::pcc(want, got_paged), pcc_floor) << c;
                 EXPECT_LE(reference::max_abs_diff(want, got_paged), bound) << c;
             }
@@ -234,18 +248,20 @@ TEST_P(DecodeWindow, ContiguousAndPagedMatchReference) {
 
 INSTANTIATE_TEST_SUITE_P(
     Windows, DecodeWindow,
-    ::testing::Combine(::testing::ValuesIn(kernels::supported_isas()),
-                       ::testing::Values(DataType::BFLOAT16, DataType::BFLOAT8_B),
-                       ::testing::Values(DecodeWindowCase{4, 8, 2, 320, 64, {0, 127, 128, 319}, 1},
-                                         DecodeWindowCase{4, 8, 2, 320, 64, {0, 127, 128, 319}, 100},
-                                         DecodeWindowCase{3, 4, 4, 200, 80, {31, 199, -1}, 33, 32},
-                                         DecodeWindowCase{1, 8, 1, 2011, 96, {2010}, 1500, 64},  // split in two
-                                         DecodeWindowCase{1, 8, 1, 2011, 33, {2010}, 129, 64},   // mid-chunk start
-                                         DecodeWindowCase{2, 4, 2, 64, 32, {10, 63}, 5000})),    // wider than all
+    ::testing::Combine(
+        ::testing::ValuesIn(kernels::supported_isas()),
+        ::testing::Values(DataType::BFLOAT16, DataType::BFLOAT8_B),
+        ::testing::Values(DecodeWindowCase{4, 8, 2, 320, 64, {0, 127, 128, 319}, 1},
+                          DecodeWindowCase{4, 8, 2, 320, 64, {0, 127, 128, 319}, 100},
+                          DecodeWindowCase{3, 4, 4, 200, 80, {31, 199, -1}, 33, 32},
+                          DecodeWindowCase{1, 8, 1, 2011, 96, {2010}, 1500, 64},  // split in two
+                          DecodeWindowCase{1, 8, 1, 2011, 33, {2010}, 129, 64},   // mid-chunk start
+                          DecodeWindowCase{2, 4, 2, 64, 32, {10, 63}, 5000})),    // wider than all
     [](const auto& info) {
         std::ostringstream os;
         os << kernels::isa_name(std::get<0>(info.param)) << "_"
-           << (std::get<1>(info.param) == DataType::BFLOAT8_B ? "bfp8" : "bf16") << "_" << std::get<2>(info.param);
+           << (std::get<1>(info.param) == DataType::BFLOAT8_B ? "bfp8" : "bf16") << "_"
+           << std::get<2>(info.param);
         return os.str();
     });
 
@@ -275,30 +291,38 @@ TEST(DecodeWindow, KeysBeforeTheWindowAreNeverRead) {
 // refused.
 TEST(DecodeWindow, BlocksBeforeTheWindowMayBeReleased) {
     const uint32_t b = 1, nqh = 4, nkv = 2, S = 256, dh = 64, block = 32, window = 64;
-    Tensor lk = sdpa_input({b, nkv, S, dh}, DataType::BFLOAT16, 51), lv = sdpa_input({b, nkv, S, dh}, DataType::BFLOAT16, 52);
+    Tensor lk = sdpa_input({b, nkv, S, dh}, DataType::BFLOAT16, 51),
+           lv = sdpa_input({b, nkv, S, dh}, DataType::BFLOAT16, 52);
     testing::PagedCache paged =
         testing::page(reference::from_tensor(lk), reference::from_tensor(lv), block, DataType::BFLOAT16, 53);
     std::vector<int32_t> table = to_host<int32_t>(paged.page_table);
-    for (uint32_t j = 0; j < 5; ++j) table[j] = -1;  // positions 0..159; the windows below start at 161 and 192
-    Tensor released = from_host(std::span<const int32_t>(table), paged.page_table.shape(), {.device = test_device()});
+    for (uint32_t j = 0; j < 5; ++j)
+        table[j] = -1;  // positions 0..159; the windows below start at 161 and 192
+    Tensor released =
+        from_host(std::span<const int32_t>(table), paged.page_table.shape(), {.device = test_device()});
 
     Tensor q = sdpa_input({1, b, nqh, dh}, DataType::BFLOAT16, 54);
     const transformer::SDPADecodeOptions o{.cur_pos = {255}, .sliding_window_size = window};
-    EXPECT_EQ(to_host<float>(transformer::paged_scaled_dot_product_attention_decode(q, paged.k, paged.v, released, o)),
-              to_host<float>(
-                  transformer::paged_scaled_dot_product_attention_decode(q, paged.k, paged.v, paged.page_table, o)));
-    expect_error([&] {
-        transformer::paged_scaled_dot_product_attention_decode(q, paged.k, paged.v, released, {.cur_pos = {255}});
-    },
-                 {"paged_scaled_dot_product_attention_decode", "page_table[0][0]=-1"});
+    EXPECT_EQ(to_host<float>(
+                  transformer::paged_scaled_dot_product_attention_decode(q, paged.k, paged.v, released, o)),
+              to_host<float>(transformer::paged_scaled_dot_product_attention_decode(q, paged.k, paged.v,
+                                                                                    paged.page_table, o)));
+    expect_error(
+        [&] {
+            transformer::paged_scaled_dot_product_attention_decode(q, paged.k, paged.v, released,
+                                                                   {.cur_pos = {255}});
+        },
+        {"paged_scaled_dot_product_attention_decode", "page_table[0][0]=-1"});
 
     Tensor qc = sdpa_input({b, nqh, 32, dh}, DataType::BFLOAT16, 55);  // positions 224..255, windows from 161
     const transformer::ChunkedSDPAOptions co{.sliding_window_size = window};
-    EXPECT_EQ(to_host<float>(transformer::chunked_scaled_dot_product_attention(qc, paged.k, paged.v, released, 224, co)),
-              to_host<float>(
-                  transformer::chunked_scaled_dot_product_attention(qc, paged.k, paged.v, paged.page_table, 224, co)));
-    expect_error([&] { transformer::chunked_scaled_dot_product_attention(qc, paged.k, paged.v, released, 224); },
-                 {"chunked_scaled_dot_product_attention", "page_table[0][0]=-1"});
+    EXPECT_EQ(to_host<float>(
+                  transformer::chunked_scaled_dot_product_attention(qc, paged.k, paged.v, released, 224, co)),
+              to_host<float>(transformer::chunked_scaled_dot_product_attention(qc, paged.k, paged.v,
+                                                                               paged.page_table, 224, co)));
+    expect_error(
+        [&] { transformer::chunked_scaled_dot_product_attention(qc, paged.k, paged.v, released, 224); },
+        {"chunked_scaled_dot_product_attention", "page_table[0][0]=-1"});
 
     // The update writes one row, in a mapped block.
     Tensor row = sdpa_input({1, b, nkv, dh}, DataType::BFLOAT16, 56);
@@ -306,13 +330,14 @@ TEST(DecodeWindow, BlocksBeforeTheWindowMayBeReleased) {
 }
 
 TEST(AttentionVariants, BadInputsAreRejected) {
-    Tensor q = sdpa_input({1, 4, 8, 16}, DataType::FLOAT32, 1), k = sdpa_input({1, 2, 8, 16}, DataType::FLOAT32, 2);
+    Tensor q = sdpa_input({1, 4, 8, 16}, DataType::FLOAT32, 1),
+           k = sdpa_input({1, 2, 8, 16}, DataType::FLOAT32, 2);
     const char* op = "scaled_dot_product_attention";
     Tensor mask = sdpa_input({1, 1, 8, 8}, DataType::FLOAT32, 3);
     expect_error(
         [&] {
-            transformer::scaled_dot_product_attention(q, k, k,
-                                                      {.attn_mask = mask, .is_causal = false, .sliding_window_size = 4});
+            transformer::scaled_dot_product_attention(
+                q, k, k, {.attn_mask = mask, .is_causal = false, .sliding_window_size = 4});
         },
         {op, "sliding_window_size=4", "is_causal=true"});
     Tensor wrong = sink_tensor(std::vector<float>(3, 0.0f));
@@ -322,7 +347,8 @@ TEST(AttentionVariants, BadInputsAreRejected) {
     expect_error([&] { transformer::scaled_dot_product_attention(q, k, k, {.attention_sink = nan_sink}); },
                  {op, "attention_sink[0, 1, 0, 0] is NaN"});
     std::vector<float> zeros(4, 0.0f);
-    Tensor host_sink = from_host(std::span<const float>(zeros), Shape{1, 4, 1, 1}, {.dtype = DataType::FLOAT32});
+    Tensor host_sink =
+        from_host(std::span<const float>(zeros), Shape{1, 4, 1, 1}, {.dtype = DataType::FLOAT32});
     expect_error([&] { transformer::scaled_dot_product_attention(q, k, k, {.attention_sink = host_sink}); },
                  {op, "attention_sink", "host tensor"});
     std::vector<int32_t> ints(4, 0);
@@ -331,7 +357,8 @@ TEST(AttentionVariants, BadInputsAreRejected) {
                  {op, "attention_sink.dtype"});
 
     const char* dop = "scaled_dot_product_attention_decode";
-    Tensor dq = sdpa_input({1, 1, 4, 16}, DataType::FLOAT32, 4), cache = sdpa_input({1, 2, 40, 16}, DataType::BFLOAT16, 5);
+    Tensor dq = sdpa_input({1, 1, 4, 16}, DataType::FLOAT32, 4),
+           cache = sdpa_input({1, 2, 40, 16}, DataType::BFLOAT16, 5);
     Tensor dmask = sdpa_input({1, 1, 4, 40}, DataType::FLOAT32, 6);
     expect_error(
         [&] {

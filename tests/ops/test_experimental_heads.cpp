@@ -119,14 +119,16 @@ TEST(NlpCreateQkvHeads, InvalidArgumentsAreRejected) {
     Tensor wrong_kv = random_tensor({1, 1, 4, 3 * 16}, f32_rm, 163);
     expect_error(
         [&] { experimental::nlp_create_qkv_heads(q_only, 4, {.input_kv = wrong_kv, .num_kv_heads = 1}); },
-        {op, "input_kv.shape=Shape([1, 1, 4, 48])", "must be [1, 1, 4, 32]", "num_kv_heads=1", "head_dim=16"});
+        {op, "input_kv.shape=Shape([1, 1, 4, 48])", "must be [1, 1, 4, 32]", "num_kv_heads=1",
+         "head_dim=16"});
     // Head counts whose sums pass 2^32 are checked in 64 bits, not wrapped into a small width.
     const uint32_t huge = 0x80000000u;
     Tensor x8 = random_tensor({1, 1, 1, 8}, f32_rm, 164);
     expect_error([&] { experimental::nlp_create_qkv_heads(x8, 2, {.num_kv_heads = huge}); },
                  {op, "x.shape[-1]=8", "num_kv_heads=2147483648"});
-    expect_error([&] { experimental::nlp_create_qkv_heads(q_only, 4, {.input_kv = wrong_kv, .num_kv_heads = huge}); },
-                 {op, "input_kv.shape=Shape([1, 1, 4, 48])", "num_kv_heads=2147483648"});
+    expect_error(
+        [&] { experimental::nlp_create_qkv_heads(q_only, 4, {.input_kv = wrong_kv, .num_kv_heads = huge}); },
+        {op, "input_kv.shape=Shape([1, 1, 4, 48])", "num_kv_heads=2147483648"});
     expect_error([&] { experimental::nlp_create_qkv_heads(q_only, 3, {.input_kv = wrong_kv}); },
                  {op, "x.shape[-1]=64", "num_heads=3"});
     expect_error([&] { experimental::nlp_create_qkv_heads(q_only, 4, {.input_kv = from_device(wrong_kv)}); },

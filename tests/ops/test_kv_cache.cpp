@@ -51,8 +51,10 @@ TEST_P(CacheDtypes, FillCacheWritesOneUserAndLeavesTheRest) {
 TEST_P(CacheDtypes, UpdateCacheWritesOneRowPerUser) {
     const DataType dtype = GetParam();
     for (auto [B, rows, offset] : {std::tuple<uint32_t, uint32_t, uint32_t>{33, 33, 0},  // batch over 32
-                                   {3, 32, 5}, {2, 2, 0}}) {  // users at an offset in 32 padded rows; b == nkv
-        SCOPED_TRACE("B " + std::to_string(B) + ", rows " + std::to_string(rows) + ", offset " + std::to_string(offset));
+                                   {3, 32, 5},
+                                   {2, 2, 0}}) {  // users at an offset in 32 padded rows; b == nkv
+        SCOPED_TRACE("B " + std::to_string(B) + ", rows " + std::to_string(rows) + ", offset " +
+                     std::to_string(offset));
         const uint32_t nkv = 2, S = 40, dh = 32, pos = 17;
         Tensor cache = make({B, nkv, S, dh}, dtype, 3);
         auto before = to_host<float>(cache);
@@ -65,7 +67,8 @@ TEST_P(CacheDtypes, UpdateCacheWritesOneRowPerUser) {
                 for (uint32_t p = 0; p < S; ++p)
                     for (uint32_t d = 0; d < dh; ++d) {
                         std::size_t at = ((std::size_t(i) * nkv + h) * S + p) * dh + d;
-                        float want = p == pos ? encoded[(std::size_t(h) * rows + offset + i) * dh + d] : before[at];
+                        float want =
+                            p == pos ? encoded[(std::size_t(h) * rows + offset + i) * dh + d] : before[at];
                         ASSERT_EQ(after[at], want) << i << " " << h << " " << p << " " << d;
                     }
     }
@@ -138,8 +141,11 @@ TEST(PagedCache, RejectedCallsLeaveTheCacheUntouched) {
     }
     expect_error([&] { update_cache(contiguous, rows, 3, 31); },
                  {"update_cache", "input.shape[2]=32", "2 users from batch_offset=31"});
-    expect_error([&] { update_cache(contiguous, make({1, 3, 32, 32}, DataType::FLOAT32, 15), 3); },
-                 {"update_cache", "nkv=2 KV heads", "Shape([1, 3, 32, 32])"});
+    expect_error(
+        [&] {
+            update_cache(contiguous, make({1, 3, 32, 32}, DataType::FLOAT32, 15), 3);
+        },
+        {"update_cache", "nkv=2 KV heads", "Shape([1, 3, 32, 32])"});
     EXPECT_EQ(bytes(contiguous), contiguous_before);
     expect_error(
         [&] {

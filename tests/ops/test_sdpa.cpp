@@ -31,7 +31,8 @@ std::ostream& operator<<(std::ostream& os, const SdpaCase& c) {
 // remaining error is fp32 compute plus the output's own rounding.
 void check(const SdpaCase& c, DataType q_dtype, DataType kv_dtype, double min_pcc, double max_err,
            bool approx = false) {
-    Tensor q = sdpa_input({c.b, c.nqh, c.sq, c.dh}, q_dtype, 1), k = sdpa_input({c.b, c.nkv, c.sk, c.dh}, kv_dtype, 2),
+    Tensor q = sdpa_input({c.b, c.nqh, c.sq, c.dh}, q_dtype, 1),
+           k = sdpa_input({c.b, c.nkv, c.sk, c.dh}, kv_dtype, 2),
            v = sdpa_input({c.b, c.nkv, c.sk, c.dh}, kv_dtype, 3);
     SDPAProgramConfig config{.q_chunk_size = c.q_chunk, .k_chunk_size = c.k_chunk, .exp_approx_mode = approx};
     Tensor out = scaled_dot_product_attention(q, k, v, {.is_causal = c.causal, .program_config = config});
@@ -87,7 +88,8 @@ TEST(Sdpa, ExpApproxModeStaysWithinItsBound) {
 
 TEST(Sdpa, MasksBroadcastAndFullyMaskedRowsGiveZeros) {
     const uint32_t b = 2, h = 4, sq = 37, sk = 50, dh = 33;
-    Tensor q = sdpa_input({b, h, sq, dh}, DataType::FLOAT32, 4), k = sdpa_input({b, 2, sk, dh}, DataType::FLOAT32, 5),
+    Tensor q = sdpa_input({b, h, sq, dh}, DataType::FLOAT32, 4),
+           k = sdpa_input({b, 2, sk, dh}, DataType::FLOAT32, 5),
            v = sdpa_input({b, 2, sk, dh}, DataType::FLOAT32, 6);
     for (std::vector<uint32_t> mdims :
          {std::vector<uint32_t>{1, 1, sq, sk}, {b, 1, sq, sk}, {b, h, sq, sk}}) {
@@ -117,7 +119,8 @@ TEST(Sdpa, ProgramCacheReusesTheProgram) {
     Device& device = test_device();
     bool was = device.program_cache_enabled();
     device.enable_program_cache();
-    Tensor q = sdpa_input({1, 2, 40, 32}, DataType::BFLOAT16, 1), k = sdpa_input({1, 1, 40, 32}, DataType::BFLOAT16, 2);
+    Tensor q = sdpa_input({1, 2, 40, 32}, DataType::BFLOAT16, 1),
+           k = sdpa_input({1, 1, 40, 32}, DataType::BFLOAT16, 2);
     auto first = to_host<float>(scaled_dot_product_attention(q, k, k));
     std::size_t entries = device.num_program_cache_entries(), hits = device.program_cache_hits();
     auto second = to_host<float>(scaled_dot_product_attention(q, k, k));
@@ -128,10 +131,12 @@ TEST(Sdpa, ProgramCacheReusesTheProgram) {
 }
 
 TEST(Sdpa, BadInputsAreRejected) {
-    Tensor q = sdpa_input({1, 4, 8, 16}, DataType::FLOAT32, 1), k = sdpa_input({1, 3, 8, 16}, DataType::FLOAT32, 2);
+    Tensor q = sdpa_input({1, 4, 8, 16}, DataType::FLOAT32, 1),
+           k = sdpa_input({1, 3, 8, 16}, DataType::FLOAT32, 2);
     const char* op = "scaled_dot_product_attention";
     expect_error([&] { scaled_dot_product_attention(q, k, k); }, {op, "q.shape[1]=4", "k.shape[1]=3"});
-    Tensor k2 = sdpa_input({1, 2, 8, 16}, DataType::FLOAT32, 3), v2 = sdpa_input({1, 2, 9, 16}, DataType::FLOAT32, 4);
+    Tensor k2 = sdpa_input({1, 2, 8, 16}, DataType::FLOAT32, 3),
+           v2 = sdpa_input({1, 2, 9, 16}, DataType::FLOAT32, 4);
     expect_error([&] { scaled_dot_product_attention(q, k2, v2); }, {op, "same shape"});
     Tensor kd = sdpa_input({1, 2, 8, 24}, DataType::FLOAT32, 5);
     expect_error([&] { scaled_dot_product_attention(q, kd, kd); }, {op, "head dim"});
@@ -166,7 +171,8 @@ TEST(ChunkedSdpa, MatchesCausalAttentionOverTheLogicalCache) {
     Tensor out =
         transformer::chunked_scaled_dot_product_attention(q, paged.k, paged.v, paged.page_table, start);
     // Reference: keys 0 .. start + chunk - 1 of the logical cache, queries as the last `chunk` positions.
-    const Array kk = reference::first_positions(ak, start + chunk), vv = reference::first_positions(av, start + chunk);
+    const Array kk = reference::first_positions(ak, start + chunk),
+                vv = reference::first_positions(av, start + chunk);
     Array expect =
         reference::sdpa(reference::from_tensor(q), kk, vv, nullptr, true, 1.0 / std::sqrt(double(dh)));
     auto got = to_host<double>(out);

@@ -1,6 +1,6 @@
-#include <cstdio>
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <numeric>
 #include <random>
@@ -186,8 +186,10 @@ TEST_P(DecodeBfloat8Cache, DotProductRoundingCostsLessThanTheCache) {
     testing::ScopedIsa scoped(GetParam());
     const uint32_t b = 2, nqh = 8, nkv = 2, S = 300, dh = 128;
     Tensor q = sdpa_input({1, b, nqh, dh}, DataType::FLOAT32, 31);
-    Tensor k = sdpa_input({b, nkv, S, dh}, DataType::BFLOAT8_B, 32), v = sdpa_input({b, nkv, S, dh}, DataType::BFLOAT8_B, 33);
-    Tensor k32 = sdpa_input({b, nkv, S, dh}, DataType::FLOAT32, 32), v32 = sdpa_input({b, nkv, S, dh}, DataType::FLOAT32, 33);
+    Tensor k = sdpa_input({b, nkv, S, dh}, DataType::BFLOAT8_B, 32),
+           v = sdpa_input({b, nkv, S, dh}, DataType::BFLOAT8_B, 33);
+    Tensor k32 = sdpa_input({b, nkv, S, dh}, DataType::FLOAT32, 32),
+           v32 = sdpa_input({b, nkv, S, dh}, DataType::FLOAT32, 33);
     std::vector<int32_t> pos = {299, 130};
     Tensor out = scaled_dot_product_attention_decode(q, k, v, {.cur_pos = pos});
     auto stored = expected(reference::from_tensor(q), reference::from_tensor(k), reference::from_tensor(v), pos);
@@ -206,7 +208,8 @@ INSTANTIATE_TEST_SUITE_P(EveryIsa, DecodeBfloat8Cache, ::testing::ValuesIn(kerne
 
 TEST(Decode, CurPosTensorEqualsList) {
     Tensor q = sdpa_input({1, 3, 4, 64}, DataType::BFLOAT16, 4);
-    Tensor k = sdpa_input({3, 2, 100, 64}, DataType::BFLOAT16, 5), v = sdpa_input({3, 2, 100, 64}, DataType::BFLOAT16, 6);
+    Tensor k = sdpa_input({3, 2, 100, 64}, DataType::BFLOAT16, 5),
+           v = sdpa_input({3, 2, 100, 64}, DataType::BFLOAT16, 6);
     std::vector<int32_t> pos = {5, 63, 99};
     Tensor pos_t = from_host(std::span<const int32_t>(pos), Shape{3}, {.device = test_device()});
     auto a = to_host<float>(scaled_dot_product_attention_decode(q, k, v, {.cur_pos = pos}));
@@ -218,7 +221,8 @@ TEST(Decode, CurPosTensorEqualsList) {
 // program's buffers, so 2^32 - 1 must not ask for gigabytes. Same chunks, same output.
 TEST(Decode, ChunkSizesPastTheCacheAreCapped) {
     Tensor q = sdpa_input({1, 2, 4, 64}, DataType::BFLOAT16, 7);
-    Tensor k = sdpa_input({2, 1, 100, 64}, DataType::BFLOAT16, 8), v = sdpa_input({2, 1, 100, 64}, DataType::BFLOAT16, 9);
+    Tensor k = sdpa_input({2, 1, 100, 64}, DataType::BFLOAT16, 8),
+           v = sdpa_input({2, 1, 100, 64}, DataType::BFLOAT16, 9);
     const std::vector<int32_t> pos = {99, 40};
     auto capped = to_host<float>(scaled_dot_product_attention_decode(
         q, k, v, {.cur_pos = pos, .program_config = SDPAProgramConfig{.k_chunk_size = 128}}));
@@ -347,7 +351,8 @@ TEST(Decode, PagedHeadGroupsChooseDotProductsPerHead) {
 TEST(Decode, NonCausalUsesTheMask) {
     const uint32_t b = 2, nqh = 4, nkv = 2, S = 70, dh = 32;
     Tensor q = sdpa_input({1, b, nqh, dh}, DataType::FLOAT32, 11);
-    Tensor k = sdpa_input({b, nkv, S, dh}, DataType::FLOAT32, 12), v = sdpa_input({b, nkv, S, dh}, DataType::FLOAT32, 13);
+    Tensor k = sdpa_input({b, nkv, S, dh}, DataType::FLOAT32, 12),
+           v = sdpa_input({b, nkv, S, dh}, DataType::FLOAT32, 13);
     // Mask out everything past position 40 for user 0 and past 9 for user 1: same as causal there.
     std::vector<float> mask(std::size_t(b) * nqh * S, 0.0f);
     for (uint32_t i = 0; i < b; ++i)
@@ -363,16 +368,19 @@ TEST(Decode, NonCausalUsesTheMask) {
     // A mask that is not usable is named: on the host, or deallocated.
     const char* op = "scaled_dot_product_attention_decode";
     Tensor host = from_device(m);
-    expect_error([&] { scaled_dot_product_attention_decode(q, k, v, {.is_causal = false, .attn_mask = host}); },
-                 {op, "attn_mask is a host tensor"});
+    expect_error(
+        [&] { scaled_dot_product_attention_decode(q, k, v, {.is_causal = false, .attn_mask = host}); },
+        {op, "attn_mask is a host tensor"});
     Tensor gone = from_host(std::span<const float>(mask), Shape{1, b, nqh, S}, {.device = test_device()});
     deallocate(gone);
-    expect_error([&] { scaled_dot_product_attention_decode(q, k, v, {.is_causal = false, .attn_mask = gone}); },
-                 {op, "attn_mask"});
+    expect_error(
+        [&] { scaled_dot_product_attention_decode(q, k, v, {.is_causal = false, .attn_mask = gone}); },
+        {op, "attn_mask"});
 }
 
 TEST(Decode, BadInputsAreRejected) {
-    Tensor q = sdpa_input({1, 2, 4, 32}, DataType::FLOAT32, 1), k = sdpa_input({2, 2, 64, 32}, DataType::FLOAT32, 2);
+    Tensor q = sdpa_input({1, 2, 4, 32}, DataType::FLOAT32, 1),
+           k = sdpa_input({2, 2, 64, 32}, DataType::FLOAT32, 2);
     const char* op = "scaled_dot_product_attention_decode";
     expect_error(
         [&] {

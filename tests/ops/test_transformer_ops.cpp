@@ -128,8 +128,9 @@ TEST(SplitHeads, InvalidArgumentsAreRejected) {
     expect_error([&] { transformer::split_query_key_value_and_split_heads(x, 1, {.num_kv_heads = 0}); },
                  {op, "num_kv_heads=0"});
     Tensor x8 = random_tensor({1, 1, 8}, {DataType::FLOAT32, Layout::ROW_MAJOR}, 55);  // 2 + 2 * 2^31 heads
-    expect_error([&] { transformer::split_query_key_value_and_split_heads(x8, 2, {.num_kv_heads = 0x80000000u}); },
-                 {op, "x.shape[-1]=8", "2 + 2 * 2147483648 = 4294967298"});
+    expect_error(
+        [&] { transformer::split_query_key_value_and_split_heads(x8, 2, {.num_kv_heads = 0x80000000u}); },
+        {op, "x.shape[-1]=8", "2 + 2 * 2147483648 = 4294967298"});
     Tensor x4 = random_tensor({1, 1, 4, 96}, {DataType::FLOAT32, Layout::ROW_MAJOR}, 54);
     expect_error([&] { transformer::split_query_key_value_and_split_heads(x4, 1); }, {op, "rank 3"});
     expect_error([&] { transformer::split_query_key_value_and_split_heads(from_device(x), 1); },

@@ -127,7 +127,7 @@ struct BenchAttentionOptions {
     std::vector<int64_t> seqs, head_dims, users, cache_lens;
     std::vector<std::string> dtypes;
     std::vector<std::string> kv_layouts;  // decode caches: "tile", "row_major"
-    std::vector<int64_t> windows;         // sliding windows (0: none), each applied to every case that takes one
+    std::vector<int64_t> windows;  // sliding windows (0: none), each applied to every case that takes one
     std::string only;  // "prefill" or "decode"
     int repeat = 3;
     int64_t stream_mib = 0;
@@ -234,7 +234,8 @@ int run_bench_attention(const BenchAttentionOptions& options) {
             for (bench::DecodeCase c : suite.decode) c.window = w, decode.push_back(c);
         suite.decode = decode;
     }
-    const bool windowed = std::any_of(options.windows.begin(), options.windows.end(), [](int64_t w) { return w > 0; });
+    const bool windowed =
+        std::any_of(options.windows.begin(), options.windows.end(), [](int64_t w) { return w > 0; });
     for (const auto& c : suite.decode)
         if (c.cache_len % c.block_size != 0)
             detail::fail(ErrorKind::InvalidArgument, "bench attention", "--cache-len ", c.cache_len,
@@ -256,19 +257,25 @@ int run_bench_attention(const BenchAttentionOptions& options) {
         std::cout
             << "Prefill, b=1 h=8 (causal counts half the FLOPs; peak: probed around each case): flash vs naive "
                "matmul-softmax-matmul\n";
-        std::vector<std::string> head = {"seq", "dh", "causal", "dtype", "flash GFLOP/s", "peak", "of peak",
-                                         "flash MiB", "naive GFLOP/s", "naive MiB", "speedup", "PCC"};
+        std::vector<std::string> head = {"seq",           "dh",        "causal",  "dtype",
+                                         "flash GFLOP/s", "peak",      "of peak", "flash MiB",
+                                         "naive GFLOP/s", "naive MiB", "speedup", "PCC"};
         if (windowed) head.insert(head.begin() + 3, "window");
         bench::Table table(head);
         for (const auto& r : prefill) {
-            std::vector<std::string> row = {std::to_string(r.c.seq), std::to_string(r.c.head_dim), r.c.causal ? "yes" : "no",
-                 bench::dtype_name(r.c.dtype), bench::format_number(r.flash_gflops.median, 1),
-                 bench::format_number(r.peak_gflops, 1), bench::format_number(100 * r.flash_of_peak, 1) + "%",
-                 bench::format_number(double(r.flash_peak_bytes) / (1 << 20), 1),
-                 r.naive_gflops ? bench::format_number(r.naive_gflops->median, 1) : "skipped",
-                 r.naive_gflops ? bench::format_number(double(r.naive_peak_bytes) / (1 << 20), 1) : "-",
-                 r.naive_gflops ? bench::format_number(r.speedup, 1) + "x" : "-",
-                 r.naive_gflops ? bench::format_number(r.pcc_vs_naive, 5) : "-"};
+            std::vector<std::string> row = {
+                std::to_string(r.c.seq),
+                std::to_string(r.c.head_dim),
+                r.c.causal ? "yes" : "no",
+                bench::dtype_name(r.c.dtype),
+                bench::format_number(r.flash_gflops.median, 1),
+                bench::format_number(r.peak_gflops, 1),
+                bench::format_number(100 * r.flash_of_peak, 1) + "%",
+                bench::format_number(double(r.flash_peak_bytes) / (1 << 20), 1),
+                r.naive_gflops ? bench::format_number(r.naive_gflops->median, 1) : "skipped",
+                r.naive_gflops ? bench::format_number(double(r.naive_peak_bytes) / (1 << 20), 1) : "-",
+                r.naive_gflops ? bench::format_number(r.speedup, 1) + "x" : "-",
+                r.naive_gflops ? bench::format_number(r.pcc_vs_naive, 5) : "-"};
             if (windowed) row.insert(row.begin() + 3, r.c.window ? std::to_string(r.c.window) : "-");
             table.add_row(row);
         }
@@ -278,19 +285,23 @@ int run_bench_attention(const BenchAttentionOptions& options) {
     if (!decode.empty()) {
         std::cout << "Decode, GQA 32/8, dh 128, every user at the end of its cache (stream: probed around each case)\n";
         std::cout << "(x bfloat16: tokens/s over the BFLOAT16 cache's, measured in the same rounds)\n";
-        std::vector<std::string> head = {"users", "cache", "layout", "cache dtype", "ms/step", "tokens/s",
-                                         "KV GB/s", "stream GB/s", "of stream", "x bfloat16"};
+        std::vector<std::string> head = {"users",    "cache",   "layout",      "cache dtype", "ms/step",
+                                         "tokens/s", "KV GB/s", "stream GB/s", "of stream",   "x bfloat16"};
         if (windowed) head.insert(head.begin() + 2, "window");
         bench::Table table(head);
         for (const auto& r : decode) {
-            std::vector<std::string> row = {std::to_string(r.c.users), std::to_string(r.c.cache_len),
-                           std::string(r.c.paged ? "paged" : "contiguous") +
-                               (r.c.layout == Layout::ROW_MAJOR ? ", row-major" : ""),
-                           bench::dtype_name(r.c.cache_dtype),
-                           bench::format_number(1e3 * r.seconds.median, 2),
-                           bench::format_number(r.tokens_per_second, 1), bench::format_number(r.gbps, 2),
-                           bench::format_number(r.stream_gbps, 1), bench::format_number(100 * r.of_stream, 1) + "%",
-                           r.vs_bfloat16 > 0 ? bench::format_number(r.vs_bfloat16, 2) + "x" : "-"};
+            std::vector<std::string> row = {
+                std::to_string(r.c.users),
+                std::to_string(r.c.cache_len),
+                std::string(r.c.paged ? "paged" : "contiguous") +
+                    (r.c.layout == Layout::ROW_MAJOR ? ", row-major" : ""),
+                bench::dtype_name(r.c.cache_dtype),
+                bench::format_number(1e3 * r.seconds.median, 2),
+                bench::format_number(r.tokens_per_second, 1),
+                bench::format_number(r.gbps, 2),
+                bench::format_number(r.stream_gbps, 1),
+                bench::format_number(100 * r.of_stream, 1) + "%",
+                r.vs_bfloat16 > 0 ? bench::format_number(r.vs_bfloat16, 2) + "x" : "-"};
             if (windowed) row.insert(row.begin() + 2, r.c.window ? std::to_string(r.c.window) : "-");
             table.add_row(row);
         }

@@ -34,10 +34,11 @@ std::tuple<Tensor, Tensor, Tensor> nlp_create_qkv_heads(const Tensor& x, uint32_
         detail::check_floating_point(name, "input_kv", input_kv->dtype());
         const uint64_t kv_width = 2 * uint64_t(num_kv_heads) * head_dim;  // no uint32 wrap
         const Shape& kv = input_kv->shape();
-        ATTNN_CHECK(kv.rank() == 4 && kv[0] == shape[0] && kv[1] == 1 && kv[2] == shape[2] && kv[3] == kv_width, name,
-                    "input_kv.shape=", kv, " must be [", shape[0], ", 1, ", shape[2], ", ", kv_width,
-                    "]: [B, 1, S, 2 * num_kv_heads * head_dim] for num_kv_heads=", num_kv_heads,
-                    ", head_dim=", head_dim);
+        ATTNN_CHECK(
+            kv.rank() == 4 && kv[0] == shape[0] && kv[1] == 1 && kv[2] == shape[2] && kv[3] == kv_width, name,
+            "input_kv.shape=", kv, " must be [", shape[0], ", 1, ", shape[2], ", ", kv_width,
+            "]: [B, 1, S, 2 * num_kv_heads * head_dim] for num_kv_heads=", num_kv_heads,
+            ", head_dim=", head_dim);
     } else {
         ATTNN_CHECK(shape.rank() == 4 && shape[1] == 1, name, "x.shape=", shape,
                     " must be [B, 1, S, (num_heads + 2 * num_kv_heads) * head_dim]");

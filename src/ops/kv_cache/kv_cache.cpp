@@ -63,15 +63,16 @@ void fill(const char* op, Tensor& cache, const Tensor& input, const KvLayout& la
 // Writes one new row per (user, head) at positions[user] (-1: skipped); the input row of user i,
 // head h is (matrix, row) = source(i, h). The input's shape is checked by the caller.
 template <class Source>
-void update(const char* op, const char* positions_arg, Tensor& cache, const Tensor& input, const KvLayout& layout,
-            const std::vector<int32_t>& positions, Source source) {
+void update(const char* op, const char* positions_arg, Tensor& cache, const Tensor& input,
+            const KvLayout& layout, const std::vector<int32_t>& positions, Source source) {
     detail::DeviceImpl& device = detail::require_device(op, {{&cache, "cache"}, {&input, "input"}});
     const int64_t users = int64_t(positions.size()), heads = layout.heads(), dh = input.shape()[3];
     ATTNN_CHECK(users <= layout.users(), op, "input has b=", users, " users but the ",
                 layout.is_paged() ? "page_table addresses " : "cache holds ", layout.users());
     for (int64_t i = 0; i < users; ++i) {
         int32_t pos = positions[std::size_t(i)];
-        ATTNN_CHECK(pos >= -1, op, positions_arg, "[", i, "]=", pos, "; expected >= 0, or -1 to skip the user");
+        ATTNN_CHECK(pos >= -1, op, positions_arg, "[", i, "]=", pos,
+                    "; expected >= 0, or -1 to skip the user");
         if (pos >= 0) layout.check_positions(op, positions_arg, i, pos, pos);  // the one row written
     }
     std::lock_guard lock(device.op_mutex);
@@ -104,15 +105,17 @@ void update_cache(Tensor& cache, const Tensor& input, uint32_t update_idx, uint3
     // tile's 32), user i at row batch_offset + i.
     const Shape& in = input.shape();
     const int64_t users = cache.shape()[0];
-    ATTNN_CHECK(in[0] == 1 && in[1] == cache.shape()[1], op, "input must be [1, nkv, rows, dh] with the cache's nkv=",
-                cache.shape()[1], " KV heads, given input.shape=", in);
+    ATTNN_CHECK(in[0] == 1 && in[1] == cache.shape()[1], op,
+                "input must be [1, nkv, rows, dh] with the cache's nkv=", cache.shape()[1],
+                " KV heads, given input.shape=", in);
     ATTNN_CHECK(int64_t(batch_offset) + users <= int64_t(in[2]), op, "input.shape[2]=", in[2],
                 " rows must hold the cache's ", users, " users from batch_offset=", batch_offset);
     ATTNN_CHECK(update_idx < cache.shape()[2], op, "update_idx=", update_idx, " is beyond the cache's ",
                 cache.shape()[2], " positions");
     update(op, "update_idx", cache, input, KvLayout::contiguous(cache),
-           std::vector<int32_t>(std::size_t(users), int32_t(update_idx)),
-           [&](int64_t i, int64_t h) { return std::pair<int64_t, int64_t>{h, batch_offset + i}; });
+           std::vector<int32_t>(std::size_t(users), int32_t(update_idx)), [&](int64_t i, int64_t h) {
+               return std::pair<int64_t, int64_t>{h, batch_offset + i};
+           });
 }
 
 namespace experimental {
@@ -138,11 +141,14 @@ void paged_update_cache(Tensor& cache, const Tensor& input, const PagedUpdateOpt
     // input [1, b, nkv, dh], as nlp_create_qkv_heads_decode gives K and V.
     const Shape& in = input.shape();
     ATTNN_CHECK(in[0] == 1 && in[2] == uint32_t(layout.heads()), op,
-                "input must be [1, b, nkv, dh] with the cache's nkv=", layout.heads(), " KV heads, given input.shape=", in);
+                "input must be [1, b, nkv, dh] with the cache's nkv=", layout.heads(),
+                " KV heads, given input.shape=", in);
     ATTNN_CHECK(int64_t(positions.size()) == int64_t(in[1]), op, "one position per user is needed: given ",
                 positions.size(), " for input.shape[1]=", in[1], " users");
-    update(op, options.update_idxs_tensor ? "update_idxs_tensor" : "update_idxs", cache, input, layout, positions,
-           [](int64_t i, int64_t h) { return std::pair<int64_t, int64_t>{i, h}; });
+    update(op, options.update_idxs_tensor ? "update_idxs_tensor" : "update_idxs", cache, input, layout,
+           positions, [](int64_t i, int64_t h) {
+               return std::pair<int64_t, int64_t>{i, h};
+           });
 }
 
 }  // namespace experimental

@@ -56,7 +56,8 @@ class KvLayout {
     // Checks that positions [first, last] of `user` (those an op reads or writes) lie in the
     // cache and map to existing blocks; blocks outside them may be unmapped (a sliding window's
     // released blocks).
-    void check_positions(std::string_view op, std::string_view arg, int64_t user, int64_t first, int64_t last) const;
+    void check_positions(std::string_view op, std::string_view arg, int64_t user, int64_t first,
+                         int64_t last) const;
 
   private:
     int64_t users_ = 0, capacity_ = 0, heads_ = 0, block_size_ = 0, blocks_per_user_ = 0, max_blocks_ = 0;

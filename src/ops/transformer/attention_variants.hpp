@@ -23,8 +23,8 @@ inline int64_t sliding_window(std::string_view op, std::optional<uint32_t> windo
 
 // The sink logit of each of the nqh query heads, or nothing. The tensor is [1, nqh, 1, 1], on
 // q's device; -inf is no sink, +inf a sink that takes every row's whole weight (zeros out).
-inline std::vector<float> attention_sinks(std::string_view op, const std::optional<Tensor>& sink, const Tensor& q,
-                                          int64_t nqh) {
+inline std::vector<float> attention_sinks(std::string_view op, const std::optional<Tensor>& sink,
+                                          const Tensor& q, int64_t nqh) {
     if (!sink) return {};
     require_device(op, {{&q, "q"}, {&*sink, "attention_sink"}});
     const Shape want({1, uint32_t(nqh), 1, 1});

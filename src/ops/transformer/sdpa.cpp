@@ -23,8 +23,8 @@
 #include "core/device_impl.hpp"
 #include "core/tensor_access.hpp"
 #include "kernels/kernels.hpp"
-#include "ops/transformer/attention_variants.hpp"
 #include "ops/kv_cache/kv_layout.hpp"
+#include "ops/transformer/attention_variants.hpp"
 
 namespace attnn::transformer {
 
@@ -42,7 +42,7 @@ int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 struct SdpaProgram : detail::Program {
     int64_t batch = 0, nqh = 0, nkv = 0, group = 0, sq = 0, sk = 0, dh = 0;
     bool causal = false, approx = false;
-    int64_t window = 0;  // causal sliding window in keys (0: none)
+    int64_t window = 0;              // causal sliding window in keys (0: none)
     int64_t mask_b = 0, mask_h = 0;  // mask dims (0: no mask)
     int64_t qc = 0, kc = 0, q_chunks = 0, units = 0, tasks = 0;
     int mr = 0, nr = 0, workers = 1;
@@ -137,7 +137,8 @@ void attend_chunk(const SdpaProgram& p, SdpaProgram::Scratch& s, const Inputs& i
             auto sees = [&](int64_t pos) { return p.causal ? std::clamp<int64_t>(pos + offset - k0 + 1, 0, kn) : kn; };
             const int64_t a = sees(last[2 * pnl]), b = sees(last[2 * pnl + 1]);
             seen[pnl] = std::max(a, b), both[pnl] = std::min(a, b);
-            below[pnl] = p.window ? std::clamp<int64_t>(earliest[pnl] + offset - p.window + 1 - k0, 0, both[pnl]) : 0;
+            below[pnl] =
+                p.window ? std::clamp<int64_t>(earliest[pnl] + offset - p.window + 1 - k0, 0, both[pnl]) : 0;
         }
         float* st = s.st.data();
         for (int64_t pnl = 0; pnl < panels; ++pnl) {
@@ -202,8 +203,8 @@ void attend_chunk(const SdpaProgram& p, SdpaProgram::Scratch& s, const Inputs& i
             for (int64_t id = 0; id < dh; id += mr) {
                 const int rn = int(std::min<int64_t>(mr, dh - id));
                 float* op = ot + id * rows_pad + pnl * nr;
-                kt.gemm_kernel_cols(rn, lo - skip, vbuf + skip * v_ld + id, v_ld, st + (pnl * kc + skip) * nr, op,
-                                    rows_pad, !first);
+                kt.gemm_kernel_cols(rn, lo - skip, vbuf + skip * v_ld + id, v_ld, st + (pnl * kc + skip) * nr,
+                                    op, rows_pad, !first);
                 if (seen[pnl] > lo)  // the wide half's further keys (P of the narrow half is 0 there)
                     kt.gemm_kernel_cols_half(rn, seen[pnl] - lo, vbuf + lo * v_ld + id, v_ld,
                                              st + (pnl * kc + lo) * nr + wide, op + wide, rows_pad, true);
@@ -214,7 +215,8 @@ void attend_chunk(const SdpaProgram& p, SdpaProgram::Scratch& s, const Inputs& i
     // masked has l = 0 and gets zeros.
     float* inv = s.alpha.data();
     for (int64_t r = 0; r < rows_pad; ++r) {
-        const float* sink = r < rows && !in.sinks.empty() ? &in.sinks[std::size_t(kvh * p.group + r / qn)] : nullptr;
+        const float* sink =
+            r < rows && !in.sinks.empty() ? &in.sinks[std::size_t(kvh * p.group + r / qn)] : nullptr;
         inv[r] = detail::row_normaliser(s.l[std::size_t(r)], s.m[std::size_t(r)], sink);
     }
     for (int64_t d = 0; d < dh; ++d)

@@ -27,8 +27,8 @@
 #include "core/buffer.hpp"
 #include "core/device_impl.hpp"
 #include "core/tensor_access.hpp"
-#include "ops/common.hpp"
 #include "kernels/kernels.hpp"
+#include "ops/common.hpp"
 #include "ops/kv_cache/kv_layout.hpp"
 #include "ops/transformer/attention_variants.hpp"
 
@@ -87,7 +87,7 @@ struct Job {
     bool causal = true, has_mask = false;
     float scale = 1.0f;
     std::vector<int64_t> start, length;  // keys [start, length) per user (length 0: skipped)
-    std::vector<float> sinks;             // per query head (empty: none)
+    std::vector<float> sinks;            // per query head (empty: none)
     int64_t parts = 1;
 };
 
@@ -293,7 +293,8 @@ Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor
             ATTNN_CHECK(pos >= -1, op, "cur_pos[", i, "]=", pos, " must be >= -1 (-1 skips the user)");
             job.length[std::size_t(i)] = pos + 1;
             if (window) job.start[std::size_t(i)] = std::max<int64_t>(0, pos + 1 - window);
-            if (pos >= 0) layout.check_positions(op, "cur_pos", i, job.start[std::size_t(i)], pos);  // the keys read
+            if (pos >= 0)
+                layout.check_positions(op, "cur_pos", i, job.start[std::size_t(i)], pos);  // the keys read
         }
     } else {
         ATTNN_CHECK(job.has_mask, op, "non-causal decode needs attn_mask [1, b, nqh, s]");
@@ -430,7 +431,8 @@ Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor
     // A finished row: O / l (or / (l + e^(sink - m))), or zeros where no key counted (a skipped
     // user, every key masked).
     auto write_row = [&](int64_t user, int64_t head, float* row, float l, float m) {
-        kt.scale(row, dh, detail::row_normaliser(l, m, job.sinks.empty() ? nullptr : &job.sinks[std::size_t(head)]));
+        kt.scale(row, dh,
+                 detail::row_normaliser(l, m, job.sinks.empty() ? nullptr : &job.sinks[std::size_t(head)]));
         job.out.write(user, head, 0, dh, row);
     };
     device.pool->parallel_for(
@@ -451,7 +453,8 @@ Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor
                 if (job.parts == 1)  // nothing to merge: the rows are written here, by the workers
                     for (int64_t kvh = cur.h0; kvh < cur.h1; ++kvh) {
                         const PartOut& po = s.out[std::size_t(kvh - cur.h0)];
-                        for (int64_t h = 0; h < g; ++h) write_row(cur.user, kvh * g + h, po.o + h * dhp, po.l[h], po.m[h]);
+                        for (int64_t h = 0; h < g; ++h)
+                            write_row(cur.user, kvh * g + h, po.o + h * dhp, po.l[h], po.m[h]);
                     }
                 // It prefetched next's first keys: prefetch_keys of them, a chunk's where heads go together.
                 const int64_t reach = cur.h1 - cur.h0 > 1 ? std::max(p.kc, prefetch_keys) : prefetch_keys;

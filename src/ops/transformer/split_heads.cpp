@@ -41,8 +41,8 @@ std::tuple<Tensor, Tensor, Tensor> split_query_key_value_and_split_heads(const T
         const Shape& kv = kv_input->shape();
         const uint64_t kv_width = 2 * uint64_t(num_kv_heads) * head_size;
         ATTNN_CHECK(kv.rank() == 3 && kv[0] == shape[0] && kv[2] == kv_width, name,
-                    "kv_input_tensor.shape=", kv, " must be [b, s_kv, 2 * num_kv_heads * head_size] = [", shape[0],
-                    ", s_kv, ", kv_width, "] for x.shape=", shape, ", num_heads=", num_heads,
+                    "kv_input_tensor.shape=", kv, " must be [b, s_kv, 2 * num_kv_heads * head_size] = [",
+                    shape[0], ", s_kv, ", kv_width, "] for x.shape=", shape, ", num_heads=", num_heads,
                     ", num_kv_heads=", num_kv_heads);
         kv_tokens = kv[1];
     }
