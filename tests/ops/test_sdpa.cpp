@@ -151,6 +151,9 @@ TEST(Sdpa, BadInputsAreRejected) {
     Tensor q3 = sdpa_input({4, 8, 16}, DataType::FLOAT32, 9);
     expect_error([&] { scaled_dot_product_attention(q3, k2, k2); }, {op, "4-d"});
     expect_error([&] { scaled_dot_product_attention(q, k2, k2, {.scale = NAN}); }, {op, "scale"});
+    const SDPAProgramConfig no_cores{.compute_with_storage_grid_size = CoreGrid{.y = 0, .x = 4}};
+    expect_error([&] { scaled_dot_product_attention(q, k2, k2, {.program_config = no_cores}); },
+                 {op, "compute_with_storage_grid_size must have at least one core", "y=0 x=4"});
 }
 
 }  // namespace

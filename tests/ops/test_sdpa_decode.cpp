@@ -406,6 +406,13 @@ TEST(Decode, BadInputsAreRejected) {
             paged_scaled_dot_product_attention_decode(q, pk, pk, pt, {.cur_pos = {3, 3}});
         },
         {"paged_scaled_dot_product_attention_decode", "page_table[1][0]=5", "out of range"});
+    const SDPAProgramConfig no_cores{.compute_with_storage_grid_size = CoreGrid{.y = 3, .x = 0}};
+    Tensor q1 = sdpa_input({1, 1, 4, 32}, DataType::FLOAT32, 5), cache = sdpa_input({1, 2, 64, 32}, DataType::FLOAT32, 6);
+    expect_error(
+        [&] {
+            scaled_dot_product_attention_decode(q1, cache, cache, {.cur_pos = {3}, .program_config = no_cores});
+        },
+        {"scaled_dot_product_attention_decode", "at least one core", "y=3 x=0"});
 }
 
 }  // namespace

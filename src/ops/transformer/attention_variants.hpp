@@ -1,6 +1,8 @@
 // What flash attention and flash decode share beyond plain softmax attention: TT-NN's causal
-// sliding window (sliding_window_size) and per-head attention sinks (attention_sink).
+// sliding window (sliding_window_size) and per-head attention sinks (attention_sink), and the
+// workers a program config allows.
 #pragma once
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <optional>
@@ -8,9 +10,21 @@
 #include <vector>
 
 #include "attnn/error.hpp"
+#include "attnn/ops/sdpa.hpp"
 #include "ops/common.hpp"
 
 namespace attnn::detail {
+
+// The device's workers, or fewer where compute_with_storage_grid_size asks (a grid of no cores
+// is an error, as matmul's core_grid).
+inline int attention_workers(std::string_view op, const transformer::SDPAProgramConfig& config, int workers) {
+    if (!config.compute_with_storage_grid_size) return workers;
+    const CoreGrid& grid = *config.compute_with_storage_grid_size;
+    const uint64_t cores = uint64_t(grid.y) * grid.x;  // no uint32 wrap
+    ATTNN_CHECK(cores >= 1, op, "program_config.compute_with_storage_grid_size must have at least one core, given y=",
+                grid.y, " x=", grid.x);
+    return int(std::min<uint64_t>(cores, uint64_t(workers)));
+}
 
 // The window in keys, 0 for none (TT-NN: None or 0). Only causal attention takes one: a mask
 // would hold the window itself.

@@ -268,9 +268,7 @@ Tensor run_sdpa(const char* op, detail::DeviceImpl& device, const Tensor& q, con
     std::vector<float> sinks = detail::attention_sinks(op, options.attention_sink, q, q.shape()[1]);
     std::lock_guard lock(device.op_mutex);
     const SDPAProgramConfig config = options.program_config.value_or(SDPAProgramConfig{});
-    int workers = device.pool->size();
-    if (config.compute_with_storage_grid_size)
-        workers = std::clamp<int>(int(config.compute_with_storage_grid_size->num_cores()), 1, workers);
+    const int workers = detail::attention_workers(op, config, device.pool->size());
 
     detail::ProgramKey key(op);
     key.add(q).add(k).add(v).add(sk).add(options.is_causal).add(window).add(bool(options.attn_mask));

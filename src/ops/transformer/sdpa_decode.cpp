@@ -312,9 +312,7 @@ Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor
 
     std::lock_guard lock(device.op_mutex);
     const SDPAProgramConfig config = options.program_config.value_or(SDPAProgramConfig{});
-    int workers = device.pool->size();
-    if (config.compute_with_storage_grid_size)
-        workers = std::clamp<int>(int(config.compute_with_storage_grid_size->num_cores()), 1, workers);
+    const int workers = detail::attention_workers(op, config, device.pool->size());
     detail::ProgramKey key(op);
     key.add(q).add(k).add(v).add(job.causal).add(job.has_mask).add(config.k_chunk_size);
     key.add(config.max_cores_per_head_batch).add(config.exp_approx_mode).add(workers);
