@@ -19,19 +19,26 @@ using transformer::SDPAProgramConfig;
 
 using testing::sdpa_input;
 
-// Sink logits per head: none (-inf), small, comparable to the scores, and one (40) that takes
-// nearly the whole weight, so the output shrinks towards zero.
-std::vector<float> sink_values(uint32_t nqh) {
+// Sink logits per head, as TT-NN takes them: in the units of the unscaled scores q . k, so the
+// softmax sees them times the scale (1 / sqrt(dh) here). Their scaled values: none (-inf),
+// small, comparable to the scores, and one (40) that takes nearly the whole weight, so the
+// output shrinks towards zero.
+std::vector<float> sink_values(uint32_t nqh, uint32_t dh) {
     const float cycle[] = {-INFINITY, -3.0f, 0.5f, 2.5f, 40.0f, -0.25f};
     std::vector<float> s(nqh);
-    for (uint32_t h = 0; h < nqh; ++h) s[h] = cycle[h % 6];
+    for (uint32_t h = 0; h < nqh; ++h) s[h] = cycle[h % 6] * std::sqrt(float(dh));
     return s;
 }
 Tensor sink_tensor(const std::vector<float>& s) {
     return from_host(std::span<const float>(s), Shape{1, uint32_t(s.size()), 1, 1},
                      {.dtype = DataType::FLOAT32, .device = test_device()});
 }
-std::vector<double> widen(const std::vector<float>& s) { return {s.begin(), s.end()}; }
+// The logits the reference's softmax sees: the sinks times the scale.
+std::vector<double> scaled(const std::vector<float>& s, uint32_t dh) {
+    std::vector<double> out;
+    for (float v : s) out.push_back(double(v) / std::sqrt(double(dh)));
+    return out;
+}
 
 struct WindowCase {
     uint32_t b, nqh, nkv, sq, sk, dh, window;
@@ -53,8 +60,8 @@ TEST_P(SdpaWindow, MatchesReferenceWithAndWithoutSinks) {
            k = sdpa_input({c.b, c.nkv, c.sk, c.dh}, DataType::FLOAT32, 2),
            v = sdpa_input({c.b, c.nkv, c.sk, c.dh}, DataType::FLOAT32, 3);
     const SDPAProgramConfig config{.q_chunk_size = c.q_chunk, .k_chunk_size = c.k_chunk};
-    const std::vector<float> sinks = sink_values(c.nqh);
-    const std::vector<double> wide = widen(sinks);
+    const std::vector<float> sinks = sink_values(c.nqh, c.dh);
+    const std::vector<double> wide = scaled(sinks, c.dh);
     for (bool with_sinks : {false, true}) {
         SCOPED_TRACE(with_sinks ? "with sinks" : "no sinks");
         transformer::SDPAOptions o{
@@ -110,8 +117,8 @@ TEST(SdpaSinks, WithMasksAndFullyMaskedRows) {
         for (uint32_t j = 0; j < sk; ++j) mask[(bi * sq + 3) * sk + j] = -INFINITY;
     Tensor tm = from_host(std::span<const float>(mask), Shape{b, 1, sq, sk},
                           {.dtype = DataType::FLOAT32, .layout = Layout::TILE, .device = test_device()});
-    const std::vector<float> sinks = sink_values(h);
-    const std::vector<double> wide = widen(sinks);
+    const std::vector<float> sinks = sink_values(h, dh);
+    const std::vector<double> wide = scaled(sinks, dh);
     auto got = to_host<double>(transformer::scaled_dot_product_attention(
         q, k, v, {.attn_mask = tm, .is_causal = false, .attention_sink = sink_tensor(sinks)}));
     Array rm = reference::from_tensor(tm);
@@ -148,8 +155,8 @@ TEST(ChunkedSdpaWindow, MatchesWindowedAttentionOverTheLogicalCache) {
     Tensor q = sdpa_input({b, nqh, chunk, dh}, DataType::FLOAT32, 24);
     const Array kk = reference::first_positions(ak, start + chunk),
                 vv = reference::first_positions(av, start + chunk);
-    const std::vector<float> sinks = sink_values(nqh);
-    const std::vector<double> wide = widen(sinks);
+    const std::vector<float> sinks = sink_values(nqh, dh);
+    const std::vector<double> wide = scaled(sinks, dh);
     for (uint32_t window : {1u, 40u, 120u}) {
         SCOPED_TRACE("window " + std::to_string(window));
         auto got = to_host<double>(transformer::chunked_scaled_dot_product_attention(
@@ -215,8 +222,8 @@ TEST_P(DecodeWindow, ContiguousAndPagedMatchReference) {
     Tensor k = sdpa_input({c.b, c.nkv, c.S, c.dh}, dtype, 32),
            v = sdpa_input({c.b, c.nkv, c.S, c.dh}, dtype, 33);
     Array aq = reference::from_tensor(q), ak = reference::from_tensor(k), av = reference::from_tensor(v);
-    const std::vector<float> sinks = sink_values(c.nqh);
-    const std::vector<double> wide = widen(sinks);
+    const std::vector<float> sinks = sink_values(c.nqh, c.dh);
+    const std::vector<double> wide = scaled(sinks, c.dh);
     const SDPAProgramConfig config{.k_chunk_size = c.k_chunk};
     const double pcc_floor = dtype == DataType::BFLOAT8_B ? 0.99 : 0.999;  // output BFLOAT16, like q
     for (bool with_sinks : {false, true}) {
@@ -329,6 +336,50 @@ TEST(DecodeWindow, BlocksBeforeTheWindowMayBeReleased) {
     experimental::paged_update_cache(paged.k, row, {.update_idxs = {200}, .page_table = released});
 }
 
+// TT-NN's decode takes its sinks as [nqh, 32] (a tile wide, the sink in column 0, gpt-oss pads
+// the rest with zeros), and the head count may be padded to the tile's 32 rows: the same
+// output as [1, nqh, 1, 1]. The sink meets the scale, as TT-NN's kernels apply it: gpt-oss's
+// TT-NN model divides its sinks by the scale, and a custom scale moves the result.
+TEST(DecodeSinks, TakeTtnnDecodeShapeAndTheScale) {
+    const uint32_t b = 2, nqh = 8, nkv = 2, S = 96, dh = 64;
+    Tensor q = sdpa_input({1, b, nqh, dh}, DataType::BFLOAT16, 61);
+    Tensor k = sdpa_input({b, nkv, S, dh}, DataType::BFLOAT16, 62), v = sdpa_input({b, nkv, S, dh}, DataType::BFLOAT16, 63);
+    const std::vector<float> sinks = sink_values(nqh, dh);
+    auto run = [&](const Tensor& sink, std::optional<float> scale = std::nullopt) {
+        return to_host<float>(transformer::scaled_dot_product_attention_decode(
+            q, k, v, {.cur_pos = {95, 40}, .scale = scale, .attention_sink = sink}));
+    };
+    const auto want = run(sink_tensor(sinks));
+    for (uint32_t rows : {nqh, 32u}) {
+        std::vector<float> tile(std::size_t(rows) * 32, 0.0f);
+        for (uint32_t h = 0; h < nqh; ++h) tile[std::size_t(h) * 32] = sinks[h];
+        Tensor t = from_host(std::span<const float>(tile), Shape{rows, 32},
+                             {.dtype = DataType::BFLOAT16, .layout = Layout::TILE, .device = test_device()});
+        std::vector<float> rounded(nqh);  // what BFLOAT16 holds
+        for (uint32_t h = 0; h < nqh; ++h) rounded[h] = bfloat16(sinks[h]).to_float();
+        EXPECT_EQ(run(t), run(sink_tensor(rounded))) << rows << " rows";
+    }
+    // With a scale of its own the sinks meet that scale: the reference on the stored values.
+    const float scale = 0.05f;
+    auto got = run(sink_tensor(sinks), scale);
+    std::vector<double> logits;
+    for (float s : sinks) logits.push_back(double(s) * scale);
+    Array aq = reference::from_tensor(q), ak = reference::from_tensor(k), av = reference::from_tensor(v);
+    for (uint32_t i = 0; i < b; ++i) {
+        const uint32_t len = i == 0 ? 96 : 41;
+        Array qi{{1, nqh, 1, dh}, {aq.values.begin() + i * nqh * dh, aq.values.begin() + (i + 1) * nqh * dh}};
+        Array ki{{1, nkv, len, dh}, {}}, vi{{1, nkv, len, dh}, {}};
+        for (uint32_t h = 0; h < nkv; ++h) {
+            auto base = (std::size_t(i) * nkv + h) * S * dh;
+            ki.values.insert(ki.values.end(), ak.values.begin() + base, ak.values.begin() + base + len * dh);
+            vi.values.insert(vi.values.end(), av.values.begin() + base, av.values.begin() + base + len * dh);
+        }
+        Array o = reference::sdpa(qi, ki, vi, nullptr, false, scale, {.sinks = &logits});
+        std::vector<double> row(got.begin() + i * nqh * dh, got.begin() + (i + 1) * nqh * dh);
+        EXPECT_LE(reference::max_abs_diff(o.values, row), 0.02) << "user " << i;
+    }
+}
+
 TEST(AttentionVariants, BadInputsAreRejected) {
     Tensor q = sdpa_input({1, 4, 8, 16}, DataType::FLOAT32, 1),
            k = sdpa_input({1, 2, 8, 16}, DataType::FLOAT32, 2);
@@ -345,7 +396,7 @@ TEST(AttentionVariants, BadInputsAreRejected) {
                  {op, "attention_sink must be [1, 4, 1, 1]", "[1, 3, 1, 1]"});
     Tensor nan_sink = sink_tensor({0.0f, NAN, 0.0f, 0.0f});
     expect_error([&] { transformer::scaled_dot_product_attention(q, k, k, {.attention_sink = nan_sink}); },
-                 {op, "attention_sink[0, 1, 0, 0] is NaN"});
+                 {op, "attention_sink: the sink of head 1 is NaN"});
     std::vector<float> zeros(4, 0.0f);
     Tensor host_sink =
         from_host(std::span<const float>(zeros), Shape{1, 4, 1, 1}, {.dtype = DataType::FLOAT32});

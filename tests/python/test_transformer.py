@@ -1,5 +1,7 @@
 """ttnn.transformer, ttnn.experimental and the KV cache ops against numpy float64 references."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -129,8 +131,14 @@ def test_chunked_sdpa_over_a_paged_cache(dtype, rng, device):
 def test_sliding_window_and_attention_sinks(dtype, rng, device):
     """TT-NN's sliding_window_size and attention_sink through every attention op."""
     b, nqh, nkv, s, dh, block, window = 2, 4, 2, 96, 32, 32, 20
-    sinks = np.array([-np.inf, 0.5, 2.0, -1.0])
-    sink_t = attnn.from_numpy(sinks.reshape(1, nqh, 1, 1).astype(np.float32), device=device)
+    sinks = np.array([-np.inf, 0.5, 2.0, -1.0])  # the logits the softmax sees
+    # TT-NN takes sinks in the units of the unscaled scores (its kernels scale them with the
+    # scores, and gpt-oss divides its sinks by the scale): [1, nqh, 1, 1] for SDPA, and decode's
+    # [nqh, 32] with the sink in column 0.
+    raw = sinks * math.sqrt(dh)
+    sink_t = attnn.from_numpy(raw.reshape(1, nqh, 1, 1).astype(np.float32), device=device)
+    decode_sinks = np.pad(raw.reshape(-1, 1), ((0, 0), (0, 31))).astype(np.float32)
+    decode_sink_t = attnn.from_numpy(decode_sinks, dtype=attnn.float32, layout=attnn.TILE_LAYOUT, device=device)
     q, q_ref = put(rng.standard_normal((b, nqh, s, dh)), dtype, attnn.TILE_LAYOUT, device)
     k, k_ref = put(rng.standard_normal((b, nkv, s, dh)), dtype, attnn.TILE_LAYOUT, device)
     v, v_ref = put(rng.standard_normal((b, nkv, s, dh)), dtype, attnn.TILE_LAYOUT, device)
@@ -151,7 +159,7 @@ def test_sliding_window_and_attention_sinks(dtype, rng, device):
     qd, qd_ref = put(rng.standard_normal((1, b, nqh, dh)), dtype, attnn.TILE_LAYOUT, device)
     cur_pos = [70, 5]
     out = attnn.transformer.scaled_dot_product_attention_decode(qd, k, v, cur_pos=cur_pos, sliding_window_size=window,
-                                                                attention_sink=sink_t)
+                                                                attention_sink=decode_sink_t)
     assert_close(attnn.to_numpy(out), ref.sdpa_decode(qd_ref, k_ref, v_ref, cur_pos, window=window, sinks=sinks), dtype)
     out = attnn.transformer.paged_scaled_dot_product_attention_decode(qd, kp, vp, table_t, cur_pos=cur_pos,
                                                                       sliding_window_size=window,

@@ -22,9 +22,10 @@ struct SDPAOptions {
     // Causal only: the query at position i sees keys i - w + 1 .. i (Mistral's and Gemma's local
     // layers); K chunks wholly outside every window of a Q chunk are skipped. None or 0: no window.
     std::optional<uint32_t> sliding_window_size;
-    // [1, nqh, 1, 1]: one logit per query head that joins every row's softmax and carries no
-    // value (gpt-oss's sinks), in the units of the scaled scores: out = sum_j e^(s_j) v_j /
-    // (sum_j e^(s_j) + e^(sink)).
+    // [1, nqh, 1, 1] (or TT-NN decode's [nqh, 32], the sink in column 0): one logit per query
+    // head that joins every row's softmax and carries no value (gpt-oss's sinks). As in TT-NN's
+    // kernels it is in the units of the unscaled scores q . k and meets the same scale: with
+    // scaled scores s_j, out = sum_j e^(s_j) v_j / (sum_j e^(s_j) + e^(scale * sink)).
     std::optional<Tensor> attention_sink;
     std::optional<SDPAProgramConfig> program_config;
     std::optional<MemoryConfig> memory_config;

@@ -16,7 +16,7 @@ struct SDPADecodeOptions {
     std::optional<float> scale;            // default 1/sqrt(dh)
     // Causal only: user i sees keys cur_pos[i] - w + 1 .. cur_pos[i], and only those are read.
     std::optional<uint32_t> sliding_window_size;
-    std::optional<Tensor> attention_sink;  // [1, nqh, 1, 1]: a value-less logit per head, as in SDPAOptions
+    std::optional<Tensor> attention_sink;  // [nqh, 32] or [1, nqh, 1, 1]: a value-less logit per head, as in SDPAOptions
     std::optional<SDPAProgramConfig> program_config;  // k_chunk_size, max_cores_per_head_batch
     std::optional<MemoryConfig> memory_config;
 };

@@ -35,19 +35,30 @@ inline int64_t sliding_window(std::string_view op, std::optional<uint32_t> windo
     return int64_t(*window);
 }
 
-// The sink logit of each of the nqh query heads, or nothing. The tensor is [1, nqh, 1, 1], on
-// q's device; -inf is no sink, +inf a sink that takes every row's whole weight (zeros out).
-inline std::vector<float> attention_sinks(std::string_view op, const std::optional<Tensor>& sink,
-                                          const Tensor& q, int64_t nqh) {
+// The sink logit of each of the nqh query heads in the units of the scaled scores, or nothing.
+// As in TT-NN's kernels, a sink is given in the units of the unscaled scores q . k and meets
+// the same scale (gpt-oss's TT-NN model divides its sinks by the scale for that reason). The
+// tensor, on q's device, is [1, nqh, 1, 1] (TT-NN's SDPA) or [nqh, w] with the sink in column 0
+// (TT-NN's decode: [nqh, 32], a tile wide; nqh may be padded to a multiple of 32). -inf is no
+// sink; +inf one that takes every row's whole weight (zeros out).
+inline std::vector<float> attention_sinks(std::string_view op, const std::optional<Tensor>& sink, const Tensor& q,
+                                          int64_t nqh, float scale) {
     if (!sink) return {};
     require_device(op, {{&q, "q"}, {&*sink, "attention_sink"}});
-    const Shape want({1, uint32_t(nqh), 1, 1});
-    ATTNN_CHECK(sink->shape() == want, op, "attention_sink must be [1, ", nqh,
-                ", 1, 1] (one logit per query head), given ", sink->shape());
+    const Shape& s = sink->shape();
+    const bool sdpa_shape = s == Shape({1, uint32_t(nqh), 1, 1});
+    const bool decode_shape = s.rank() == 2 && (s[0] == nqh || s[0] == (nqh + 31) / 32 * 32) && s[1] >= 1;
+    ATTNN_CHECK(sdpa_shape || decode_shape, op, "attention_sink must be [1, ", nqh, ", 1, 1] or [", nqh,
+                ", w] (one logit per query head, in column 0), given ", s);
     check_floating_point(op, "attention_sink", sink->dtype());
-    std::vector<float> values = to_host<float>(*sink);
-    for (std::size_t h = 0; h < values.size(); ++h)
-        ATTNN_CHECK(!std::isnan(values[h]), op, "attention_sink[0, ", h, ", 0, 0] is NaN");
+    const std::vector<float> all = to_host<float>(*sink);
+    const int64_t stride = decode_shape ? s[1] : 1;
+    std::vector<float> values(static_cast<std::size_t>(nqh));
+    for (int64_t h = 0; h < nqh; ++h) {
+        const float v = all[std::size_t(h * stride)];
+        ATTNN_CHECK(!std::isnan(v), op, "attention_sink: the sink of head ", h, " is NaN");
+        values[std::size_t(h)] = v * scale;  // inf stays inf, as the same logit in the scores would
+    }
     return values;
 }
 

@@ -265,7 +265,8 @@ void validate(const Tensor& q, const Tensor& k, const Tensor& v, const SDPAOptio
 Tensor run_sdpa(const char* op, detail::DeviceImpl& device, const Tensor& q, const Tensor& k, const Tensor& v,
                 const SDPAOptions& options, int64_t sk, detail::KvLayout layout) {
     const int64_t window = detail::sliding_window(op, options.sliding_window_size, options.is_causal);
-    std::vector<float> sinks = detail::attention_sinks(op, options.attention_sink, q, q.shape()[1]);
+    const float scale = options.scale.value_or(1.0f / std::sqrt(float(q.shape()[3])));
+    std::vector<float> sinks = detail::attention_sinks(op, options.attention_sink, q, q.shape()[1], scale);
     std::lock_guard lock(device.op_mutex);
     const SDPAProgramConfig config = options.program_config.value_or(SDPAProgramConfig{});
     const int workers = detail::attention_workers(op, config, device.pool->size());
@@ -322,7 +323,7 @@ Tensor run_sdpa(const char* op, detail::DeviceImpl& device, const Tensor& q, con
               detail::matrix_view(out, op),
               {},
               bool(options.attn_mask),
-              options.scale.value_or(1.0f / std::sqrt(float(q.shape()[3]))),
+              scale,
               std::move(layout),
               std::move(sinks)};
     if (options.attn_mask) in.mask = detail::matrix_view(*options.attn_mask, op);

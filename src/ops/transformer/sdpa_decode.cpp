@@ -308,7 +308,7 @@ Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor
     if (options.scale)
         ATTNN_CHECK(std::isfinite(*options.scale), op, "scale must be finite, given ", *options.scale);
     job.scale = options.scale.value_or(1.0f / std::sqrt(float(dh)));
-    job.sinks = detail::attention_sinks(op, options.attention_sink, q, nqh);
+    job.sinks = detail::attention_sinks(op, options.attention_sink, q, nqh, job.scale);
 
     std::lock_guard lock(device.op_mutex);
     const SDPAProgramConfig config = options.program_config.value_or(SDPAProgramConfig{});
