@@ -17,28 +17,10 @@ using testing::expect_error;
 using testing::test_device;
 using transformer::SDPAProgramConfig;
 
+using testing::scaled;
 using testing::sdpa_input;
-
-// Sink logits per head, as TT-NN takes them: in the units of the unscaled scores q . k, so the
-// softmax sees them times the scale (1 / sqrt(dh) here). Their scaled values: none (-inf),
-// small, comparable to the scores, and one (40) that takes nearly the whole weight, so the
-// output shrinks towards zero.
-std::vector<float> sink_values(uint32_t nqh, uint32_t dh) {
-    const float cycle[] = {-INFINITY, -3.0f, 0.5f, 2.5f, 40.0f, -0.25f};
-    std::vector<float> s(nqh);
-    for (uint32_t h = 0; h < nqh; ++h) s[h] = cycle[h % 6] * std::sqrt(float(dh));
-    return s;
-}
-Tensor sink_tensor(const std::vector<float>& s) {
-    return from_host(std::span<const float>(s), Shape{1, uint32_t(s.size()), 1, 1},
-                     {.dtype = DataType::FLOAT32, .device = test_device()});
-}
-// The logits the reference's softmax sees: the sinks times the scale.
-std::vector<double> scaled(const std::vector<float>& s, uint32_t dh) {
-    std::vector<double> out;
-    for (float v : s) out.push_back(double(v) / std::sqrt(double(dh)));
-    return out;
-}
+using testing::sink_tensor;
+using testing::sink_values;
 
 struct WindowCase {
     uint32_t b, nqh, nkv, sq, sk, dh, window;
@@ -142,32 +124,6 @@ TEST(SdpaSinks, WithMasksAndFullyMaskedRows) {
                 const std::size_t at = (std::size_t(bi) * h + hi) * sq * dh + i;
                 ASSERT_EQ(zeros[at], hi == 1 ? plain[at] : 0.0) << bi << " " << hi << " " << i;
             }
-}
-
-// Chunked prefill with a window over absolute positions and sinks equals windowed causal
-// attention over the logical cache with the chunk's queries as the last positions.
-TEST(ChunkedSdpaWindow, MatchesWindowedAttentionOverTheLogicalCache) {
-    const uint32_t b = 2, nqh = 8, nkv = 2, S = 192, dh = 64, block = 32, chunk = 50, start = 96;
-    Tensor lk = sdpa_input({b, nkv, S, dh}, DataType::BFLOAT16, 21),
-           lv = sdpa_input({b, nkv, S, dh}, DataType::BFLOAT16, 22);
-    Array ak = reference::from_tensor(lk), av = reference::from_tensor(lv);
-    testing::PagedCache paged = testing::page(ak, av, block, DataType::BFLOAT16, 23);
-    Tensor q = sdpa_input({b, nqh, chunk, dh}, DataType::FLOAT32, 24);
-    const Array kk = reference::first_positions(ak, start + chunk),
-                vv = reference::first_positions(av, start + chunk);
-    const std::vector<float> sinks = sink_values(nqh, dh);
-    const std::vector<double> wide = scaled(sinks, dh);
-    for (uint32_t window : {1u, 40u, 120u}) {
-        SCOPED_TRACE("window " + std::to_string(window));
-        auto got = to_host<double>(transformer::chunked_scaled_dot_product_attention(
-            q, paged.k, paged.v, paged.page_table, start,
-            {.sliding_window_size = window,
-             .attention_sink = sink_tensor(sinks),
-             .program_config = SDPAProgramConfig{.q_chunk_size = 32, .k_chunk_size = 32}}));
-        Array want = reference::sdpa(reference::from_tensor(q), kk, vv, nullptr, true,
-                                     1.0 / std::sqrt(double(dh)), {.window = window, .sinks = &wide});
-        EXPECT_LE(reference::max_abs_diff(want.values, got), 2e-5);
-    }
 }
 
 // ---- decode ----

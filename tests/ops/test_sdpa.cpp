@@ -1,4 +1,5 @@
 #include <cmath>
+#include <string>
 
 #include "paged_cache.hpp"
 #include "reference/attention.hpp"
@@ -163,7 +164,8 @@ namespace attnn {
 namespace {
 
 // A chunk of each user's sequence against a paged cache equals causal SDPA over the logical
-// cache with the chunk's queries as the last positions.
+// cache with the chunk's queries as the last positions; with a window (over absolute
+// positions) and sinks, windowed causal SDPA with those sinks.
 TEST(ChunkedSdpa, MatchesCausalAttentionOverTheLogicalCache) {
     const uint32_t b = 2, nqh = 8, nkv = 2, S = 192, dh = 64, block = 32, chunk = 50, start = 96;
     Tensor lk = sdpa_input({b, nkv, S, dh}, DataType::BFLOAT16, 21),
@@ -180,6 +182,19 @@ TEST(ChunkedSdpa, MatchesCausalAttentionOverTheLogicalCache) {
         reference::sdpa(reference::from_tensor(q), kk, vv, nullptr, true, 1.0 / std::sqrt(double(dh)));
     auto got = to_host<double>(out);
     EXPECT_LE(reference::max_abs_diff(expect.values, got), 2e-5);
+    const std::vector<float> sinks = testing::sink_values(nqh, dh);
+    const std::vector<double> wide = testing::scaled(sinks, dh);
+    for (uint32_t window : {1u, 40u, 120u}) {
+        SCOPED_TRACE("window " + std::to_string(window));
+        auto windowed = to_host<double>(transformer::chunked_scaled_dot_product_attention(
+            q, paged.k, paged.v, paged.page_table, start,
+            {.sliding_window_size = window,
+             .attention_sink = testing::sink_tensor(sinks),
+             .program_config = SDPAProgramConfig{.q_chunk_size = 32, .k_chunk_size = 32}}));
+        Array want = reference::sdpa(reference::from_tensor(q), kk, vv, nullptr, true,
+                                     1.0 / std::sqrt(double(dh)), {.window = window, .sinks = &wide});
+        EXPECT_LE(reference::max_abs_diff(want.values, windowed), 2e-5);
+    }
     expect_error(
         [&] {
             transformer::chunked_scaled_dot_product_attention(q, paged.k, paged.v, paged.page_table, 150);
