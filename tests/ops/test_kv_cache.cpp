@@ -107,6 +107,19 @@ TEST(PagedCache, UpdateAndFillFollowThePageTable) {
             std::size_t block = p < 16 ? 0 : 5, r = p % 16;
             ASSERT_EQ(filled[(block * bs + r) * dh + d], sv[p * dh + d]);
         }
+    // The user as a one-element tensor (TT-NN's batch_idx_tensor), INT32 or UINT32, writes the same.
+    for (DataType dt : {DataType::INT32, DataType::UINT32}) {
+        Tensor cache3 = make({blocks, nkv, bs, dh}, DataType::BFLOAT16, 5);
+        experimental::paged_update_cache(cache3, row, {.update_idxs = idx, .page_table = pt});
+        std::vector<int32_t> one = {1};
+        Tensor user = dt == DataType::INT32
+                          ? from_host(std::span<const int32_t>(one), Shape{1}, {.device = test_device()})
+                          : from_host(std::span<const uint32_t>(std::vector<uint32_t>{1u}), Shape{1},
+                                      {.device = test_device()});
+        ASSERT_EQ(user.dtype(), dt);
+        experimental::paged_fill_cache(cache3, seq, pt, user);
+        EXPECT_EQ(to_host<float>(cache3), filled) << to_string(dt);
+    }
 }
 
 TEST(PagedCache, RejectedCallsLeaveTheCacheUntouched) {
@@ -152,6 +165,28 @@ TEST(PagedCache, RejectedCallsLeaveTheCacheUntouched) {
             fill_cache(contiguous, make({1, 2, 4, 32}, DataType::FLOAT32, 13), 2);
         },
         {"batch_idx=2"});
+    // batch_idx_tensor: one element, a user the page table has, an index dtype.
+    const Tensor seq = make({1, 2, 8, 32}, DataType::FLOAT32, 16);
+    auto index = [](std::vector<int32_t> v) {
+        return from_host(std::span<const int32_t>(v), Shape{uint32_t(v.size())}, {.device = test_device()});
+    };
+    expect_error([&] { experimental::paged_fill_cache(cache, seq, pt, index({0, 0})); },
+                 {"paged_fill_cache", "batch_idx_tensor must hold one user index", "Shape([2])"});
+    expect_error([&] { experimental::paged_fill_cache(cache, seq, pt, index({-1})); },
+                 {"paged_fill_cache", "batch_idx_tensor holds -1"});
+    expect_error([&] { experimental::paged_fill_cache(cache, seq, pt, index({1})); },
+                 {"paged_fill_cache", "batch_idx=1", "out of range for 1 users"});
+    expect_error([&] { experimental::paged_fill_cache(
+                         cache, seq, pt, from_host(std::span<const float>(std::vector<float>{0.0f}), Shape{1},
+                                                   {.device = test_device()}));
+                 },
+                 {"paged_fill_cache", "batch_idx_tensor.dtype must be INT32 or UINT32, given DataType::FLOAT32"});
+    Tensor float_table = make({1, 2}, DataType::FLOAT32, 18);
+    expect_error([&] { experimental::paged_fill_cache(cache, seq, float_table, 0); },
+                 {"paged_fill_cache", "page_table.dtype must be INT32 or UINT32, given DataType::FLOAT32"});
+    // A tensor with no storage is named as such, before its shape is looked at.
+    expect_error([&] { experimental::paged_fill_cache(cache, Tensor{}, pt, 0); }, {"paged_fill_cache", "input is an empty tensor"});
+    expect_error([&] { fill_cache(contiguous, Tensor{}, 0); }, {"fill_cache", "input is an empty tensor"});
     EXPECT_EQ(bytes(cache), before);
 }
 

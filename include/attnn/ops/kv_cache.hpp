@@ -22,6 +22,9 @@ namespace experimental {
 // Paged cache [max_blocks, nkv, block_size, dh]; page_table INT32 [b, blocks_per_user].
 // input [1, nkv, s, dh]: positions 0..s-1 of user batch_idx.
 void paged_fill_cache(Tensor& cache, const Tensor& input, const Tensor& page_table, uint32_t batch_idx);
+// The same with the user read from a one-element INT32 / UINT32 tensor (TT-NN's batch_idx_tensor,
+// which a traced prefill refreshes between runs instead of recapturing).
+void paged_fill_cache(Tensor& cache, const Tensor& input, const Tensor& page_table, const Tensor& batch_idx_tensor);
 
 struct PagedUpdateOptions {
     std::vector<int32_t> update_idxs;          // position per user; -1 skips the user

@@ -19,6 +19,8 @@ using detail::KvLayout;
 using detail::MatrixView;
 
 void check_cache_and_input(const char* op, const Tensor& cache, const Tensor& input) {
+    detail::require_allocated(cache, op, "cache");
+    detail::require_allocated(input, op, "input");
     ATTNN_CHECK(cache.shape().rank() == 4, op, "cache must be 4-d, given cache.shape=", cache.shape());
     ATTNN_CHECK(input.shape().rank() == 4, op, "input must be 4-d, given input.shape=", input.shape());
     ATTNN_CHECK_TYPE(is_floating_point(cache.dtype()) && is_floating_point(input.dtype()), op,
@@ -125,6 +127,15 @@ void paged_fill_cache(Tensor& cache, const Tensor& input, const Tensor& page_tab
     check_cache_and_input(op, cache, input);
     detail::require_allocated(page_table, op, "page_table");
     fill(op, cache, input, KvLayout::paged(cache, page_table, op), batch_idx);
+}
+
+void paged_fill_cache(Tensor& cache, const Tensor& input, const Tensor& page_table, const Tensor& batch_idx_tensor) {
+    const char* op = "paged_fill_cache";
+    const std::vector<int32_t> idx = detail::read_index_tensor(batch_idx_tensor, op, "batch_idx_tensor");
+    ATTNN_CHECK(idx.size() == 1, op, "batch_idx_tensor must hold one user index, given batch_idx_tensor.shape=",
+                batch_idx_tensor.shape());
+    ATTNN_CHECK(idx[0] >= 0, op, "batch_idx_tensor holds ", idx[0], ", a user index must be >= 0");
+    paged_fill_cache(cache, input, page_table, uint32_t(idx[0]));
 }
 
 void paged_update_cache(Tensor& cache, const Tensor& input, const PagedUpdateOptions& options) {

@@ -20,7 +20,7 @@ KvLayout KvLayout::paged(const Tensor& cache, const Tensor& page_table, std::str
     ATTNN_CHECK(page_table.shape().rank() == 2, op, "page_table must be 2-d [b, blocks_per_user], given ",
                 page_table.shape());
     ATTNN_CHECK_TYPE(page_table.dtype() == DataType::INT32 || page_table.dtype() == DataType::UINT32, op,
-                     "page_table.dtype must be INT32, given ", to_string(page_table.dtype()));
+                     "page_table.dtype must be INT32 or UINT32, given ", to_string(page_table.dtype()));
     KvLayout l;
     l.max_blocks_ = cache.shape()[0];
     l.heads_ = cache.shape()[1];
@@ -90,7 +90,7 @@ void KvLayout::check_positions(std::string_view op, std::string_view arg, int64_
 std::vector<int32_t> read_index_tensor(const Tensor& t, std::string_view op, std::string_view arg) {
     require_allocated(t, op, arg);
     ATTNN_CHECK_TYPE(t.dtype() == DataType::INT32 || t.dtype() == DataType::UINT32, op, arg,
-                     ".dtype must be INT32, given ", to_string(t.dtype()));
+                     ".dtype must be INT32 or UINT32, given ", to_string(t.dtype()));
     return to_host<int32_t>(t);
 }
 
