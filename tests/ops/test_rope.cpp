@@ -131,6 +131,34 @@ TEST(RotaryEmbeddingLlama, DecodeTensorsFromTablesGiveEachUserItsPosition) {
     for (int i = 0; i < 4 * 64; ++i) EXPECT_EQ(ys[i], xs[i]);
 }
 
+// TT-NN's models give decode one copy of the matrix per user ([1, 1, 32 b, 32], one tile per
+// user's shard): the same rotation as the single matrix; copies that differ, or a repeated matrix
+// in prefill mode, are refused.
+TEST(RotaryEmbeddingLlama, DecodeTakesTheMatrixRepeatedPerUser) {
+    const RopeTables tables = rope_tables(64, 100);
+    const std::vector<uint32_t> positions = {5, 40, 99};
+    auto [cos, sin] = rope_decode_tensors(tables, positions, test_device());
+    Tensor x = random_tensor({1, 3, 4, 64}, f32_rm, 86);
+    Tensor trans = experimental::get_rot_transformation_mat(test_device());
+    std::vector<float> one = to_host<float>(trans), three;
+    for (int u = 0; u < 3; ++u) three.insert(three.end(), one.begin(), one.end());
+    Tensor repeated = from_host(std::span<const float>(three), Shape{1, 1, 96, 32},
+                                {.dtype = DataType::BFLOAT16, .layout = Layout::TILE, .device = test_device()});
+    EXPECT_EQ(to_host<float>(experimental::rotary_embedding_llama(x, cos, sin, repeated, {.is_decode_mode = true})),
+              to_host<float>(experimental::rotary_embedding_llama(x, cos, sin, trans, {.is_decode_mode = true})));
+    three[2 * 1024 + 5 * 32 + 6] = 1.0f;  // block 2, row 5
+    Tensor differing = from_host(std::span<const float>(three), Shape{1, 1, 96, 32},
+                                 {.dtype = DataType::BFLOAT16, .layout = Layout::TILE, .device = test_device()});
+    const char* op = "rotary_embedding_llama";
+    expect_error(
+        [&] { experimental::rotary_embedding_llama(x, cos, sin, differing, {.is_decode_mode = true}); },
+        {op, "same matrix", "block 2 differs from block 0 in row 5"});
+    Tensor prefill_x = random_tensor({1, 2, 8, 64}, f32_rm, 87);
+    auto [pcos, psin] = rope_prefill_tensors(tables, 0, 8, test_device());
+    expect_error([&] { experimental::rotary_embedding_llama(prefill_x, pcos, psin, repeated); },
+                 {op, "trans_mat.shape=Shape([1, 1, 96, 32])", "must be [1, 1, 32, 32]"});
+}
+
 TEST(RotaryEmbeddingLlama, HonoursAnyTransformationMatrix) {
     Tensor x = random_tensor({1, 2, 9, 80}, f32_rm, 84);
     Tensor cos = random_tensor({1, 1, 9, 80}, f32_rm, 85), sin = random_tensor({1, 1, 9, 80}, f32_rm, 86);

@@ -62,8 +62,15 @@ Tensor rotary_embedding_llama(const Tensor& x, const Tensor& cos, const Tensor& 
     detail::DeviceImpl& device = detail::check_rope_inputs(name, x, cos, sin, "cos", "sin");
     detail::require_device(name, {{&x, "x"}, {&trans_mat, "trans_mat"}});
     detail::check_floating_point(name, "trans_mat", trans_mat.dtype());
-    ATTNN_CHECK(trans_mat.shape() == (Shape{1, 1, uint32_t(trans_size), uint32_t(trans_size)}), name,
-                "trans_mat.shape=", trans_mat.shape(), " must be [1, 1, 32, 32]");
+    // Decode: TT-NN's models repeat the matrix once per user ([1, 1, 32 k, 32], one tile per
+    // user's shard); every copy must then be the same matrix.
+    const Shape& ts = trans_mat.shape();
+    const bool repeated_ok = options.is_decode_mode && ts.rank() == 4 && ts[2] % trans_size == 0 && ts[2] > 0;
+    ATTNN_CHECK(ts.rank() == 4 && ts[0] == 1 && ts[1] == 1 && ts[3] == trans_size &&
+                    (ts[2] == trans_size || repeated_ok),
+                name, "trans_mat.shape=", ts,
+                options.is_decode_mode ? " must be [1, 1, 32, 32] or, one per user, [1, 1, 32 k, 32]"
+                                       : " must be [1, 1, 32, 32]");
     const Shape& shape = x.shape();
     ATTNN_CHECK(shape.rank() == 4, name, "x.shape=", shape, " must have rank 4");
     const Shape& cs = cos.shape();
@@ -96,6 +103,15 @@ Tensor rotary_embedding_llama(const Tensor& x, const Tensor& cos, const Tensor& 
     const detail::MatrixView tv = detail::matrix_view(trans_mat, name);
     for (int64_t i = 0; i < trans_size; ++i)
         tv.read(0, i, 0, trans_size, program->trans.data() + i * trans_size);
+    if (ts[2] > trans_size) {
+        std::vector<float> row(static_cast<std::size_t>(trans_size));
+        for (int64_t r = trans_size; r < int64_t(ts[2]); ++r) {
+            tv.read(0, r, 0, trans_size, row.data());
+            ATTNN_CHECK(std::equal(row.begin(), row.end(), program->trans.begin() + (r % trans_size) * trans_size),
+                        name, "trans_mat.shape=", ts, ": its 32-row blocks must all hold the same matrix, but block ",
+                        r / trans_size, " differs from block 0 in row ", r % trans_size);
+        }
+    }
     // Full blocks use the whole matrix; a narrower last block its corner.
     const int64_t tail = head_dim % trans_size;
     const TransMatColumns &full = program->full, &corner = program->corner;
