@@ -66,13 +66,16 @@ from ._attnn import (
     transpose,
     update_cache,
 )
-from ._device import CoreCoord, manage_device, open_device
+from ._device import Arch, CoreCoord, manage_device, open_device
 from ._indexing import _getitem
-from ._convert import comp_pcc, from_numpy, from_torch, to_numpy, to_torch
+from ._convert import as_tensor, comp_pcc, from_numpy, from_torch, to_numpy, to_torch
 from ._runtime import get_fallback_function, log_runtime
 from ._config import MathFidelity, WormholeComputeKernelConfig, init_device_compute_kernel_config
 from . import experimental, model_preprocessing, nn, random, transformer
+from .transformer import SDPAProgramConfig
 
 Tensor.__getitem__ = _getitem
+Device.arch = lambda self: Arch.CPU
+Device.arch.__doc__ = "The device's architecture, as TT-NN's device.arch(): Arch.CPU."
 
 __version__ = "0.1.0"

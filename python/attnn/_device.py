@@ -1,11 +1,21 @@
 """open_device with TT-NN's keywords, and the device helpers TT-NN programs use."""
 
 import contextlib
+import enum
 
 from . import _attnn
 from ._attnn import CoreGrid, close_device
 
-__all__ = ["open_device", "manage_device", "CoreCoord"]
+__all__ = ["open_device", "manage_device", "CoreCoord", "Arch"]
+
+
+class Arch(enum.Enum):
+    """TT-NN's device architectures, and attnn's own: a CPU device reports Arch.CPU."""
+
+    GRAYSKULL = 1
+    WORMHOLE_B0 = 2
+    BLACKHOLE = 3
+    CPU = 100
 
 
 def open_device(

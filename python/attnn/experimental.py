@@ -1,6 +1,9 @@
 """ttnn.experimental: the LLM attention layer's head, RoPE and paged-cache ops."""
 
+import numbers
+
 from . import _attnn
+from .transformer import _unset
 
 _e = _attnn.experimental
 
@@ -11,14 +14,40 @@ nlp_concat_heads_decode = _e.nlp_concat_heads_decode
 rotary_embedding_llama = _e.rotary_embedding_llama
 rotary_embedding = _e.rotary_embedding
 get_rot_transformation_mat = _e.get_rot_transformation_mat
-paged_fill_cache = _e.paged_fill_cache
+
+
+def paged_fill_cache(cache_tensor, input_tensor, page_table, *, batch_idx_tensor=None, batch_idx=0,
+                     compute_kernel_config=None, mesh_coords=None, block_size=None, cache_position_modulo=None,
+                     valid_seq_len_tensor=None):
+    """Writes input [1, nkv, s, dh] as positions 0..s-1 of user batch_idx (or the one-element INT32
+    tensor batch_idx_tensor) of the paged cache [max_blocks, nkv, block_size, dh]."""
+    op = "paged_fill_cache"
+    _unset(op, mesh_coords=mesh_coords, cache_position_modulo=cache_position_modulo,
+           valid_seq_len_tensor=valid_seq_len_tensor)
+    if block_size is not None and int(block_size) != cache_tensor.shape[2]:
+        raise ValueError(f"{op}: block_size={block_size} differs from the cache's {cache_tensor.shape[2]}")
+    return _e.paged_fill_cache(cache_tensor, input_tensor, page_table, batch_idx_tensor=batch_idx_tensor,
+                               batch_idx=batch_idx)
 
 
 def paged_update_cache(cache_tensor, input_tensor, *, update_idxs=None, update_idxs_tensor=None, page_table=None,
-                       compute_kernel_config=None):
+                       share_cache=None, batch_offset=0, compute_kernel_config=None, mesh_coords=None,
+                       block_size=None, num_kv_heads=None):
     """Writes each user's new K (or V) row [1, b, nkv, dh] at its position (update_idxs, a list
     with -1 to skip a user, or update_idxs_tensor INT32 [b]); page_table for a paged cache."""
+    op = "paged_update_cache"
+    _unset(op, share_cache=share_cache, mesh_coords=mesh_coords)
+    if batch_offset != 0:
+        raise NotImplementedError(f"{op}: batch_offset: attnn supports only 0 (one device holds every user), "
+                                  f"given {batch_offset!r}")
+    shape = cache_tensor.shape
+    for name, value, dim in (("block_size", block_size, 2), ("num_kv_heads", num_kv_heads, 1)):
+        if value is not None and int(value) != shape[dim]:
+            raise ValueError(f"{op}: {name}={value} differs from the cache's {shape[dim]} (cache.shape={shape})")
     if update_idxs is not None:
+        if isinstance(update_idxs, numbers.Integral) or not hasattr(update_idxs, "__iter__"):
+            raise TypeError(f"{op}: update_idxs: expected a list with one position per user, "
+                            f"given {type(update_idxs).__name__}")
         update_idxs = [int(i) for i in update_idxs]
     return _e.paged_update_cache(cache_tensor, input_tensor, update_idxs=update_idxs,
                                  update_idxs_tensor=update_idxs_tensor, page_table=page_table)

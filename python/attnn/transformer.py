@@ -1,5 +1,7 @@
 """ttnn.transformer: the multi-head attention tutorial's ops, flash attention and flash decode."""
 
+import numbers
+
 from . import _attnn
 
 _t = _attnn.transformer
@@ -25,42 +27,73 @@ __all__ = [
 ]
 
 
-def _positions(cur_pos):
+def _positions(op, cur_pos):
     if cur_pos is None:
         return None
-    if isinstance(cur_pos, int):
-        raise TypeError("scaled_dot_product_attention_decode: cur_pos: expected a list with one position per user")
-    return [int(p) for p in cur_pos]
+    if isinstance(cur_pos, numbers.Integral) or not hasattr(cur_pos, "__iter__"):
+        raise TypeError(f"{op}: cur_pos: expected a list with one position per user, given {type(cur_pos).__name__}")
+    positions = []
+    for i, p in enumerate(cur_pos):
+        if not isinstance(p, numbers.Integral) or not -1 <= int(p) < 2**31:
+            raise ValueError(f"{op}: cur_pos[{i}]: expected an int in [-1, 2**31), given {p!r}")
+        positions.append(int(p))
+    return positions
+
+
+def _unset(op, **kwargs):
+    """TT-NN keywords attnn takes at their no-op value only (sharing a cache between users,
+    multi-device placement): anything else is refused by name."""
+    for name, value in kwargs.items():
+        if value is not None and value is not False:
+            raise NotImplementedError(f"{op}: {name}: attnn supports only None here, given {value!r}")
+
+
+def _tensor_arg(op, name, value):
+    if value is not None and not isinstance(value, _attnn.Tensor):
+        raise TypeError(f"{op}: {name}: expected an attnn.Tensor, given {type(value).__name__}")
+    return value
 
 
 def scaled_dot_product_attention_decode(input_tensor_q, input_tensor_k, input_tensor_v, *, is_causal=True,
                                         attn_mask=None, cur_pos=None, cur_pos_tensor=None, scale=None,
                                         sliding_window_size=None, attention_sink=None, program_config=None,
-                                        compute_kernel_config=None, memory_config=None):
+                                        compute_kernel_config=None, memory_config=None, share_cache=None):
     """Flash decode: q [1, b, nqh, dh] over k/v [b, nkv, s, dh] -> [1, b, nqh, dh].
 
     Causal: user i attends to keys 0..cur_pos[i] (cur_pos a list, or cur_pos_tensor INT32 [b]);
     -1 skips a user; sliding_window_size=w keeps keys cur_pos[i] - w + 1 .. cur_pos[i]. Non-causal:
     attn_mask [1, b, nqh, s] is added to the scaled scores. attention_sink [1, nqh, 1, 1]: a logit
     per head that joins the softmax with no value."""
+    op = "scaled_dot_product_attention_decode"
+    _unset(op, share_cache=share_cache)
     return _t._sdpa_decode(input_tensor_q, input_tensor_k, input_tensor_v, None, is_causal, attn_mask,
-                           _positions(cur_pos), cur_pos_tensor, scale, sliding_window_size, attention_sink,
-                           program_config, memory_config)
+                           _positions(op, cur_pos), _tensor_arg(op, "cur_pos_tensor", cur_pos_tensor), scale,
+                           sliding_window_size, attention_sink, program_config, memory_config)
 
 
 def paged_scaled_dot_product_attention_decode(input_tensor_q, input_tensor_k, input_tensor_v,
                                               page_table_tensor=None, *, page_table=None, is_causal=True,
                                               attn_mask=None, cur_pos=None, cur_pos_tensor=None, scale=None,
                                               sliding_window_size=None, attention_sink=None, program_config=None,
-                                              compute_kernel_config=None, memory_config=None):
+                                              compute_kernel_config=None, memory_config=None, share_cache=None,
+                                              block_size=None, num_kv_heads=None, cache_position_modulo=None):
     """Flash decode over a paged cache: k/v [max_blocks, nkv, block_size, dh] and the page table
-    INT32 [b, blocks_per_user] (as page_table_tensor, or page_table as seed 004 writes it)."""
+    INT32 [b, blocks_per_user] (as page_table_tensor, or page_table as seed 004 writes it).
+    block_size and num_kv_heads, where given, must match the cache's shape [., nkv, block_size, .]."""
+    op = "paged_scaled_dot_product_attention_decode"
+    _unset(op, share_cache=share_cache, cache_position_modulo=cache_position_modulo)
+    shape = input_tensor_k.shape if isinstance(input_tensor_k, _attnn.Tensor) else None
+    for name, value, dim in (("block_size", block_size, 2), ("num_kv_heads", num_kv_heads, 1)):
+        if value is not None and shape is not None and len(shape) == 4 and int(value) != shape[dim]:
+            raise ValueError(f"{op}: {name}={value} differs from the cache's {shape[dim]} "
+                             f"(input_tensor_k.shape={shape})")
     if page_table_tensor is not None and page_table is not None and page_table_tensor is not page_table:
         raise ValueError("paged_scaled_dot_product_attention_decode: give page_table_tensor or page_table, not both")
     table = page_table_tensor if page_table_tensor is not None else page_table
     if table is None:
         raise ValueError("paged_scaled_dot_product_attention_decode: page_table_tensor: expected an INT32 tensor "
                          "[b, blocks_per_user], given None")
-    return _t._sdpa_decode(input_tensor_q, input_tensor_k, input_tensor_v, table, is_causal, attn_mask,
-                           _positions(cur_pos), cur_pos_tensor, scale, sliding_window_size, attention_sink,
-                           program_config, memory_config)
+    return _t._sdpa_decode(input_tensor_q, input_tensor_k, input_tensor_v,
+                           _tensor_arg(op, "page_table_tensor", table), is_causal, attn_mask, _positions(op, cur_pos),
+                           _tensor_arg(op, "cur_pos_tensor", cur_pos_tensor), scale, sliding_window_size,
+                           attention_sink, program_config, memory_config)

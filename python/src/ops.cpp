@@ -52,19 +52,69 @@ void bind_binary(nb::module_& m, const char* name, Fn fn) {
         nb::arg("dtype") = nb::none(), release_gil());
 }
 
+// A TT-NN keyword attnn takes only at its no-op value (None or False): sharding, multi-device
+// and preallocated-output options that have no meaning on one CPU device.
+// Called from bindings that release the GIL: it takes it back to look at the value.
+void require_unset(const char* op, const char* arg, nb::handle value) {
+    nb::gil_scoped_acquire gil;
+    if (value.is_none() || (nb::isinstance<nb::bool_>(value) && !nb::cast<bool>(value))) return;
+    throw nb::value_error((std::string(op) + ": " + arg + ": attnn supports only None here (no sharding, " +
+                           "multi-device or preallocated outputs), given " +
+                           nb::cast<std::string>(nb::repr(value)))
+                              .c_str());
+}
+
+// TT-NN's compute_with_storage_grid_size: a CoreGrid, or a CoreCoord given as an (x, y) pair.
+std::optional<CoreGrid> core_grid_arg(nb::handle grid) {
+    if (grid.is_none()) return std::nullopt;
+    if (nb::isinstance<CoreGrid>(grid)) return nb::cast<CoreGrid>(grid);
+    if (nb::isinstance<nb::tuple>(grid) || nb::isinstance<nb::list>(grid)) {
+        nb::sequence seq = nb::borrow<nb::sequence>(grid);
+        if (nb::len(seq) == 2) {
+            const int64_t x = nb::cast<int64_t>(seq[0]), y = nb::cast<int64_t>(seq[1]);
+            if (x >= 1 && y >= 1 && x <= 4096 && y <= 4096) return CoreGrid{uint32_t(y), uint32_t(x)};
+        }
+    }
+    throw nb::value_error(
+        ("SDPAProgramConfig: compute_with_storage_grid_size: expected a CoreGrid or an (x, y) "
+         "pair of positive ints, given " +
+         nb::cast<std::string>(nb::repr(grid)))
+            .c_str());
+}
+
 void bind_transformer(nb::module_& t) {
     nb::class_<transformer::SDPAProgramConfig>(t, "SDPAProgramConfig")
         .def(
             "__init__",
-            [](transformer::SDPAProgramConfig* c, std::optional<CoreGrid> grid, uint32_t q_chunk_size,
-               uint32_t k_chunk_size, bool exp_approx_mode, uint32_t max_cores_per_head_batch) {
-                new (c) transformer::SDPAProgramConfig{grid, q_chunk_size, k_chunk_size, exp_approx_mode,
-                                                       max_cores_per_head_batch};
+            [](transformer::SDPAProgramConfig* c, nb::handle grid, uint32_t q_chunk_size,
+               uint32_t k_chunk_size, std::optional<bool> exp_approx_mode, uint32_t max_cores_per_head_batch,
+               nb::handle sub_core_grids) {
+                if (!sub_core_grids.is_none())
+                    throw nb::value_error(
+                        "SDPAProgramConfig: sub_core_grids: attnn's workers form one grid; "
+                        "expected None, given a core range set");
+                new (c)
+                    transformer::SDPAProgramConfig{core_grid_arg(grid), q_chunk_size, k_chunk_size,
+                                                   exp_approx_mode.value_or(false), max_cores_per_head_batch};
             },
-            nb::kw_only(), nb::arg("compute_with_storage_grid_size") = nb::none(), nb::arg("q_chunk_size") = 0,
-            nb::arg("k_chunk_size") = 0, nb::arg("exp_approx_mode") = false,
-            nb::arg("max_cores_per_head_batch") = 16)
-        .def_rw("compute_with_storage_grid_size", &transformer::SDPAProgramConfig::compute_with_storage_grid_size)
+            nb::kw_only(), nb::arg("compute_with_storage_grid_size") = nb::none(),
+            nb::arg("q_chunk_size") = 0, nb::arg("k_chunk_size") = 0, nb::arg("exp_approx_mode") = nb::none(),
+            nb::arg("max_cores_per_head_batch") = 16, nb::arg("sub_core_grids") = nb::none())
+        .def("__repr__",
+             [](const transformer::SDPAProgramConfig& c) {
+                 std::string grid = c.compute_with_storage_grid_size
+                                        ? "(x=" + std::to_string(c.compute_with_storage_grid_size->x) +
+                                              ", y=" + std::to_string(c.compute_with_storage_grid_size->y) +
+                                              ")"
+                                        : std::string("None");
+                 return "SDPAProgramConfig(compute_with_storage_grid_size=" + grid +
+                        ", q_chunk_size=" + std::to_string(c.q_chunk_size) +
+                        ", k_chunk_size=" + std::to_string(c.k_chunk_size) +
+                        ", exp_approx_mode=" + (c.exp_approx_mode ? "True" : "False") +
+                        ", max_cores_per_head_batch=" + std::to_string(c.max_cores_per_head_batch) + ")";
+             })
+        .def_rw("compute_with_storage_grid_size",
+                &transformer::SDPAProgramConfig::compute_with_storage_grid_size)
         .def_rw("q_chunk_size", &transformer::SDPAProgramConfig::q_chunk_size)
         .def_rw("k_chunk_size", &transformer::SDPAProgramConfig::k_chunk_size)
         .def_rw("exp_approx_mode", &transformer::SDPAProgramConfig::exp_approx_mode)
@@ -127,11 +177,40 @@ void bind_transformer(nb::module_& t) {
     t.def(
         "chunked_scaled_dot_product_attention",
         [](const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& page_table,
-           uint32_t chunk_start_idx, std::optional<float> scale, std::optional<uint32_t> sliding_window_size,
+           std::optional<int64_t> chunk_start_idx, std::optional<Tensor> chunk_start_idx_tensor,
+           std::optional<float> scale, std::optional<uint32_t> sliding_window_size,
            std::optional<Tensor> attention_sink, std::optional<transformer::SDPAProgramConfig> program_config,
            nb::handle, std::optional<MemoryConfig> mc) {
+            const char* op = "chunked_scaled_dot_product_attention";
+            if (chunk_start_idx.has_value() == chunk_start_idx_tensor.has_value())
+                throw nb::value_error(
+                    "chunked_scaled_dot_product_attention: give chunk_start_idx or chunk_start_idx_tensor, "
+                    "one of them");
+            int64_t start = 0;
+            if (chunk_start_idx) {
+                start = *chunk_start_idx;
+            } else {
+                const DataType dt = chunk_start_idx_tensor->dtype();
+                if (dt != DataType::INT32 && dt != DataType::UINT32)
+                    throw nb::type_error((std::string(op) +
+                                          ": chunk_start_idx_tensor.dtype must be INT32 or "
+                                          "UINT32, given " +
+                                          to_string(dt))
+                                             .c_str());
+                const std::vector<int32_t> idx = to_host<int32_t>(*chunk_start_idx_tensor);
+                if (idx.size() != 1)
+                    throw nb::value_error(
+                        "chunked_scaled_dot_product_attention: chunk_start_idx_tensor must hold "
+                        "one position");
+                start = idx[0];
+            }
+            if (start < 0 || start > int64_t(UINT32_MAX))
+                throw nb::value_error(
+                    ("chunked_scaled_dot_product_attention: chunk_start_idx must be >= 0, given " +
+                     std::to_string(start))
+                        .c_str());
             return transformer::chunked_scaled_dot_product_attention(
-                q, k, v, page_table, chunk_start_idx,
+                q, k, v, page_table, uint32_t(start),
                 {.scale = scale,
                  .sliding_window_size = sliding_window_size,
                  .attention_sink = std::move(attention_sink),
@@ -139,10 +218,11 @@ void bind_transformer(nb::module_& t) {
                  .memory_config = mc});
         },
         nb::arg("input_tensor_q"), nb::arg("input_tensor_k"), nb::arg("input_tensor_v"),
-        nb::arg("page_table_tensor"), nb::arg("chunk_start_idx"), nb::kw_only(),
-        nb::arg("scale") = nb::none(), nb::arg("sliding_window_size") = nb::none(),
-        nb::arg("attention_sink") = nb::none(), nb::arg("program_config") = nb::none(),
-        nb::arg("compute_kernel_config") = nb::none(), nb::arg("memory_config") = nb::none(), release_gil());
+        nb::arg("page_table_tensor"), nb::arg("chunk_start_idx") = nb::none(), nb::kw_only(),
+        nb::arg("chunk_start_idx_tensor") = nb::none(), nb::arg("scale") = nb::none(),
+        nb::arg("sliding_window_size") = nb::none(), nb::arg("attention_sink") = nb::none(),
+        nb::arg("program_config") = nb::none(), nb::arg("compute_kernel_config") = nb::none(),
+        nb::arg("memory_config") = nb::none(), release_gil());
 
     // Decode: the Python layer's wrappers pass page_table (or page_table_tensor) through.
     t.def(
@@ -174,35 +254,48 @@ void bind_transformer(nb::module_& t) {
 void bind_experimental(nb::module_& e) {
     e.def(
         "nlp_create_qkv_heads",
-        [](const Tensor& x, std::optional<Tensor> input_kv, uint32_t num_heads, std::optional<uint32_t> num_kv_heads,
-           bool transpose_k_heads, std::optional<MemoryConfig> mc) {
+        [](const Tensor& x, std::optional<Tensor> input_kv, uint32_t num_heads,
+           std::optional<uint32_t> num_kv_heads, bool transpose_k_heads, std::optional<MemoryConfig> mc,
+           nb::handle output_tensors, nb::handle kv_tied) {
+            require_unset("nlp_create_qkv_heads", "output_tensors", output_tensors);
+            require_unset("nlp_create_qkv_heads", "kv_tied", kv_tied);
             return experimental::nlp_create_qkv_heads(x, num_heads,
                                                       {.input_kv = std::move(input_kv),
                                                        .num_kv_heads = num_kv_heads,
                                                        .transpose_k_heads = transpose_k_heads,
                                                        .memory_config = mc});
         },
-        nb::arg("input_tensor"), nb::arg("input_tensor_kv") = nb::none(), nb::kw_only(), nb::arg("num_heads"),
+        nb::arg("input"), nb::arg("input_kv") = nb::none(), nb::kw_only(), nb::arg("num_heads"),
         nb::arg("num_kv_heads") = nb::none(), nb::arg("transpose_k_heads") = true,
-        nb::arg("memory_config") = nb::none(), release_gil());
+        nb::arg("memory_config") = nb::none(), nb::arg("output_tensors") = nb::none(),
+        nb::arg("kv_tied") = false, release_gil());
     e.def(
         "nlp_create_qkv_heads_decode",
-        [](const Tensor& x, uint32_t num_heads, std::optional<uint32_t> num_kv_heads, std::optional<MemoryConfig> mc) {
+        [](const Tensor& x, uint32_t num_heads, std::optional<uint32_t> num_kv_heads,
+           std::optional<MemoryConfig> mc, nb::handle /*overlap_qk_coregrid: a placement hint*/,
+           nb::handle batch_offset, nb::handle slice_size) {
+            require_unset("nlp_create_qkv_heads_decode", "batch_offset", batch_offset);
+            require_unset("nlp_create_qkv_heads_decode", "slice_size", slice_size);
             return experimental::nlp_create_qkv_heads_decode(x, num_heads,
                                                              {.num_kv_heads = num_kv_heads, .memory_config = mc});
         },
         nb::arg("input_tensor"), nb::kw_only(), nb::arg("num_heads"), nb::arg("num_kv_heads") = nb::none(),
-        nb::arg("memory_config") = nb::none(), release_gil());
+        nb::arg("memory_config") = nb::none(), nb::arg("overlap_qk_coregrid") = true,
+        nb::arg("batch_offset") = nb::none(), nb::arg("slice_size") = nb::none(), release_gil());
     e.def(
         "nlp_concat_heads",
         [](const Tensor& x, std::optional<MemoryConfig> mc) { return experimental::nlp_concat_heads(x, mc); },
         nb::arg("input_tensor"), nb::kw_only(), nb::arg("memory_config") = nb::none(), release_gil());
     e.def(
         "nlp_concat_heads_decode",
-        [](const Tensor& x, uint32_t num_heads, std::optional<MemoryConfig> mc) {
+        [](const Tensor& x, uint32_t num_heads, std::optional<MemoryConfig> mc, nb::handle sub_core_grids,
+           nb::handle output_tensor) {
+            require_unset("nlp_concat_heads_decode", "sub_core_grids", sub_core_grids);
+            require_unset("nlp_concat_heads_decode", "output_tensor", output_tensor);
             return experimental::nlp_concat_heads_decode(x, num_heads, mc);
         },
-        nb::arg("input_tensor"), nb::kw_only(), nb::arg("num_heads"), nb::arg("memory_config") = nb::none(), release_gil());
+        nb::arg("input_tensor"), nb::kw_only(), nb::arg("num_heads"), nb::arg("memory_config") = nb::none(),
+        nb::arg("sub_core_grids") = nb::none(), nb::arg("output_tensor") = nb::none(), release_gil());
     e.def(
         "rotary_embedding_llama",
         [](const Tensor& x, const Tensor& cos, const Tensor& sin, const Tensor& trans_mat, bool is_decode_mode,
@@ -227,11 +320,16 @@ void bind_experimental(nb::module_& e) {
         "The [1, 1, 32, 32] BFLOAT16 TILE matrix rotary_embedding_llama takes (tt-metal's get_rot_transformation_mat).", release_gil());
     e.def(
         "paged_fill_cache",
-        [](Tensor& cache, const Tensor& input, const Tensor& page_table, uint32_t batch_idx) {
-            experimental::paged_fill_cache(cache, input, page_table, batch_idx);
+        [](Tensor& cache, const Tensor& input, const Tensor& page_table,
+           std::optional<Tensor> batch_idx_tensor, uint32_t batch_idx) {
+            if (batch_idx_tensor)
+                experimental::paged_fill_cache(cache, input, page_table, *batch_idx_tensor);
+            else
+                experimental::paged_fill_cache(cache, input, page_table, batch_idx);
             return cache;
         },
-        nb::arg("cache_tensor"), nb::arg("input_tensor"), nb::arg("page_table"), nb::kw_only(), nb::arg("batch_idx"), release_gil());
+        nb::arg("cache_tensor"), nb::arg("input_tensor"), nb::arg("page_table"), nb::kw_only(),
+        nb::arg("batch_idx_tensor") = nb::none(), nb::arg("batch_idx") = 0, release_gil());
     e.def(
         "paged_update_cache",
         [](Tensor& cache, const Tensor& input, std::optional<std::vector<int32_t>> update_idxs,
@@ -279,12 +377,12 @@ void bind_ops(nb::module_& m) {
         nb::arg("cache_tensor"), nb::arg("input_tensor"), nb::arg("batch_idx"), release_gil());
     m.def(
         "update_cache",
-        [](Tensor& cache, const Tensor& input, uint32_t update_idx, uint32_t batch_offset) {
+        [](Tensor& cache, const Tensor& input, uint32_t update_idx, uint32_t batch_offset, nb::handle) {
             update_cache(cache, input, update_idx, batch_offset);
             return cache;
         },
-        nb::arg("cache_tensor"), nb::arg("input_tensor"), nb::arg("update_idx"), nb::arg("batch_offset") = 0,
-        release_gil());
+        nb::arg("cache"), nb::arg("input"), nb::arg("update_idx"), nb::arg("batch_offset") = 0,
+        nb::arg("compute_kernel_config") = nb::none(), release_gil());
 
     nb::module_ t = m.def_submodule("transformer", "TT-NN's ttnn.transformer ops");
     bind_transformer(t);

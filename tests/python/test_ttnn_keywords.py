@@ -1,0 +1,147 @@
+"""TT-NN programs' keywords around the attention ops: the names, defaults and no-op options that
+tt-metal's bindings and models (tt_transformers' attention.py and rope.py) pass, and what attnn
+refuses by name where a value would need sharding, several devices or a shared cache."""
+
+import numpy as np
+import pytest
+
+import attnn as ttnn
+
+
+def tensor(rng, shape, device, dtype=ttnn.bfloat16):
+    return ttnn.from_numpy(rng.standard_normal(shape).astype(np.float32), dtype=dtype, layout=ttnn.TILE_LAYOUT,
+                           device=device)
+
+
+def test_sdpa_program_config_as_tt_transformers_builds_it(device):
+    config = ttnn.SDPAProgramConfig(compute_with_storage_grid_size=(8, 4), q_chunk_size=64, k_chunk_size=128,
+                                    exp_approx_mode=None, sub_core_grids=None)
+    assert config is not None and ttnn.SDPAProgramConfig is ttnn.transformer.SDPAProgramConfig
+    grid = config.compute_with_storage_grid_size
+    assert (grid.x, grid.y) == (8, 4) and config.exp_approx_mode is False
+    assert "q_chunk_size=64" in repr(config) and "k_chunk_size=128" in repr(config)
+    assert ttnn.SDPAProgramConfig(compute_with_storage_grid_size=ttnn.CoreCoord(2, 3)).compute_with_storage_grid_size.y == 3
+    with pytest.raises(ValueError, match="compute_with_storage_grid_size"):
+        ttnn.SDPAProgramConfig(compute_with_storage_grid_size=(8, 0))
+    with pytest.raises(ValueError, match="sub_core_grids"):
+        ttnn.SDPAProgramConfig(sub_core_grids=[1])
+    assert device.arch() == ttnn.Arch.CPU
+    ttnn.init_device_compute_kernel_config(device.arch(), math_fidelity=ttnn.MathFidelity.HiFi2)
+
+
+def test_decode_keywords(rng, device):
+    b, nqh, nkv, s, dh, block = 2, 4, 2, 64, 32, 32
+    q = tensor(rng, (1, b, nqh, dh), device)
+    k = tensor(rng, (b, nkv, s, dh), device)
+    v = tensor(rng, (b, nkv, s, dh), device)
+    base = ttnn.to_numpy(ttnn.transformer.scaled_dot_product_attention_decode(q, k, v, cur_pos=[10, 63]))
+    same = ttnn.transformer.scaled_dot_product_attention_decode(q, k, v, cur_pos=np.array([10, 63]), share_cache=None)
+    assert np.array_equal(ttnn.to_numpy(same), base)
+    with pytest.raises(NotImplementedError, match="share_cache"):
+        ttnn.transformer.scaled_dot_product_attention_decode(q, k, v, cur_pos=[10, 63], share_cache=True)
+    with pytest.raises(ValueError, match=r"cur_pos\[1\]"):
+        ttnn.transformer.scaled_dot_product_attention_decode(q, k, v, cur_pos=[1, 2**31])
+    with pytest.raises(TypeError, match="cur_pos"):
+        ttnn.transformer.scaled_dot_product_attention_decode(q, k, v, cur_pos=np.int64(3))
+
+    kp = tensor(rng, (b * s // block, nkv, block, dh), device)
+    table = ttnn.from_numpy(np.arange(b * s // block, dtype=np.int32).reshape(b, s // block), device=device)
+    out = ttnn.transformer.paged_scaled_dot_product_attention_decode(q, kp, kp, table, cur_pos=[10, 63],
+                                                                      block_size=block, num_kv_heads=nkv)
+    assert ttnn.to_numpy(out).shape == (1, b, nqh, dh)
+    with pytest.raises(ValueError, match="block_size=16 differs"):
+        ttnn.transformer.paged_scaled_dot_product_attention_decode(q, kp, kp, table, cur_pos=[1, 2], block_size=16)
+    with pytest.raises(TypeError, match="page_table_tensor: expected an attnn.Tensor, given ndarray"):
+        ttnn.transformer.paged_scaled_dot_product_attention_decode(q, kp, kp, np.zeros((b, 2), np.int32),
+                                                                    cur_pos=[1, 2])
+
+
+def test_chunked_sdpa_takes_the_start_as_a_tensor(rng, device):
+    nh, dh, block, chunk, start = 2, 32, 32, 32, 64
+    q = tensor(rng, (1, nh, chunk, dh), device)
+    k = tensor(rng, (4, nh, block, dh), device)
+    table = ttnn.from_numpy(np.array([[2, 0, 3, 1]], np.int32), device=device)
+    want = ttnn.to_numpy(ttnn.transformer.chunked_scaled_dot_product_attention(q, k, k, table, start))
+    start_t = ttnn.from_numpy(np.array([start], np.int32), device=device)
+    got = ttnn.transformer.chunked_scaled_dot_product_attention(q, k, k, table, chunk_start_idx_tensor=start_t)
+    assert np.array_equal(ttnn.to_numpy(got), want)
+    with pytest.raises(ValueError, match="one of them"):
+        ttnn.transformer.chunked_scaled_dot_product_attention(q, k, k, table)
+    with pytest.raises(ValueError, match="chunk_start_idx must be >= 0, given -32"):
+        ttnn.transformer.chunked_scaled_dot_product_attention(q, k, k, table, -32)
+
+
+def test_cache_op_keywords(rng, device):
+    nkv, dh, block = 2, 32, 32
+    cache = tensor(rng, (4, nkv, block, dh), device)
+    table = ttnn.from_numpy(np.array([[3, 1], [0, 2]], np.int32), device=device)
+    x = tensor(rng, (1, nkv, 40, dh), device)
+    ttnn.experimental.paged_fill_cache(cache, x, table)  # batch_idx=0 by default
+    first = ttnn.to_numpy(cache)
+    ttnn.experimental.paged_fill_cache(cache, x, table, batch_idx_tensor=ttnn.from_numpy(np.array([1], np.int32),
+                                                                                         device=device),
+                                       compute_kernel_config=None, mesh_coords=None, block_size=block)
+    after = ttnn.to_numpy(cache)
+    assert np.array_equal(after[[3, 1]], first[[3, 1]])  # user 0's blocks untouched
+    assert np.array_equal(after[0], first[3]) and np.array_equal(after[2, :, :8], first[1, :, :8])
+    with pytest.raises(NotImplementedError, match="mesh_coords"):
+        ttnn.experimental.paged_fill_cache(cache, x, table, mesh_coords=[(0, 0)])
+
+    row = tensor(rng, (1, 2, nkv, dh), device)
+    ttnn.experimental.paged_update_cache(cache, row, update_idxs=[5, -1], page_table=table, share_cache=False,
+                                         batch_offset=0, compute_kernel_config=None, block_size=block,
+                                         num_kv_heads=nkv)
+    with pytest.raises(NotImplementedError, match="batch_offset"):
+        ttnn.experimental.paged_update_cache(cache, row, update_idxs=[5, -1], page_table=table, batch_offset=1)
+    with pytest.raises(TypeError, match="update_idxs: expected a list"):
+        ttnn.experimental.paged_update_cache(cache, row, update_idxs=3, page_table=table)
+
+    contiguous = tensor(rng, (2, nkv, 64, dh), device)
+    rows = tensor(rng, (1, nkv, 32, dh), device)
+    ttnn.update_cache(cache=contiguous, input=rows, update_idx=7, batch_offset=1, compute_kernel_config=None)
+    assert np.array_equal(ttnn.to_numpy(contiguous)[:, :, 7], ttnn.to_numpy(rows)[0, :, 1:3].transpose(1, 0, 2))
+
+
+def test_head_op_keywords(rng, device):
+    nh, nkv, dh = 4, 2, 32
+    x = tensor(rng, (1, 1, 8, (nh + 2 * nkv) * dh), device)
+    q, k, v = ttnn.experimental.nlp_create_qkv_heads(input=x, input_kv=None, num_heads=nh, num_kv_heads=nkv,
+                                                     transpose_k_heads=False, output_tensors=None, kv_tied=False)
+    assert ttnn.to_numpy(q).shape == (1, nh, 8, dh)
+    with pytest.raises(ValueError, match="kv_tied"):
+        ttnn.experimental.nlp_create_qkv_heads(x, num_heads=nh, num_kv_heads=nkv, kv_tied=True)
+    d = tensor(rng, (1, 1, 3, (nh + 2 * nkv) * dh), device)
+    qd, kd, vd = ttnn.experimental.nlp_create_qkv_heads_decode(d, num_heads=nh, num_kv_heads=nkv,
+                                                               overlap_qk_coregrid=False, batch_offset=None,
+                                                               slice_size=None)
+    with pytest.raises(ValueError, match="slice_size"):
+        ttnn.experimental.nlp_create_qkv_heads_decode(d, num_heads=nh, num_kv_heads=nkv, slice_size=8)
+    back = ttnn.experimental.nlp_concat_heads_decode(qd, num_heads=nh, sub_core_grids=None, output_tensor=None)
+    assert ttnn.to_numpy(back).shape == (1, 1, 3, nh * dh)
+
+
+def test_rope_decode_takes_the_matrix_repeated_per_user(rng, device):
+    b, nh, dh = 3, 2, 64
+    trans = ttnn.experimental.get_rot_transformation_mat(device)
+    repeated = ttnn.from_numpy(np.tile(ttnn.to_numpy(trans).astype(np.float32), (1, 1, b, 1)), dtype=ttnn.bfloat16,
+                               layout=ttnn.TILE_LAYOUT, device=device)
+    x = tensor(rng, (1, b, nh, dh), device)
+    cos = tensor(rng, (1, b, 1, dh), device)
+    sin = tensor(rng, (1, b, 1, dh), device)
+    one = ttnn.experimental.rotary_embedding_llama(x, cos, sin, trans, is_decode_mode=True)
+    per_user = ttnn.experimental.rotary_embedding_llama(x, cos, sin, repeated, is_decode_mode=True)
+    assert np.array_equal(ttnn.to_numpy(per_user), ttnn.to_numpy(one))
+
+
+def test_conversion_keywords(device):
+    a = np.arange(64, dtype=np.float32).reshape(2, 32)
+    t = ttnn.from_torch(a, dtype=ttnn.bfloat16, layout=ttnn.TILE_LAYOUT, device=device, mesh_mapper=None,
+                        tile=(32, 32), spec=None, cq_id=0)
+    assert np.array_equal(ttnn.to_numpy(t).astype(np.float32), a)
+    with pytest.raises(ValueError, match="tile"):
+        ttnn.from_torch(a, tile=(16, 32))
+    with pytest.raises(NotImplementedError, match="mesh_mapper"):
+        ttnn.from_torch(a, mesh_mapper=object())
+    c = ttnn.as_tensor(a, dtype=ttnn.float32, layout=ttnn.TILE_LAYOUT, device=device,
+                       cache_file_name="/nonexistent/weights", preprocess=lambda x: x * 2)
+    assert np.array_equal(ttnn.to_numpy(c), 2 * a)
