@@ -170,22 +170,28 @@ TEST(PagedCache, RejectedCallsLeaveTheCacheUntouched) {
     auto index = [](std::vector<int32_t> v) {
         return from_host(std::span<const int32_t>(v), Shape{uint32_t(v.size())}, {.device = test_device()});
     };
-    expect_error([&] { experimental::paged_fill_cache(cache, seq, pt, index({0, 0})); },
-                 {"paged_fill_cache", "batch_idx_tensor must hold one user index", "Shape([2])"});
+    expect_error(
+        [&] {
+            experimental::paged_fill_cache(cache, seq, pt, index({0, 0}));
+        },
+        {"paged_fill_cache", "batch_idx_tensor must hold one user index", "Shape([2])"});
     expect_error([&] { experimental::paged_fill_cache(cache, seq, pt, index({-1})); },
                  {"paged_fill_cache", "batch_idx_tensor holds -1"});
     expect_error([&] { experimental::paged_fill_cache(cache, seq, pt, index({1})); },
                  {"paged_fill_cache", "batch_idx=1", "out of range for 1 users"});
-    expect_error([&] { experimental::paged_fill_cache(
-                         cache, seq, pt, from_host(std::span<const float>(std::vector<float>{0.0f}), Shape{1},
-                                                   {.device = test_device()}));
-                 },
-                 {"paged_fill_cache", "batch_idx_tensor.dtype must be INT32 or UINT32, given DataType::FLOAT32"});
+    expect_error(
+        [&] {
+            experimental::paged_fill_cache(cache, seq, pt,
+                                           from_host(std::span<const float>(std::vector<float>{0.0f}),
+                                                     Shape{1}, {.device = test_device()}));
+        },
+        {"paged_fill_cache", "batch_idx_tensor.dtype must be INT32 or UINT32, given DataType::FLOAT32"});
     Tensor float_table = make({1, 2}, DataType::FLOAT32, 18);
     expect_error([&] { experimental::paged_fill_cache(cache, seq, float_table, 0); },
                  {"paged_fill_cache", "page_table.dtype must be INT32 or UINT32, given DataType::FLOAT32"});
     // A tensor with no storage is named as such, before its shape is looked at.
-    expect_error([&] { experimental::paged_fill_cache(cache, Tensor{}, pt, 0); }, {"paged_fill_cache", "input is an empty tensor"});
+    expect_error([&] { experimental::paged_fill_cache(cache, Tensor{}, pt, 0); },
+                 {"paged_fill_cache", "input is an empty tensor"});
     expect_error([&] { fill_cache(contiguous, Tensor{}, 0); }, {"fill_cache", "input is an empty tensor"});
     EXPECT_EQ(bytes(cache), before);
 }

@@ -142,13 +142,16 @@ TEST(RotaryEmbeddingLlama, DecodeTakesTheMatrixRepeatedPerUser) {
     Tensor trans = experimental::get_rot_transformation_mat(test_device());
     std::vector<float> one = to_host<float>(trans), three;
     for (int u = 0; u < 3; ++u) three.insert(three.end(), one.begin(), one.end());
-    Tensor repeated = from_host(std::span<const float>(three), Shape{1, 1, 96, 32},
-                                {.dtype = DataType::BFLOAT16, .layout = Layout::TILE, .device = test_device()});
-    EXPECT_EQ(to_host<float>(experimental::rotary_embedding_llama(x, cos, sin, repeated, {.is_decode_mode = true})),
-              to_host<float>(experimental::rotary_embedding_llama(x, cos, sin, trans, {.is_decode_mode = true})));
+    Tensor repeated =
+        from_host(std::span<const float>(three), Shape{1, 1, 96, 32},
+                  {.dtype = DataType::BFLOAT16, .layout = Layout::TILE, .device = test_device()});
+    EXPECT_EQ(
+        to_host<float>(experimental::rotary_embedding_llama(x, cos, sin, repeated, {.is_decode_mode = true})),
+        to_host<float>(experimental::rotary_embedding_llama(x, cos, sin, trans, {.is_decode_mode = true})));
     three[2 * 1024 + 5 * 32 + 6] = 1.0f;  // block 2, row 5
-    Tensor differing = from_host(std::span<const float>(three), Shape{1, 1, 96, 32},
-                                 {.dtype = DataType::BFLOAT16, .layout = Layout::TILE, .device = test_device()});
+    Tensor differing =
+        from_host(std::span<const float>(three), Shape{1, 1, 96, 32},
+                  {.dtype = DataType::BFLOAT16, .layout = Layout::TILE, .device = test_device()});
     const char* op = "rotary_embedding_llama";
     expect_error(
         [&] { experimental::rotary_embedding_llama(x, cos, sin, differing, {.is_decode_mode = true}); },

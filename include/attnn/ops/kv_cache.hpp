@@ -24,7 +24,8 @@ namespace experimental {
 void paged_fill_cache(Tensor& cache, const Tensor& input, const Tensor& page_table, uint32_t batch_idx);
 // The same with the user read from a one-element INT32 / UINT32 tensor (TT-NN's batch_idx_tensor,
 // which a traced prefill refreshes between runs instead of recapturing).
-void paged_fill_cache(Tensor& cache, const Tensor& input, const Tensor& page_table, const Tensor& batch_idx_tensor);
+void paged_fill_cache(Tensor& cache, const Tensor& input, const Tensor& page_table,
+                      const Tensor& batch_idx_tensor);
 
 struct PagedUpdateOptions {
     std::vector<int32_t> update_idxs;          // position per user; -1 skips the user

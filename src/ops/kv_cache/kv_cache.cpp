@@ -129,11 +129,13 @@ void paged_fill_cache(Tensor& cache, const Tensor& input, const Tensor& page_tab
     fill(op, cache, input, KvLayout::paged(cache, page_table, op), batch_idx);
 }
 
-void paged_fill_cache(Tensor& cache, const Tensor& input, const Tensor& page_table, const Tensor& batch_idx_tensor) {
+void paged_fill_cache(Tensor& cache, const Tensor& input, const Tensor& page_table,
+                      const Tensor& batch_idx_tensor) {
     const char* op = "paged_fill_cache";
     const std::vector<int32_t> idx = detail::read_index_tensor(batch_idx_tensor, op, "batch_idx_tensor");
-    ATTNN_CHECK(idx.size() == 1, op, "batch_idx_tensor must hold one user index, given batch_idx_tensor.shape=",
-                batch_idx_tensor.shape());
+    ATTNN_CHECK(
+        idx.size() == 1, op,
+        "batch_idx_tensor must hold one user index, given batch_idx_tensor.shape=", batch_idx_tensor.shape());
     ATTNN_CHECK(idx[0] >= 0, op, "batch_idx_tensor holds ", idx[0], ", a user index must be >= 0");
     paged_fill_cache(cache, input, page_table, uint32_t(idx[0]));
 }

@@ -107,9 +107,10 @@ Tensor rotary_embedding_llama(const Tensor& x, const Tensor& cos, const Tensor& 
         std::vector<float> row(static_cast<std::size_t>(trans_size));
         for (int64_t r = trans_size; r < int64_t(ts[2]); ++r) {
             tv.read(0, r, 0, trans_size, row.data());
-            ATTNN_CHECK(std::equal(row.begin(), row.end(), program->trans.begin() + (r % trans_size) * trans_size),
-                        name, "trans_mat.shape=", ts, ": its 32-row blocks must all hold the same matrix, but block ",
-                        r / trans_size, " differs from block 0 in row ", r % trans_size);
+            ATTNN_CHECK(
+                std::equal(row.begin(), row.end(), program->trans.begin() + (r % trans_size) * trans_size),
+                name, "trans_mat.shape=", ts, ": its 32-row blocks must all hold the same matrix, but block ",
+                r / trans_size, " differs from block 0 in row ", r % trans_size);
         }
     }
     // Full blocks use the whole matrix; a narrower last block its corner.
