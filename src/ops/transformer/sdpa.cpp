@@ -130,7 +130,7 @@ void attend_chunk(const SdpaProgram& p, SdpaProgram::Scratch& s, const Inputs& i
         // both[pnl], only the half that sees further (wide_half) the rest. The microkernels
         // take exactly the rows asked for, so neither the keys nor dh are padded.
         // A window: the first below[pnl] keys lie before every window of the panel, so neither
-        // product computes them either (the mask below sets their scores to -inf).
+        // product computes them, nor does the softmax look at them (P is taken as 0 there).
         int64_t *seen = s.seen.data(), *both = seen + panels, *below = seen + 2 * panels;
         auto wide_half = [&](int64_t pnl) { return last[2 * pnl + 1] >= last[2 * pnl] ? half : 0; };
         for (int64_t pnl = 0; pnl < panels; ++pnl) {
@@ -180,13 +180,13 @@ void attend_chunk(const SdpaProgram& p, SdpaProgram::Scratch& s, const Inputs& i
                     const int64_t r = h * qn + i;
                     float* col = column(r);
                     const int64_t outside = std::min(q0 + i + offset - p.window + 1 - k0, seen[r / nr]);
-                    for (int64_t j = 0; j < outside; ++j) col[j * nr] = -INFINITY;
+                    for (int64_t j = below[r / nr]; j < outside; ++j) col[j * nr] = -INFINITY;
                 }
         }
         for (int64_t pnl = 0; pnl < panels; ++pnl) {
             float* a = s.alpha.data() + pnl * nr;
-            kt.softmax_panel(st + pnl * kc * nr, seen[pnl], s.m.data() + pnl * nr, s.l.data() + pnl * nr, a,
-                             p.approx);
+            kt.softmax_panel(st + (pnl * kc + below[pnl]) * nr, seen[pnl] - below[pnl], s.m.data() + pnl * nr,
+                             s.l.data() + pnl * nr, a, p.approx);
         }
         // Rescale what O^T holds by alpha, then O^T += V^T P^T.
         if (!first)
