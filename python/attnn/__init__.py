@@ -71,8 +71,21 @@ from ._indexing import _getitem
 from ._convert import as_tensor, comp_pcc, from_numpy, from_torch, to_numpy, to_torch
 from ._runtime import get_fallback_function, log_runtime
 from ._config import MathFidelity, WormholeComputeKernelConfig, init_device_compute_kernel_config
-from . import experimental, model_preprocessing, nn, random, transformer
+from . import experimental, kv_cache, model_preprocessing, nn, random, transformer
 from .transformer import SDPAProgramConfig
+
+# TT-NN's sharded memory configs: carried on tensors as given (a CPU's memory is one host memory).
+L1_HEIGHT_SHARDED_MEMORY_CONFIG = MemoryConfig(TensorMemoryLayout.HEIGHT_SHARDED, BufferType.L1)
+L1_WIDTH_SHARDED_MEMORY_CONFIG = MemoryConfig(TensorMemoryLayout.WIDTH_SHARDED, BufferType.L1)
+L1_BLOCK_SHARDED_MEMORY_CONFIG = MemoryConfig(TensorMemoryLayout.BLOCK_SHARDED, BufferType.L1)
+
+
+def to_memory_config(tensor, memory_config, dtype=None):
+    """ttnn.to_memory_config: a copy of tensor in memory_config (and dtype, where given)."""
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"to_memory_config: tensor: expected an attnn.Tensor, given {type(tensor).__name__}")
+    return typecast(tensor, tensor.dtype if dtype is None else dtype, memory_config=memory_config)
+
 
 Tensor.__getitem__ = _getitem
 Device.arch = lambda self: Arch.CPU

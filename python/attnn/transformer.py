@@ -48,6 +48,18 @@ def _unset(op, **kwargs):
             raise NotImplementedError(f"{op}: {name}: attnn supports only None here, given {value!r}")
 
 
+def _tensors(op, **kwargs):
+    for name, value in kwargs.items():
+        if not isinstance(value, _attnn.Tensor):
+            raise TypeError(f"{op}: {name}: expected an attnn.Tensor, given {type(value).__name__}")
+
+
+def _config_arg(op, config):
+    if config is not None and not isinstance(config, SDPAProgramConfig):
+        raise TypeError(f"{op}: program_config: expected an SDPAProgramConfig, given {type(config).__name__}")
+    return config
+
+
 def _tensor_arg(op, name, value):
     if value is not None and not isinstance(value, _attnn.Tensor):
         raise TypeError(f"{op}: {name}: expected an attnn.Tensor, given {type(value).__name__}")
@@ -66,9 +78,12 @@ def scaled_dot_product_attention_decode(input_tensor_q, input_tensor_k, input_te
     per head that joins the softmax with no value."""
     op = "scaled_dot_product_attention_decode"
     _unset(op, share_cache=share_cache)
-    return _t._sdpa_decode(input_tensor_q, input_tensor_k, input_tensor_v, None, is_causal, attn_mask,
+    _tensors(op, input_tensor_q=input_tensor_q, input_tensor_k=input_tensor_k, input_tensor_v=input_tensor_v)
+    return _t._sdpa_decode(input_tensor_q, input_tensor_k, input_tensor_v, None, is_causal,
+                           _tensor_arg(op, "attn_mask", attn_mask),
                            _positions(op, cur_pos), _tensor_arg(op, "cur_pos_tensor", cur_pos_tensor), scale,
-                           sliding_window_size, attention_sink, program_config, memory_config)
+                           sliding_window_size, _tensor_arg(op, "attention_sink", attention_sink),
+                           _config_arg(op, program_config), memory_config)
 
 
 def paged_scaled_dot_product_attention_decode(input_tensor_q, input_tensor_k, input_tensor_v,
@@ -82,9 +97,10 @@ def paged_scaled_dot_product_attention_decode(input_tensor_q, input_tensor_k, in
     block_size and num_kv_heads, where given, must match the cache's shape [., nkv, block_size, .]."""
     op = "paged_scaled_dot_product_attention_decode"
     _unset(op, share_cache=share_cache, cache_position_modulo=cache_position_modulo)
-    shape = input_tensor_k.shape if isinstance(input_tensor_k, _attnn.Tensor) else None
+    _tensors(op, input_tensor_q=input_tensor_q, input_tensor_k=input_tensor_k, input_tensor_v=input_tensor_v)
+    shape = input_tensor_k.shape
     for name, value, dim in (("block_size", block_size, 2), ("num_kv_heads", num_kv_heads, 1)):
-        if value is not None and shape is not None and len(shape) == 4 and int(value) != shape[dim]:
+        if value is not None and len(shape) == 4 and int(value) != shape[dim]:
             raise ValueError(f"{op}: {name}={value} differs from the cache's {shape[dim]} "
                              f"(input_tensor_k.shape={shape})")
     if page_table_tensor is not None and page_table is not None and page_table_tensor is not page_table:
@@ -94,6 +110,8 @@ def paged_scaled_dot_product_attention_decode(input_tensor_q, input_tensor_k, in
         raise ValueError("paged_scaled_dot_product_attention_decode: page_table_tensor: expected an INT32 tensor "
                          "[b, blocks_per_user], given None")
     return _t._sdpa_decode(input_tensor_q, input_tensor_k, input_tensor_v,
-                           _tensor_arg(op, "page_table_tensor", table), is_causal, attn_mask, _positions(op, cur_pos),
+                           _tensor_arg(op, "page_table_tensor", table), is_causal,
+                           _tensor_arg(op, "attn_mask", attn_mask), _positions(op, cur_pos),
                            _tensor_arg(op, "cur_pos_tensor", cur_pos_tensor), scale, sliding_window_size,
-                           attention_sink, program_config, memory_config)
+                           _tensor_arg(op, "attention_sink", attention_sink), _config_arg(op, program_config),
+                           memory_config)

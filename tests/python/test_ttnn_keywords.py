@@ -43,6 +43,10 @@ def test_decode_keywords(rng, device):
         ttnn.transformer.scaled_dot_product_attention_decode(q, k, v, cur_pos=[1, 2**31])
     with pytest.raises(TypeError, match="cur_pos"):
         ttnn.transformer.scaled_dot_product_attention_decode(q, k, v, cur_pos=np.int64(3))
+    with pytest.raises(TypeError, match="scaled_dot_product_attention_decode: input_tensor_k: expected an attnn.Tensor"):
+        ttnn.transformer.scaled_dot_product_attention_decode(q, np.zeros((b, nkv, s, dh)), v, cur_pos=[1, 2])
+    with pytest.raises(TypeError, match="program_config: expected an SDPAProgramConfig, given dict"):
+        ttnn.transformer.scaled_dot_product_attention_decode(q, k, v, cur_pos=[1, 2], program_config={})
 
     kp = tensor(rng, (b * s // block, nkv, block, dh), device)
     table = ttnn.from_numpy(np.arange(b * s // block, dtype=np.int32).reshape(b, s // block), device=device)
@@ -145,3 +149,21 @@ def test_conversion_keywords(device):
     c = ttnn.as_tensor(a, dtype=ttnn.float32, layout=ttnn.TILE_LAYOUT, device=device,
                        cache_file_name="/nonexistent/weights", preprocess=lambda x: x * 2)
     assert np.array_equal(ttnn.to_numpy(c), 2 * a)
+
+
+def test_kv_cache_module_and_sharded_memory_configs(rng, device):
+    nkv, dh = 2, 32
+    cache = tensor(rng, (2, nkv, 64, dh), device)
+    x = tensor(rng, (1, nkv, 40, dh), device)
+    ttnn.kv_cache.fill_cache_for_user_(cache, x, 1)
+    assert np.array_equal(ttnn.to_numpy(cache)[1, :, :40], ttnn.to_numpy(x)[0])
+    rows = tensor(rng, (1, nkv, 32, dh), device)
+    ttnn.kv_cache.update_cache_for_token_(cache, rows, 50)
+    assert np.array_equal(ttnn.to_numpy(cache)[:, :, 50], ttnn.to_numpy(rows)[0, :, :2].transpose(1, 0, 2))
+
+    sharded = ttnn.to_memory_config(x, ttnn.L1_HEIGHT_SHARDED_MEMORY_CONFIG)
+    assert sharded.memory_config() == ttnn.L1_HEIGHT_SHARDED_MEMORY_CONFIG
+    assert np.array_equal(ttnn.to_numpy(sharded), ttnn.to_numpy(x))
+    back = ttnn.to_memory_config(sharded, ttnn.DRAM_MEMORY_CONFIG, dtype=ttnn.float32)
+    assert back.dtype == ttnn.float32 and back.memory_config() == ttnn.DRAM_MEMORY_CONFIG
+    assert ttnn.L1_WIDTH_SHARDED_MEMORY_CONFIG != ttnn.L1_BLOCK_SHARDED_MEMORY_CONFIG
