@@ -162,6 +162,18 @@ TEST(RotaryEmbeddingLlama, DecodeTakesTheMatrixRepeatedPerUser) {
                  {op, "trans_mat.shape=Shape([1, 1, 96, 32])", "must be [1, 1, 32, 32]"});
 }
 
+// Prefill with a table longer than the sequence (a whole rope_cache_tensors table): x's row t
+// takes the table's row t, as the table cut to s rows gives.
+TEST(RotaryEmbeddingLlama, PrefillTakesALongerTable) {
+    const RopeTables tables = rope_tables(64, 40);
+    auto [cos, sin] = rope_prefill_tensors(tables, 0, 40, test_device());
+    auto [cos8, sin8] = rope_prefill_tensors(tables, 0, 8, test_device());
+    Tensor x = random_tensor({1, 2, 8, 64}, f32_rm, 88);
+    Tensor trans = experimental::get_rot_transformation_mat(test_device());
+    EXPECT_EQ(to_host<float>(experimental::rotary_embedding_llama(x, cos, sin, trans)),
+              to_host<float>(experimental::rotary_embedding_llama(x, cos8, sin8, trans)));
+}
+
 TEST(RotaryEmbeddingLlama, HonoursAnyTransformationMatrix) {
     Tensor x = random_tensor({1, 2, 9, 80}, f32_rm, 84);
     Tensor cos = random_tensor({1, 1, 9, 80}, f32_rm, 85), sin = random_tensor({1, 1, 9, 80}, f32_rm, 86);

@@ -82,9 +82,11 @@ Tensor rotary_embedding_llama(const Tensor& x, const Tensor& cos, const Tensor& 
                     "cos.shape=", cs, " must be [1, b=", shape[1], ", 1 or num_heads=", shape[2],
                     ", head_dim=", head_dim, "] in decode mode (one position per user)");
     } else {
-        ATTNN_CHECK(cs[0] == 1 && (cs[1] == 1 || cs[1] == shape[1]) && cs[2] == shape[2], name,
-                    "cos.shape=", cs, " must be [1, 1 or num_heads=", shape[1], ", s=", shape[2],
-                    ", head_dim=", head_dim, "] for x.shape=", shape);
+        // A longer table serves too: x's row t takes the table's row t (TT-NN reads the tiles of
+        // x's rows and does not check the table's length).
+        ATTNN_CHECK(cs[0] == 1 && (cs[1] == 1 || cs[1] == shape[1]) && cs[2] >= shape[2], name,
+                    "cos.shape=", cs, " must be [1, 1 or num_heads=", shape[1], ", at least s=", shape[2],
+                    " rows, head_dim=", head_dim, "] for x.shape=", shape);
     }
     const MemoryConfig config = options.memory_config.value_or(x.memory_config());
 
