@@ -22,6 +22,8 @@ def paged_fill_cache(cache_tensor, input_tensor, page_table, *, batch_idx_tensor
     """Writes input [1, nkv, s, dh] as positions 0..s-1 of user batch_idx (or the one-element INT32
     tensor batch_idx_tensor) of the paged cache [max_blocks, nkv, block_size, dh]."""
     op = "paged_fill_cache"
+    if batch_idx_tensor is not None and batch_idx != 0:
+        raise ValueError(f"{op}: give batch_idx or batch_idx_tensor, not both (batch_idx={batch_idx!r})")
     _unset(op, mesh_coords=mesh_coords, cache_position_modulo=cache_position_modulo,
            valid_seq_len_tensor=valid_seq_len_tensor)
     if block_size is not None and int(block_size) != cache_tensor.shape[2]:

@@ -1,6 +1,9 @@
 """ttnn.transformer: the multi-head attention tutorial's ops, flash attention and flash decode."""
 
 import numbers
+import operator
+
+import numpy as np
 
 from . import _attnn
 
@@ -34,9 +37,13 @@ def _positions(op, cur_pos):
         raise TypeError(f"{op}: cur_pos: expected a list with one position per user, given {type(cur_pos).__name__}")
     positions = []
     for i, p in enumerate(cur_pos):
-        if not isinstance(p, numbers.Integral) or not -1 <= int(p) < 2**31:
+        try:
+            value = operator.index(p)  # ints, numpy ints and 0-d integer arrays / tensors
+        except TypeError:
+            value = None
+        if value is None or not -1 <= value < 2**31:
             raise ValueError(f"{op}: cur_pos[{i}]: expected an int in [-1, 2**31), given {p!r}")
-        positions.append(int(p))
+        positions.append(value)
     return positions
 
 
@@ -44,7 +51,7 @@ def _unset(op, **kwargs):
     """TT-NN keywords attnn takes at their no-op value only (sharing a cache between users,
     multi-device placement): anything else is refused by name."""
     for name, value in kwargs.items():
-        if value is not None and value is not False:
+        if value is not None and not (isinstance(value, (bool, np.bool_)) and not value):
             raise NotImplementedError(f"{op}: {name}: attnn supports only None here, given {value!r}")
 
 

@@ -55,13 +55,18 @@ void bind_binary(nb::module_& m, const char* name, Fn fn) {
 // A TT-NN keyword attnn takes only at its no-op value (None or False): sharding, multi-device
 // and preallocated-output options that have no meaning on one CPU device.
 // Called from bindings that release the GIL: it takes it back to look at the value.
+// Refused as NotImplementedError, as the Python wrappers refuse theirs.
 void require_unset(const char* op, const char* arg, nb::handle value) {
     nb::gil_scoped_acquire gil;
-    if (value.is_none() || (nb::isinstance<nb::bool_>(value) && !nb::cast<bool>(value))) return;
-    throw nb::value_error((std::string(op) + ": " + arg + ": attnn supports only None here (no sharding, " +
-                           "multi-device or preallocated outputs), given " +
-                           nb::cast<std::string>(nb::repr(value)))
-                              .c_str());
+    if (value.is_none()) return;
+    const std::string type = nb::cast<std::string>(nb::type_name(value.type()));
+    if ((type == "bool" || type.rfind("numpy.bool", 0) == 0) && !PyObject_IsTrue(value.ptr())) return;
+    const std::string message =
+        std::string(op) + ": " + arg +
+        ": attnn supports only None here (no sharding, multi-device or preallocated " + "outputs), given " +
+        nb::cast<std::string>(nb::repr(value));
+    PyErr_SetString(PyExc_NotImplementedError, message.c_str());
+    throw nb::python_error();
 }
 
 // TT-NN's compute_with_storage_grid_size: a CoreGrid, or a CoreCoord given as an (x, y) pair.
@@ -71,8 +76,11 @@ std::optional<CoreGrid> core_grid_arg(nb::handle grid) {
     if (nb::isinstance<nb::tuple>(grid) || nb::isinstance<nb::list>(grid)) {
         nb::sequence seq = nb::borrow<nb::sequence>(grid);
         if (nb::len(seq) == 2) {
-            const int64_t x = nb::cast<int64_t>(seq[0]), y = nb::cast<int64_t>(seq[1]);
-            if (x >= 1 && y >= 1 && x <= 4096 && y <= 4096) return CoreGrid{uint32_t(y), uint32_t(x)};
+            int64_t x = 0, y = 0;
+            if (nb::isinstance<nb::int_>(seq[0]) && nb::isinstance<nb::int_>(seq[1]) &&
+                nb::try_cast<int64_t>(seq[0], x) && nb::try_cast<int64_t>(seq[1], y) && x >= 1 && y >= 1 &&
+                x <= 4096 && y <= 4096)
+                return CoreGrid{uint32_t(y), uint32_t(x)};
         }
     }
     throw nb::value_error(
@@ -89,10 +97,7 @@ void bind_transformer(nb::module_& t) {
             [](transformer::SDPAProgramConfig* c, nb::handle grid, uint32_t q_chunk_size,
                uint32_t k_chunk_size, std::optional<bool> exp_approx_mode, uint32_t max_cores_per_head_batch,
                nb::handle sub_core_grids) {
-                if (!sub_core_grids.is_none())
-                    throw nb::value_error(
-                        "SDPAProgramConfig: sub_core_grids: attnn's workers form one grid; "
-                        "expected None, given a core range set");
+                require_unset("SDPAProgramConfig", "sub_core_grids", sub_core_grids);
                 new (c)
                     transformer::SDPAProgramConfig{core_grid_arg(grid), q_chunk_size, k_chunk_size,
                                                    exp_approx_mode.value_or(false), max_cores_per_head_batch};
@@ -197,16 +202,16 @@ void bind_transformer(nb::module_& t) {
                                           "UINT32, given " +
                                           to_string(dt))
                                              .c_str());
-                const std::vector<int32_t> idx = to_host<int32_t>(*chunk_start_idx_tensor);
-                if (idx.size() != 1)
+                if (chunk_start_idx_tensor->volume() != 1)
                     throw nb::value_error(
                         "chunked_scaled_dot_product_attention: chunk_start_idx_tensor must hold "
                         "one position");
-                start = idx[0];
+                start = dt == DataType::UINT32 ? int64_t(to_host<uint32_t>(*chunk_start_idx_tensor)[0])
+                                               : int64_t(to_host<int32_t>(*chunk_start_idx_tensor)[0]);
             }
             if (start < 0 || start > int64_t(UINT32_MAX))
                 throw nb::value_error(
-                    ("chunked_scaled_dot_product_attention: chunk_start_idx must be >= 0, given " +
+                    ("chunked_scaled_dot_product_attention: chunk_start_idx must be in [0, 2**32), given " +
                      std::to_string(start))
                         .c_str());
             return transformer::chunked_scaled_dot_product_attention(
@@ -268,7 +273,7 @@ void bind_experimental(nb::module_& e) {
         nb::arg("input"), nb::arg("input_kv") = nb::none(), nb::kw_only(), nb::arg("num_heads"),
         nb::arg("num_kv_heads") = nb::none(), nb::arg("transpose_k_heads") = true,
         nb::arg("memory_config") = nb::none(), nb::arg("output_tensors") = nb::none(),
-        nb::arg("kv_tied") = false, release_gil());
+        nb::arg("kv_tied").none() = false, release_gil());
     e.def(
         "nlp_create_qkv_heads_decode",
         [](const Tensor& x, uint32_t num_heads, std::optional<uint32_t> num_kv_heads,
@@ -280,7 +285,7 @@ void bind_experimental(nb::module_& e) {
                                                              {.num_kv_heads = num_kv_heads, .memory_config = mc});
         },
         nb::arg("input_tensor"), nb::kw_only(), nb::arg("num_heads"), nb::arg("num_kv_heads") = nb::none(),
-        nb::arg("memory_config") = nb::none(), nb::arg("overlap_qk_coregrid") = true,
+        nb::arg("memory_config") = nb::none(), nb::arg("overlap_qk_coregrid").none() = true,
         nb::arg("batch_offset") = nb::none(), nb::arg("slice_size") = nb::none(), release_gil());
     e.def(
         "nlp_concat_heads",

@@ -21,9 +21,10 @@ def test_sdpa_program_config_as_tt_transformers_builds_it(device):
     assert (grid.x, grid.y) == (8, 4) and config.exp_approx_mode is False
     assert "q_chunk_size=64" in repr(config) and "k_chunk_size=128" in repr(config)
     assert ttnn.SDPAProgramConfig(compute_with_storage_grid_size=ttnn.CoreCoord(2, 3)).compute_with_storage_grid_size.y == 3
-    with pytest.raises(ValueError, match="compute_with_storage_grid_size"):
-        ttnn.SDPAProgramConfig(compute_with_storage_grid_size=(8, 0))
-    with pytest.raises(ValueError, match="sub_core_grids"):
+    for bad in ((8, 0), (8.0, 4), ("a", 4), (2**70, 4), (1, 2, 3)):
+        with pytest.raises(ValueError, match="SDPAProgramConfig: compute_with_storage_grid_size"):
+            ttnn.SDPAProgramConfig(compute_with_storage_grid_size=bad)
+    with pytest.raises(NotImplementedError, match="SDPAProgramConfig: sub_core_grids"):
         ttnn.SDPAProgramConfig(sub_core_grids=[1])
     assert device.arch() == ttnn.Arch.CPU
     ttnn.init_device_compute_kernel_config(device.arch(), math_fidelity=ttnn.MathFidelity.HiFi2)
@@ -37,6 +38,11 @@ def test_decode_keywords(rng, device):
     base = ttnn.to_numpy(ttnn.transformer.scaled_dot_product_attention_decode(q, k, v, cur_pos=[10, 63]))
     same = ttnn.transformer.scaled_dot_product_attention_decode(q, k, v, cur_pos=np.array([10, 63]), share_cache=None)
     assert np.array_equal(ttnn.to_numpy(same), base)
+    zero_d = ttnn.transformer.scaled_dot_product_attention_decode(q, k, v, cur_pos=[np.array(10), np.int32(63)],
+                                                                  share_cache=np.bool_(False))
+    assert np.array_equal(ttnn.to_numpy(zero_d), base)
+    with pytest.raises(ValueError, match=r"cur_pos\[0\]: expected an int"):
+        ttnn.transformer.scaled_dot_product_attention_decode(q, k, v, cur_pos=[1.5, 2])
     with pytest.raises(NotImplementedError, match="share_cache"):
         ttnn.transformer.scaled_dot_product_attention_decode(q, k, v, cur_pos=[10, 63], share_cache=True)
     with pytest.raises(ValueError, match=r"cur_pos\[1\]"):
@@ -71,7 +77,7 @@ def test_chunked_sdpa_takes_the_start_as_a_tensor(rng, device):
     assert np.array_equal(ttnn.to_numpy(got), want)
     with pytest.raises(ValueError, match="one of them"):
         ttnn.transformer.chunked_scaled_dot_product_attention(q, k, k, table)
-    with pytest.raises(ValueError, match="chunk_start_idx must be >= 0, given -32"):
+    with pytest.raises(ValueError, match=r"chunk_start_idx must be in \[0, 2\*\*32\), given -32"):
         ttnn.transformer.chunked_scaled_dot_product_attention(q, k, k, table, -32)
 
 
@@ -90,11 +96,18 @@ def test_cache_op_keywords(rng, device):
     assert np.array_equal(after[0], first[3]) and np.array_equal(after[2, :, :8], first[1, :, :8])
     with pytest.raises(NotImplementedError, match="mesh_coords"):
         ttnn.experimental.paged_fill_cache(cache, x, table, mesh_coords=[(0, 0)])
+    with pytest.raises(ValueError, match="batch_idx or batch_idx_tensor, not both"):
+        ttnn.experimental.paged_fill_cache(cache, x, table, batch_idx=1,
+                                           batch_idx_tensor=ttnn.from_numpy(np.array([1], np.int32), device=device))
 
     row = tensor(rng, (1, 2, nkv, dh), device)
     ttnn.experimental.paged_update_cache(cache, row, update_idxs=[5, -1], page_table=table, share_cache=False,
                                          batch_offset=0, compute_kernel_config=None, block_size=block,
                                          num_kv_heads=nkv)
+    written = ttnn.to_numpy(cache)
+    assert np.array_equal(written[3, :, 5], ttnn.to_numpy(row)[0, 0])  # user 0, position 5: block 3 row 5
+    assert np.array_equal(np.delete(written[3], 5, axis=1), np.delete(after[3], 5, axis=1))
+    assert np.array_equal(written[[0, 1, 2]], after[[0, 1, 2]])
     with pytest.raises(NotImplementedError, match="batch_offset"):
         ttnn.experimental.paged_update_cache(cache, row, update_idxs=[5, -1], page_table=table, batch_offset=1)
     with pytest.raises(TypeError, match="update_idxs: expected a list"):
@@ -110,18 +123,23 @@ def test_head_op_keywords(rng, device):
     nh, nkv, dh = 4, 2, 32
     x = tensor(rng, (1, 1, 8, (nh + 2 * nkv) * dh), device)
     q, k, v = ttnn.experimental.nlp_create_qkv_heads(input=x, input_kv=None, num_heads=nh, num_kv_heads=nkv,
-                                                     transpose_k_heads=False, output_tensors=None, kv_tied=False)
-    assert ttnn.to_numpy(q).shape == (1, nh, 8, dh)
-    with pytest.raises(ValueError, match="kv_tied"):
+                                                     transpose_k_heads=False, output_tensors=None, kv_tied=None)
+    plain = ttnn.experimental.nlp_create_qkv_heads(x, num_heads=nh, num_kv_heads=nkv, transpose_k_heads=False)
+    for got, want in zip((q, k, v), plain):
+        assert np.array_equal(ttnn.to_numpy(got), ttnn.to_numpy(want))
+    with pytest.raises(NotImplementedError, match="nlp_create_qkv_heads: kv_tied"):
         ttnn.experimental.nlp_create_qkv_heads(x, num_heads=nh, num_kv_heads=nkv, kv_tied=True)
     d = tensor(rng, (1, 1, 3, (nh + 2 * nkv) * dh), device)
     qd, kd, vd = ttnn.experimental.nlp_create_qkv_heads_decode(d, num_heads=nh, num_kv_heads=nkv,
-                                                               overlap_qk_coregrid=False, batch_offset=None,
+                                                               overlap_qk_coregrid=None, batch_offset=None,
                                                                slice_size=None)
-    with pytest.raises(ValueError, match="slice_size"):
+    plain_d = ttnn.experimental.nlp_create_qkv_heads_decode(d, num_heads=nh, num_kv_heads=nkv)
+    for got, want in zip((qd, kd, vd), plain_d):
+        assert np.array_equal(ttnn.to_numpy(got), ttnn.to_numpy(want))
+    with pytest.raises(NotImplementedError, match="nlp_create_qkv_heads_decode: slice_size"):
         ttnn.experimental.nlp_create_qkv_heads_decode(d, num_heads=nh, num_kv_heads=nkv, slice_size=8)
     back = ttnn.experimental.nlp_concat_heads_decode(qd, num_heads=nh, sub_core_grids=None, output_tensor=None)
-    assert ttnn.to_numpy(back).shape == (1, 1, 3, nh * dh)
+    assert np.array_equal(ttnn.to_numpy(back), ttnn.to_numpy(ttnn.experimental.nlp_concat_heads_decode(qd, num_heads=nh)))
 
 
 def test_rope_decode_takes_the_matrix_repeated_per_user(rng, device):
