@@ -39,7 +39,7 @@ def paged_update_cache(cache_tensor, input_tensor, *, update_idxs=None, update_i
     with -1 to skip a user, or update_idxs_tensor INT32 [b]); page_table for a paged cache."""
     op = "paged_update_cache"
     _unset(op, share_cache=share_cache, mesh_coords=mesh_coords)
-    if batch_offset != 0:
+    if batch_offset not in (0, None):
         raise NotImplementedError(f"{op}: batch_offset: attnn supports only 0 (one device holds every user), "
                                   f"given {batch_offset!r}")
     shape = cache_tensor.shape

@@ -102,7 +102,7 @@ def test_cache_op_keywords(rng, device):
 
     row = tensor(rng, (1, 2, nkv, dh), device)
     ttnn.experimental.paged_update_cache(cache, row, update_idxs=[5, -1], page_table=table, share_cache=False,
-                                         batch_offset=0, compute_kernel_config=None, block_size=block,
+                                         batch_offset=None, compute_kernel_config=None, block_size=block,
                                          num_kv_heads=nkv)
     written = ttnn.to_numpy(cache)
     assert np.array_equal(written[3, :, 5], ttnn.to_numpy(row)[0, 0])  # user 0, position 5: block 3 row 5
