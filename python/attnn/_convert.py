@@ -9,6 +9,7 @@ import numpy as np
 
 from . import _attnn
 from ._attnn import DataType, Layout, Tensor
+from .transformer import _unset
 
 try:
     import ml_dtypes
@@ -77,19 +78,13 @@ def from_numpy(array, dtype=None, *, layout=Layout.ROW_MAJOR, device=None, memor
     return _from_host("from_numpy", array, dtype, layout, device, memory_config, pad_value)
 
 
-def _single_device(op, **kwargs):
-    for name, value in kwargs.items():
-        if value is not None:
-            raise NotImplementedError(f"{op}: {name}: attnn has one device; expected None, given {value!r}")
-
-
 def from_torch(tensor, dtype=None, *, layout=Layout.ROW_MAJOR, device=None, memory_config=None, pad_value=None,
                tile=None, spec=None, mesh_mapper=None, cq_id=None):
     """torch.Tensor -> Tensor, as ttnn.from_torch. numpy arrays are accepted too.
 
     TT-NN's mesh_mapper (multi-device) and spec must be None; tile, where given, must be the 32x32
     tile attnn uses; cq_id is accepted and has no effect."""
-    _single_device("from_torch", mesh_mapper=mesh_mapper, spec=spec)
+    _unset("from_torch", mesh_mapper=mesh_mapper, spec=spec)
     if tile is not None:
         shape = tuple(getattr(tile, "tile_shape", tile))
         if shape != (32, 32):
@@ -136,7 +131,7 @@ def as_tensor(tensor, dtype=None, *, layout=Layout.ROW_MAJOR, device=None, memor
 def to_torch(tensor, dtype=None, *, mesh_composer=None, device=None, cq_id=None):
     """Tensor -> torch.Tensor, as ttnn.to_torch (BFLOAT16 gives torch.bfloat16). TT-NN's
     mesh_composer (multi-device) must be None; device and cq_id have no effect."""
-    _single_device("to_torch", mesh_composer=mesh_composer)
+    _unset("to_torch", mesh_composer=mesh_composer)
     if not isinstance(tensor, Tensor):
         raise TypeError(f"to_torch: expected an attnn.Tensor, given {type(tensor).__name__}")
     torch = _torch()

@@ -3,7 +3,7 @@
 import numbers
 
 from . import _attnn
-from .transformer import _unset
+from .transformer import _matches_cache, _unset
 
 _e = _attnn.experimental
 
@@ -26,8 +26,7 @@ def paged_fill_cache(cache_tensor, input_tensor, page_table, *, batch_idx_tensor
         raise ValueError(f"{op}: give batch_idx or batch_idx_tensor, not both (batch_idx={batch_idx!r})")
     _unset(op, mesh_coords=mesh_coords, cache_position_modulo=cache_position_modulo,
            valid_seq_len_tensor=valid_seq_len_tensor)
-    if block_size is not None and int(block_size) != cache_tensor.shape[2]:
-        raise ValueError(f"{op}: block_size={block_size} differs from the cache's {cache_tensor.shape[2]}")
+    _matches_cache(op, cache_tensor.shape, block_size=block_size)
     return _e.paged_fill_cache(cache_tensor, input_tensor, page_table, batch_idx_tensor=batch_idx_tensor,
                                batch_idx=batch_idx)
 
@@ -42,10 +41,7 @@ def paged_update_cache(cache_tensor, input_tensor, *, update_idxs=None, update_i
     if batch_offset not in (0, None):
         raise NotImplementedError(f"{op}: batch_offset: attnn supports only 0 (one device holds every user), "
                                   f"given {batch_offset!r}")
-    shape = cache_tensor.shape
-    for name, value, dim in (("block_size", block_size, 2), ("num_kv_heads", num_kv_heads, 1)):
-        if value is not None and int(value) != shape[dim]:
-            raise ValueError(f"{op}: {name}={value} differs from the cache's {shape[dim]} (cache.shape={shape})")
+    _matches_cache(op, cache_tensor.shape, block_size=block_size, num_kv_heads=num_kv_heads)
     if update_idxs is not None:
         if isinstance(update_idxs, numbers.Integral) or not hasattr(update_idxs, "__iter__"):
             raise TypeError(f"{op}: update_idxs: expected a list with one position per user, "

@@ -55,6 +55,15 @@ def _unset(op, **kwargs):
             raise NotImplementedError(f"{op}: {name}: attnn supports only None here, given {value!r}")
 
 
+def _matches_cache(op, shape, **kwargs):
+    """TT-NN's block_size= / num_kv_heads= restate the paged cache's shape [., nkv, block_size, .]:
+    where given, they must agree with it."""
+    for name, value in kwargs.items():
+        dim = {"block_size": 2, "num_kv_heads": 1}[name]
+        if value is not None and len(shape) == 4 and int(value) != shape[dim]:
+            raise ValueError(f"{op}: {name}={value} differs from the cache's {shape[dim]} (cache.shape={shape})")
+
+
 def _tensors(op, **kwargs):
     for name, value in kwargs.items():
         if not isinstance(value, _attnn.Tensor):
@@ -105,11 +114,7 @@ def paged_scaled_dot_product_attention_decode(input_tensor_q, input_tensor_k, in
     op = "paged_scaled_dot_product_attention_decode"
     _unset(op, share_cache=share_cache, cache_position_modulo=cache_position_modulo)
     _tensors(op, input_tensor_q=input_tensor_q, input_tensor_k=input_tensor_k, input_tensor_v=input_tensor_v)
-    shape = input_tensor_k.shape
-    for name, value, dim in (("block_size", block_size, 2), ("num_kv_heads", num_kv_heads, 1)):
-        if value is not None and len(shape) == 4 and int(value) != shape[dim]:
-            raise ValueError(f"{op}: {name}={value} differs from the cache's {shape[dim]} "
-                             f"(input_tensor_k.shape={shape})")
+    _matches_cache(op, input_tensor_k.shape, block_size=block_size, num_kv_heads=num_kv_heads)
     if page_table_tensor is not None and page_table is not None and page_table_tensor is not page_table:
         raise ValueError("paged_scaled_dot_product_attention_decode: give page_table_tensor or page_table, not both")
     table = page_table_tensor if page_table_tensor is not None else page_table
