@@ -104,6 +104,13 @@ Tensor naive_attention(const Tensor& q, const Tensor& k, const Tensor& v,
 
 }  // namespace
 
+std::string DecodeCase::cache_name() const {
+    std::string name = dtype_name(cache_dtype);
+    if (cache_dtype == DataType::BFLOAT8_B && math_fidelity != MathFidelity::HiFi2)
+        name += " HiFi" + std::to_string(int(math_fidelity));
+    return name;
+}
+
 std::string dtype_name(DataType dtype) {
     switch (dtype) {
         case DataType::FLOAT32:
@@ -231,7 +238,7 @@ std::vector<DecodeResult> run_decode(Device& device, const MachineLimits& limits
         const DecodeCase& c = o.decode[first];
         if (o.progress) {
             std::string dtypes;
-            for (std::size_t j : group) dtypes += (dtypes.empty() ? "" : " + ") + dtype_name(o.decode[j].cache_dtype);
+            for (std::size_t j : group) dtypes += (dtypes.empty() ? "" : " + ") + o.decode[j].cache_name();
             o.progress("decode users=" + std::to_string(c.users) + " cache=" + std::to_string(c.cache_len) +
                        " " + dtypes + (c.paged ? " paged" : " contiguous") +
                        (c.layout == Layout::ROW_MAJOR ? " row-major" : "") +
@@ -266,9 +273,12 @@ std::vector<DecodeResult> run_decode(Device& device, const MachineLimits& limits
         std::vector<double> work;
         for (std::size_t g = 0; g < group.size(); ++g) {
             const Setup* setup = &setups[g];
-            steps.push_back([&c, &q, &positions, &page_table, setup] {
-                const transformer::SDPADecodeOptions options{.cur_pos = positions,
-                                                             .sliding_window_size = uint32_t(c.window)};
+            const MathFidelity fidelity = o.decode[group[g]].math_fidelity;
+            steps.push_back([&c, &q, &positions, &page_table, setup, fidelity] {
+                const transformer::SDPADecodeOptions options{
+                    .cur_pos = positions,
+                    .sliding_window_size = uint32_t(c.window),
+                    .compute_kernel_config = WormholeComputeKernelConfig{.math_fidelity = fidelity}};
                 if (c.paged)
                     transformer::paged_scaled_dot_product_attention_decode(q, setup->k, setup->v, *page_table,
                                                                            options);

@@ -45,7 +45,10 @@ struct DecodeCase {
     DataType cache_dtype = DataType::BFLOAT16;
     Layout layout = Layout::TILE;  // ROW_MAJOR: FLOAT32 / BFLOAT16 caches only
     int64_t window = 0;            // sliding window: a step reads each user's last `window` positions
+    // A BFLOAT8_B cache's int8 scores: the query's precision (HiFi2, the op's default, or HiFi4).
+    MathFidelity math_fidelity = MathFidelity::HiFi2;
     double kv_bytes() const;  // K and V bytes one decode step reads
+    std::string cache_name() const;  // "bfloat16", "bfloat8_b", "bfloat8_b HiFi4"
 };
 
 struct DecodeResult {

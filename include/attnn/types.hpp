@@ -32,6 +32,23 @@ struct MemoryConfig {
 inline constexpr MemoryConfig DRAM_MEMORY_CONFIG{TensorMemoryLayout::INTERLEAVED, BufferType::DRAM};
 inline constexpr MemoryConfig L1_MEMORY_CONFIG{TensorMemoryLayout::INTERLEAVED, BufferType::L1};
 
+// How closely a kernel computes its products, as TT-NN's compute_kernel_config says it: Tensix
+// multiplies in 1 to 4 passes over the mantissa bits (LoFi .. HiFi4). attnn computes and
+// accumulates in fp32 throughout, so only math_fidelity has an effect, and only where attnn's
+// fast path is a narrower product: flash decode's int8 scores on a BFLOAT8_B K cache. There
+// LoFi and HiFi2 round q to int8 per 16-value face row (the precision of the cache's own rows;
+// rows with an outlier keep their residual), and HiFi3 and HiFi4 keep every row's residual
+// (q to 2^-15 of its row's largest value, as exact as fp32 products, at 10-17% more decode time).
+// The other fields are accepted so TT-NN programs read the same.
+enum class MathFidelity { LoFi = 0, HiFi2 = 2, HiFi3 = 3, HiFi4 = 4 };
+struct WormholeComputeKernelConfig {
+    MathFidelity math_fidelity = MathFidelity::HiFi4;
+    bool math_approx_mode = false;
+    bool fp32_dest_acc_en = true;
+    bool packer_l1_acc = false;
+    bool dst_full_sync_en = false;
+};
+
 std::string to_string(DataType dtype);  // "DataType::BFLOAT16"
 std::string to_string(Layout layout);   // "Layout::TILE"
 std::string to_string(const MemoryConfig& config);

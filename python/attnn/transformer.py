@@ -6,6 +6,7 @@ import operator
 import numpy as np
 
 from . import _attnn
+from ._config import MathFidelity, WormholeComputeKernelConfig
 
 _t = _attnn.transformer
 
@@ -76,6 +77,19 @@ def _config_arg(op, config):
     return config
 
 
+def _math_fidelity(op, config):
+    """compute_kernel_config's math fidelity as the C++ op takes it (None: the op's default)."""
+    if config is None:
+        return None
+    if not isinstance(config, WormholeComputeKernelConfig):
+        raise TypeError(f"{op}: compute_kernel_config: expected a WormholeComputeKernelConfig, "
+                        f"given {type(config).__name__}")
+    if not isinstance(config.math_fidelity, MathFidelity):
+        raise TypeError(f"{op}: compute_kernel_config.math_fidelity: expected a MathFidelity, "
+                        f"given {type(config.math_fidelity).__name__}")
+    return config.math_fidelity.value
+
+
 def _tensor_arg(op, name, value):
     if value is not None and not isinstance(value, _attnn.Tensor):
         raise TypeError(f"{op}: {name}: expected an attnn.Tensor, given {type(value).__name__}")
@@ -91,7 +105,8 @@ def scaled_dot_product_attention_decode(input_tensor_q, input_tensor_k, input_te
     Causal: user i attends to keys 0..cur_pos[i] (cur_pos a list, or cur_pos_tensor INT32 [b]);
     -1 skips a user; sliding_window_size=w keeps keys cur_pos[i] - w + 1 .. cur_pos[i]. Non-causal:
     attn_mask [1, b, nqh, s] is added to the scaled scores. attention_sink [1, nqh, 1, 1]: a logit
-    per head that joins the softmax with no value."""
+    per head that joins the softmax with no value. compute_kernel_config's math_fidelity sets how
+    exactly a BFLOAT8_B K cache's int8 scores see q (None: HiFi2; HiFi3 / HiFi4: as fp32 products)."""
     op = "scaled_dot_product_attention_decode"
     _unset(op, share_cache=share_cache)
     _tensors(op, input_tensor_q=input_tensor_q, input_tensor_k=input_tensor_k, input_tensor_v=input_tensor_v)
@@ -99,7 +114,8 @@ def scaled_dot_product_attention_decode(input_tensor_q, input_tensor_k, input_te
                            _tensor_arg(op, "attn_mask", attn_mask),
                            _positions(op, cur_pos), _tensor_arg(op, "cur_pos_tensor", cur_pos_tensor), scale,
                            sliding_window_size, _tensor_arg(op, "attention_sink", attention_sink),
-                           _config_arg(op, program_config), memory_config)
+                           _config_arg(op, program_config), _math_fidelity(op, compute_kernel_config),
+                           memory_config)
 
 
 def paged_scaled_dot_product_attention_decode(input_tensor_q, input_tensor_k, input_tensor_v,
@@ -126,4 +142,4 @@ def paged_scaled_dot_product_attention_decode(input_tensor_q, input_tensor_k, in
                            _tensor_arg(op, "attn_mask", attn_mask), _positions(op, cur_pos),
                            _tensor_arg(op, "cur_pos_tensor", cur_pos_tensor), scale, sliding_window_size,
                            _tensor_arg(op, "attention_sink", attention_sink), _config_arg(op, program_config),
-                           memory_config)
+                           _math_fidelity(op, compute_kernel_config), memory_config)

@@ -37,4 +37,11 @@ struct DeviceImpl {
     }
 };
 
+// The op lock of the device a tensor lives on (none for a host tensor). An op that reads index
+// tensors (a page table, positions) or writes a tensor in place holds it from before the read
+// until it is done, so a concurrent plus_one or copy is seen all or not at all.
+inline std::unique_lock<std::recursive_mutex> lock_device_of(const std::shared_ptr<DeviceImpl>& device) {
+    return device ? std::unique_lock(device->op_mutex) : std::unique_lock<std::recursive_mutex>();
+}
+
 }  // namespace attnn::detail

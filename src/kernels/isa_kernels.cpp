@@ -1438,32 +1438,58 @@ ATTNN_INT8_DOT inline __m512i dpbusd(__m512i acc, __m512i a, __m512i b) {
     return acc;
 }
 
-// q8 per (head, face row s), q8_block bytes: the 16 int8 values, then -128 * their sum as
-// int32 (the sign fix-up: keys enter vpdpbusd unsigned, biased by 128), then the scale.
-constexpr int64_t q8_block = 32;
+// q8 per (head, face row s), q8_block bytes: at 0 the 16 int8 values, at 16 -128 * their sum
+// as int32 (the sign fix-up: keys enter vpdpbusd unsigned, biased by 128), at 20 the scale, at
+// 24 a flag; where the flag is set, the rounding residual follows on a grid 128 times finer: at
+// 32 its 16 int8 values, at 48 their fix-up, at 52 the scale of the pair (hi * 128 + lo).
+//
+// One int8 grid per face row is as fine as the cache's own rows where the row's values are of
+// like size, but a row with one outlier (TT-NN's inputs: N(0, 10) at rate 0.001) puts its other
+// 15 values on the outlier's coarse grid, and scores then err by several times what storing K in
+// BFLOAT8_B costs. Such a row (largest |q| over 4 times the mean |q| of the row: about 2% of
+// N(0, 1) rows, most outlier rows) carries the residual, and its scores cost 4 more vpdpbusd.
+// Rows of like values still err where K holds an outlier (their error meets it): HiFi3 / HiFi4
+// give every row its residual (every_residual), which makes the scores as exact as fp32
+// products and costs 10-17% more decode time.
+constexpr int64_t q8_block = 64;
+constexpr float q8_outlier_ratio = 4.0f;
 
-void quantize_q8(const float* q, int64_t heads, int64_t ldq, int64_t dh, uint8_t* q8) {
+void quantize_q8(const float* q, int64_t heads, int64_t ldq, int64_t dh, bool every_residual, uint8_t* q8) {
     const int64_t segs = (dh + 15) / 16;
-    const __m512 sign = _mm512_set1_ps(-0.0f);
+    const __m512 sign = _mm512_set1_ps(-0.0f), half = _mm512_set1_ps(0.5f);
+    // Round half away from zero: |y| + 0.5 truncated, the sign put back.
+    auto round_i32 = [&](__m512 y) {
+        return _mm512_cvttps_epi32(
+            _mm512_or_ps(_mm512_add_ps(_mm512_andnot_ps(sign, y), half), _mm512_and_ps(sign, y)));
+    };
     for (int64_t h = 0; h < heads; ++h)
         for (int64_t s = 0; s < segs; ++s) {
             const __m512 x = _mm512_loadu_ps(q + h * ldq + s * 16);
             uint8_t* blk = q8 + (h * segs + s) * q8_block;
+            std::memset(blk, 0, q8_block);
             // inf or NaN in the row (fpclass: QNaN, +inf, -inf, SNaN): NaN scores, as fp32 products give.
             const bool finite = _mm512_fpclass_ps_mask(x, 0x99) == 0;
-            const float amax = finite ? _mm512_reduce_max_ps(_mm512_andnot_ps(sign, x)) : 0.0f;
+            const __m512 ax = _mm512_andnot_ps(sign, x);
+            const float amax = finite ? _mm512_reduce_max_ps(ax) : 0.0f;
             const float inv = amax > 0 ? 127.0f / amax : 0.0f;
-            // Round half away from zero: |y| + 0.5 truncated, the sign put back.
             const __m512 y = finite ? _mm512_mul_ps(x, _mm512_set1_ps(inv)) : _mm512_setzero_ps();
-            const __m512 r = _mm512_or_ps(_mm512_add_ps(_mm512_andnot_ps(sign, y), _mm512_set1_ps(0.5f)),
-                                          _mm512_and_ps(sign, y));
-            const __m512i qi = _mm512_cvttps_epi32(r);
+            const __m512i qi = round_i32(y);
             const int32_t corr = -128 * _mm512_reduce_add_epi32(qi);
             const float scale = finite ? amax / 127.0f * (1.0f / 64.0f) : __builtin_nanf("");  // 2^-6: the mantissa step
             _mm_storeu_si128(reinterpret_cast<__m128i*>(blk), _mm512_cvtepi32_epi8(qi));
             std::memcpy(blk + 16, &corr, 4);
             std::memcpy(blk + 20, &scale, 4);
-            std::memset(blk + 24, 0, 8);
+            const float scale_lo = scale * (1.0f / 128.0f);  // a row without a residual: lo = 0 on it
+            std::memcpy(blk + 52, &scale_lo, 4);
+            const float n = float(std::min<int64_t>(16, dh - s * 16));
+            if (!every_residual && !(amax > q8_outlier_ratio * _mm512_reduce_add_ps(ax) / n)) continue;
+            // The residual y - qi lies in [-0.5, 0.5]: times 128 it rounds into [-64, 64].
+            const __m512i lo =
+                round_i32(_mm512_mul_ps(_mm512_sub_ps(y, _mm512_cvtepi32_ps(qi)), _mm512_set1_ps(128.0f)));
+            const int32_t flag = 1, corr_lo = -128 * _mm512_reduce_add_epi32(lo);
+            std::memcpy(blk + 24, &flag, 4);
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(blk + 32), _mm512_cvtepi32_epi8(lo));
+            std::memcpy(blk + 48, &corr_lo, 4);
         }
 }
 
@@ -1505,9 +1531,25 @@ ATTNN_INT8_DOT void tile_scores_q8_heads(const TileBand& band, const uint8_t* q8
             }
             for (int j = 0; j < 4; ++j)
                 for (int h = 0; h < H; ++h) dot[h] = dpbusd(dot[h], t[j], _mm512_set1_epi32(blk[h][j]));
+            // A face row with a residual in any of the H heads: every head's dot becomes hi * 128
+            // + lo (zero residuals where a head has none) on the finer scale. The branch goes the
+            // same way for every band of the call.
+            int32_t residual = 0;
+            for (int h = 0; h < H; ++h) residual |= blk[h][6];
+            int scale_at = 5;
+            if (residual) {
+                __m512i lo[H];
+                for (int h = 0; h < H; ++h) lo[h] = _mm512_set1_epi32(blk[h][12]);
+                for (int j = 0; j < 4; ++j)
+                    for (int h = 0; h < H; ++h) lo[h] = dpbusd(lo[h], t[j], _mm512_set1_epi32(blk[h][8 + j]));
+                for (int h = 0; h < H; ++h) dot[h] = _mm512_add_epi32(_mm512_slli_epi32(dot[h], 7), lo[h]);
+                scale_at = 13;
+            }
             for (int h = 0; h < H; ++h)
-                f[h] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[h]),
-                                       _mm512_mul_ps(step, _mm512_set1_ps(reinterpret_cast<const float*>(blk[h])[5])), f[h]);
+                f[h] = _mm512_fmadd_ps(
+                    _mm512_cvtepi32_ps(dot[h]),
+                    _mm512_mul_ps(step, _mm512_set1_ps(reinterpret_cast<const float*>(blk[h])[scale_at])),
+                    f[h]);
         }
         for (int h = 0; h < H; ++h) store_block_scores(scores + h * lds, half, first, end, keys_in_order(f[h]));
     }

@@ -135,11 +135,15 @@ struct KernelTable {
 
     // BFLOAT8_B keys met by int8 dot products (AVX512_VNNI, 64 products per instruction): the
     // query, 16 * ceil(dh / 16) floats per head at stride ldq (zero past dh), is rounded to int8
-    // per 16-value face row with its own scale, as the cache's mantissas are (relative error
-    // below 2^-8 of the row's largest value), by quantize_q8 into q8 (q8_bytes(heads, dh)
-    // bytes); tile_scores_q8 then scores a band of K with it, the keys' bytes used as stored.
+    // per 16-value face row with its own scale, as the cache's mantissas are (error below 2^-8
+    // of the row's largest value), by quantize_q8 into q8 (q8_bytes(heads, dh) bytes); a row
+    // whose largest value passes 4 times its mean magnitude, or every row if every_residual,
+    // also carries its rounding residual (error below 2^-15 of the largest value: scores as
+    // exact as fp32 products give, for 4 more vpdpbusd per row). tile_scores_q8 then scores a
+    // band of K with it, the keys' bytes used as stored.
     // Null in tables without them; call only when has_int8_dot().
-    void (*quantize_q8)(const float* q, int64_t heads, int64_t ldq, int64_t dh, uint8_t* q8);
+    void (*quantize_q8)(const float* q, int64_t heads, int64_t ldq, int64_t dh, bool every_residual,
+                        uint8_t* q8);
     void (*tile_scores_q8)(const TileBand& keys, const uint8_t* q8, int64_t heads, float* scores, int64_t lds);
 
     // Row math.
@@ -162,7 +166,7 @@ std::vector<Isa> supported_isas();
 // Words pack_q_bf16 writes for `heads` query rows of dh values.
 constexpr int64_t qbf16_words(int64_t heads, int64_t dh) { return heads * ((dh + 15) / 16) * 32; }
 // Bytes quantize_q8 writes for `heads` query rows of dh values.
-constexpr int64_t q8_bytes(int64_t heads, int64_t dh) { return heads * ((dh + 15) / 16) * 32; }
+constexpr int64_t q8_bytes(int64_t heads, int64_t dh) { return heads * ((dh + 15) / 16) * 64; }
 // Whether the active table has the int8 dot-product kernels and this CPU runs them
 // (AVX512_VNNI); ATTNN_INT8_DOT=0 keeps BFLOAT8_B keys on fp32 products.
 bool has_int8_dot();

@@ -176,35 +176,79 @@ INSTANTIATE_TEST_SUITE_P(FloatCaches, DecodeUnusedRows,
                                             ::testing::Values(Layout::ROW_MAJOR, Layout::TILE)));
 
 // A BFLOAT8_B cache on the CPU's dot products (AVX-512 with VNNI, BF16 and VBMI): q is rounded
-// to int8 per 16-value face row for the scores (the precision of the cache's own rows) and p to
-// bf16 for P V. Measured against the reference on the stored values, that rounding must stay
-// below what storing K and V in BFLOAT8_B already costs (the reference on the values before
-// rounding), and within TT-NN's bound with room: PCC >= 0.9999 (TT-NN asks 0.99).
-class DecodeBfloat8Cache : public ::testing::TestWithParam<kernels::Isa> {};
+// to int8 per 16-value face row for the scores (the precision of the cache's own rows; a row
+// with an outlier keeps its rounding residual) and p to bf16 for P V. Measured against the
+// reference on the stored values, that rounding must stay near what storing K and V in
+// BFLOAT8_B already costs (the reference on the values before rounding): over 200 seeds of
+// this geometry the worst was 1.37 times it, seed 62 here; seed 21 has a q outlier (N(0, 10))
+// whose row, rounded without its residual, cost 2.6 times it. HiFi4 keeps every row's residual:
+// then the scores are as exact as fp32 products and the rounding costs at most 0.27 times the
+// cache (at seed 21, 0.07). PCC >= 0.9999 either way (TT-NN asks 0.99).
+struct Bfloat8Seeds {
+    uint32_t q, k, v;
+    std::vector<int32_t> pos;
+};
+class DecodeBfloat8Cache : public ::testing::TestWithParam<std::tuple<kernels::Isa, Bfloat8Seeds>> {};
 
-TEST_P(DecodeBfloat8Cache, DotProductRoundingCostsLessThanTheCache) {
-    testing::ScopedIsa scoped(GetParam());
+TEST_P(DecodeBfloat8Cache, DotProductRoundingCostsAboutTheCache) {
+    testing::ScopedIsa scoped(std::get<0>(GetParam()));
+    const Bfloat8Seeds& c = std::get<1>(GetParam());
     const uint32_t b = 2, nqh = 8, nkv = 2, S = 300, dh = 128;
-    Tensor q = sdpa_input({1, b, nqh, dh}, DataType::FLOAT32, 31);
-    Tensor k = sdpa_input({b, nkv, S, dh}, DataType::BFLOAT8_B, 32),
-           v = sdpa_input({b, nkv, S, dh}, DataType::BFLOAT8_B, 33);
-    Tensor k32 = sdpa_input({b, nkv, S, dh}, DataType::FLOAT32, 32),
-           v32 = sdpa_input({b, nkv, S, dh}, DataType::FLOAT32, 33);
-    std::vector<int32_t> pos = {299, 130};
-    Tensor out = scaled_dot_product_attention_decode(q, k, v, {.cur_pos = pos});
-    auto stored = expected(reference::from_tensor(q), reference::from_tensor(k), reference::from_tensor(v), pos);
+    Tensor q = sdpa_input({1, b, nqh, dh}, DataType::FLOAT32, c.q);
+    Tensor k = sdpa_input({b, nkv, S, dh}, DataType::BFLOAT8_B, c.k),
+           v = sdpa_input({b, nkv, S, dh}, DataType::BFLOAT8_B, c.v);
+    Tensor k32 = sdpa_input({b, nkv, S, dh}, DataType::FLOAT32, c.k),
+           v32 = sdpa_input({b, nkv, S, dh}, DataType::FLOAT32, c.v);
+    auto stored =
+        expected(reference::from_tensor(q), reference::from_tensor(k), reference::from_tensor(v), c.pos);
     auto original =
-        expected(reference::from_tensor(q), reference::from_tensor(k32), reference::from_tensor(v32), pos);
-    auto got = to_host<double>(out);
-    const double compute_err = reference::max_abs_diff(stored, got), cache_err = reference::max_abs_diff(original, stored);
-    EXPECT_GE(reference::pcc(stored, got), 0.9999);
-    EXPECT_LT(compute_err, cache_err);
-    std::printf("[ %s ] BFLOAT8_B cache: max error %.2e against the stored values; storing cost %.2e\n",
-                kernels::table().name, compute_err, cache_err);
+        expected(reference::from_tensor(q), reference::from_tensor(k32), reference::from_tensor(v32), c.pos);
+    const double cache_err = reference::max_abs_diff(original, stored);
+    for (MathFidelity fidelity : {MathFidelity::HiFi2, MathFidelity::HiFi4}) {
+        auto got = to_host<double>(scaled_dot_product_attention_decode(
+            q, k, v,
+            {.cur_pos = c.pos,
+             .compute_kernel_config = WormholeComputeKernelConfig{.math_fidelity = fidelity}}));
+        const double compute_err = reference::max_abs_diff(stored, got);
+        EXPECT_GE(reference::pcc(stored, got), 0.9999);
+        EXPECT_LT(compute_err, (fidelity == MathFidelity::HiFi4 ? 0.3 : 1.5) * cache_err)
+            << "math fidelity " << int(fidelity);
+        std::printf(
+            "[ %s ] BFLOAT8_B cache, HiFi%d: max error %.2e against the stored values; storing cost %.2e\n",
+            kernels::table().name, int(fidelity), compute_err, cache_err);
+    }
+    // No compute_kernel_config: TT-NN's default for this op, HiFi2.
+    EXPECT_EQ(
+        to_host<double>(scaled_dot_product_attention_decode(q, k, v, {.cur_pos = c.pos})),
+        to_host<double>(scaled_dot_product_attention_decode(
+            q, k, v,
+            {.cur_pos = c.pos,
+             .compute_kernel_config = WormholeComputeKernelConfig{.math_fidelity = MathFidelity::HiFi2}})));
 }
 
-INSTANTIATE_TEST_SUITE_P(EveryIsa, DecodeBfloat8Cache, ::testing::ValuesIn(kernels::supported_isas()),
-                         testing::isa_param_name);
+INSTANTIATE_TEST_SUITE_P(EveryIsa, DecodeBfloat8Cache,
+                         ::testing::Combine(::testing::ValuesIn(kernels::supported_isas()),
+                                            ::testing::Values(Bfloat8Seeds{31, 32, 33, {299, 130}},
+                                                              Bfloat8Seeds{1021, 2021, 3021, {299, 150}},
+                                                              Bfloat8Seeds{1062, 2062, 3062, {299, 150}})),
+                         [](const auto& info) {
+                             return std::string(kernels::isa_name(std::get<0>(info.param))) + "_q" +
+                                    std::to_string(std::get<1>(info.param).q);
+                         });
+
+TEST(Decode, MathFidelityOutOfRange) {
+    Tensor q = sdpa_input({1, 1, 4, 64}, DataType::BFLOAT16, 4);
+    Tensor k = sdpa_input({1, 1, 64, 64}, DataType::BFLOAT8_B, 5),
+           v = sdpa_input({1, 1, 64, 64}, DataType::BFLOAT8_B, 6);
+    testing::expect_error(
+        [&] {
+            scaled_dot_product_attention_decode(
+                q, k, v,
+                {.cur_pos = {10},
+                 .compute_kernel_config = WormholeComputeKernelConfig{.math_fidelity = MathFidelity(1)}});
+        },
+        {"scaled_dot_product_attention_decode", "math_fidelity", "given 1"});
+}
 
 TEST(Decode, CurPosTensorEqualsList) {
     Tensor q = sdpa_input({1, 3, 4, 64}, DataType::BFLOAT16, 4);

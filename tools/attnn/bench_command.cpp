@@ -127,6 +127,7 @@ struct BenchAttentionOptions {
     std::vector<int64_t> seqs, head_dims, users, cache_lens;
     std::vector<std::string> dtypes;
     std::vector<std::string> kv_layouts;  // decode caches: "tile", "row_major"
+    std::vector<std::string> math_fidelities;  // BFLOAT8_B decode: "hifi2", "hifi4"
     std::vector<int64_t> windows;  // sliding windows (0: none), each applied to every case that takes one
     std::string only;  // "prefill" or "decode"
     int repeat = 3;
@@ -166,6 +167,7 @@ nlohmann::json to_json(const bench::DecodeResult& r) {
             {"paged", r.c.paged},
             {"block_size", r.c.block_size},
             {"cache_dtype", bench::dtype_name(r.c.cache_dtype)},
+            {"math_fidelity", "HiFi" + std::to_string(int(r.c.math_fidelity))},
             {"kv_layout", r.c.layout == Layout::ROW_MAJOR ? "row_major" : "tile"},
             {"window", r.c.window},
             {"kv_bytes", r.c.kv_bytes()},
@@ -221,6 +223,21 @@ int run_bench_attention(const BenchAttentionOptions& options) {
                 c.layout = name == "row_major" ? Layout::ROW_MAJOR : Layout::TILE;
                 if (c.layout == Layout::TILE || !is_block_float(c.cache_dtype)) cases.push_back(c);
             }
+        suite.decode = cases;
+    }
+    if (!options.math_fidelities.empty()) {  // each BFLOAT8_B case at each fidelity asked for
+        std::vector<bench::DecodeCase> cases;
+        for (const bench::DecodeCase& c : suite.decode) {
+            if (c.cache_dtype != DataType::BFLOAT8_B) {
+                cases.push_back(c);
+                continue;
+            }
+            for (const std::string& name : options.math_fidelities) {
+                bench::DecodeCase f = c;
+                f.math_fidelity = name == "hifi4" ? MathFidelity::HiFi4 : MathFidelity::HiFi2;
+                cases.push_back(f);
+            }
+        }
         suite.decode = cases;
     }
     if (!options.windows.empty()) {  // each case with each window asked for (prefill: causal cases only)
@@ -295,7 +312,7 @@ int run_bench_attention(const BenchAttentionOptions& options) {
                 std::to_string(r.c.cache_len),
                 std::string(r.c.paged ? "paged" : "contiguous") +
                     (r.c.layout == Layout::ROW_MAJOR ? ", row-major" : ""),
-                bench::dtype_name(r.c.cache_dtype),
+                r.c.cache_name(),
                 bench::format_number(1e3 * r.seconds.median, 2),
                 bench::format_number(r.tokens_per_second, 1),
                 bench::format_number(r.gbps, 2),
@@ -367,6 +384,10 @@ Command setup_bench(CLI::App& root) {
     att->add_option("--kv-layout", attention->kv_layouts,
                     "Decode cache layout, repeatable: tile, row_major (default tile; row_major skips BFLOAT8_B)")
         ->check(CLI::IsMember({"tile", "row_major"}));
+    att->add_option("--math-fidelity", attention->math_fidelities,
+                    "BFLOAT8_B decode's int8 query precision, repeatable: hifi2 (default: q rounded to int8, "
+                    "outlier rows keeping their residual), hifi4 (every row's residual: as exact as fp32)")
+        ->check(CLI::IsMember({"hifi2", "hifi4"}));
     att->add_option("--window", attention->windows,
                     "Sliding window in keys, repeatable (0: none); applies to causal prefill and to decode, "
                     "whose KV GB/s then counts the window's bytes")

@@ -18,6 +18,9 @@ struct SDPADecodeOptions {
     std::optional<uint32_t> sliding_window_size;
     std::optional<Tensor> attention_sink;  // [nqh, 32] or [1, nqh, 1, 1]: a value-less logit per head, as in SDPAOptions
     std::optional<SDPAProgramConfig> program_config;  // k_chunk_size, max_cores_per_head_batch
+    // math_fidelity: the precision of q on int8 scores over a BFLOAT8_B K cache (see
+    // WormholeComputeKernelConfig); none takes TT-NN's default for this op, HiFi2.
+    std::optional<WormholeComputeKernelConfig> compute_kernel_config;
     std::optional<MemoryConfig> memory_config;
 };
 

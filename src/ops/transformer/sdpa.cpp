@@ -371,6 +371,7 @@ Tensor chunked_scaled_dot_product_attention(const Tensor& q, const Tensor& k, co
                 " but k.shape[3]=", k.shape()[3]);
     ATTNN_CHECK(q.shape()[1] % k.shape()[1] == 0, op, "q.shape[1]=", q.shape()[1],
                 " must be a multiple of k.shape[1]=", k.shape()[1]);
+    std::lock_guard lock(device.op_mutex);  // the page table read as written (the op locks again)
     detail::KvLayout layout = detail::KvLayout::paged(k, page_table, op);
     ATTNN_CHECK(layout.users() >= q.shape()[0], op, "page_table.shape[0]=", layout.users(),
                 " must cover q.shape[0]=", q.shape()[0], " users");

@@ -85,6 +85,7 @@ struct Job {
     MatrixView q, k, v, out, mask;
     KvLayout layout;
     bool causal = true, has_mask = false;
+    bool q8_every_residual = false;  // HiFi3 / HiFi4: int8 q keeps every face row's residual
     float scale = 1.0f;
     std::vector<int64_t> start, length;  // keys [start, length) per user (length 0: skipped)
     std::vector<float> sinks;            // per query head (empty: none)
@@ -105,8 +106,9 @@ void attend_part(const DecodeProgram& p, DecodeProgram::Scratch& s, const Job& j
     // A BFLOAT16 cache met by a query that bf16 holds exactly (a BFLOAT16 q, as TT-NN's decode
     // takes it) runs on bf16 dot products where the CPU has them; otherwise fp32 products.
     // A BFLOAT8_B K cache meets q rounded to int8 per face row (the precision its own
-    // mantissas have) on int8 dot products where the CPU has them. The scale goes into q first
-    // (each face row's int8 scale absorbs it), so those scores come out scaled.
+    // mantissas have; with the residual where math fidelity asks) on int8 dot products where
+    // the CPU has them. The scale goes into q first (each face row's int8 scale absorbs it), so
+    // those scores come out scaled.
     // Each head decides for itself, so its output does not depend on the heads it is grouped with.
     const bool q8_dot = p.k_format == 2 && kernels::has_int8_dot();
     const bool bf16_cache = p.k_format == 1 && p.v_format == 1 && kernels::has_bf16_dot();
@@ -121,7 +123,7 @@ void attend_part(const DecodeProgram& p, DecodeProgram::Scratch& s, const Job& j
             kt.pack_q_bf16(q, g, dhp, dh, s.qb.data() + i * kernels::qbf16_words(g, dhp));
         if (q8_dot) {
             kt.scale(q, g * dhp, job.scale);
-            kt.quantize_q8(q, g, dhp, dh, s.q8.data() + i * kernels::q8_bytes(g, dhp));
+            kt.quantize_q8(q, g, dhp, dh, job.q8_every_residual, s.q8.data() + i * kernels::q8_bytes(g, dhp));
         }
         std::fill(out[i].o, out[i].o + g * dhp, 0.0f);
         std::fill(out[i].m, out[i].m + g, -INFINITY);
@@ -254,6 +256,9 @@ Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor
                    : detail::require_device(op, {{&q, "q"}, {&k, "k"}, {&v, "v"}});
     if (options.attn_mask)  // on q's device, and named in the error when it is not usable
         detail::require_device(op, {{&q, "q"}, {&*options.attn_mask, "attn_mask"}});
+    // From before the page table and cur_pos_tensor are read: a concurrent plus_one or copy into
+    // them is seen whole.
+    std::lock_guard lock(device.op_mutex);
     for (auto [t, name] : args) {
         ATTNN_CHECK(t->shape().rank() == 4, op, name, " must be 4-d, given ", name, ".shape=", t->shape());
         ATTNN_CHECK_TYPE(is_floating_point(t->dtype()), op, name,
@@ -308,9 +313,16 @@ Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor
     if (options.scale)
         ATTNN_CHECK(std::isfinite(*options.scale), op, "scale must be finite, given ", *options.scale);
     job.scale = options.scale.value_or(1.0f / std::sqrt(float(dh)));
+    if (options.compute_kernel_config) {
+        const MathFidelity f = options.compute_kernel_config->math_fidelity;
+        ATTNN_CHECK(f == MathFidelity::LoFi || f == MathFidelity::HiFi2 || f == MathFidelity::HiFi3 ||
+                        f == MathFidelity::HiFi4,
+                    op, "compute_kernel_config.math_fidelity must be LoFi, HiFi2, HiFi3 or HiFi4, given ",
+                    int(f));
+        job.q8_every_residual = f == MathFidelity::HiFi3 || f == MathFidelity::HiFi4;
+    }
     job.sinks = detail::attention_sinks(op, options.attention_sink, q, nqh, job.scale);
 
-    std::lock_guard lock(device.op_mutex);
     const SDPAProgramConfig config = options.program_config.value_or(SDPAProgramConfig{});
     const int workers = detail::attention_workers(op, config, device.pool->size());
     detail::ProgramKey key(op);
