@@ -7,6 +7,7 @@
 #include "attnn/npy.hpp"
 #include "attnn/ops/data_movement.hpp"
 #include "attnn/ops/eltwise.hpp"
+#include "attnn/ops/embedding.hpp"
 #include "attnn/ops/experimental.hpp"
 #include "attnn/ops/kv_cache.hpp"
 #include "attnn/ops/matmul.hpp"

@@ -95,6 +95,13 @@ struct ToLayoutOptions {
 Tensor to_layout(const Tensor& tensor, Layout layout, const ToLayoutOptions& options = {});
 Tensor typecast(const Tensor& tensor, DataType dtype, std::optional<MemoryConfig> memory_config = {});
 Tensor clone(const Tensor& tensor);
+// TT-NN's ttnn.copy(input_a, input_b): input_a's values written into input_b's own storage (every
+// handle of input_b sees them), encoded in input_b's dtype and layout; the logical shapes must be
+// equal. A decode loop refreshes a tensor this way without changing which tensor a program holds.
+void copy(const Tensor& input_a, Tensor& input_b);
+// TT-NN's copy_host_to_device_tensor: the same in-place copy for tensors of one shape, dtype and
+// layout (the byte copy TT-NN makes); device_tensor must live on a device.
+void copy_host_to_device_tensor(const Tensor& host_tensor, Tensor& device_tensor);
 // Frees the storage of `tensor` and of every handle sharing it; using it afterwards throws.
 void deallocate(Tensor& tensor);
 

@@ -53,12 +53,17 @@ from ._attnn import (
     rope_prefill_tensors,
     rope_tables,
     # ops
+    EmbeddingsType,
     add,
+    copy,
+    copy_host_to_device_tensor,
+    embedding,
     fill_cache,
     linear,
     matmul,
     multiply,
     permute,
+    plus_one,
     reshape,
     slice,
     softmax,
@@ -85,6 +90,16 @@ def to_memory_config(tensor, memory_config, dtype=None):
     if not isinstance(tensor, Tensor):
         raise TypeError(f"to_memory_config: tensor: expected an attnn.Tensor, given {type(tensor).__name__}")
     return typecast(tensor, tensor.dtype if dtype is None else dtype, memory_config=memory_config)
+
+
+def unsqueeze_to_4D(tensor):
+    """ttnn.unsqueeze_to_4D: tensor reshaped to rank 4 by leading dims of 1 (rank 4 as it is)."""
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"unsqueeze_to_4D: tensor: expected an attnn.Tensor, given {type(tensor).__name__}")
+    shape = list(tensor.shape)
+    if len(shape) > 4:
+        raise ValueError(f"unsqueeze_to_4D: tensor: expected rank <= 4, given shape {shape}")
+    return tensor if len(shape) == 4 else reshape(tensor, [1] * (4 - len(shape)) + shape)
 
 
 Tensor.__getitem__ = _getitem

@@ -69,6 +69,25 @@ void require_unset(const char* op, const char* arg, nb::handle value) {
     throw nb::python_error();
 }
 
+// An argument that must be an attnn.Tensor, as a reference to the Python object's own tensor.
+Tensor& tensor_arg(const char* op, const char* arg, nb::handle value) {
+    if (!nb::isinstance<Tensor>(value))
+        throw nb::type_error((std::string(op) + ": " + arg + ": expected an attnn.Tensor, given " +
+                              nb::cast<std::string>(nb::type_name(value.type())))
+                                 .c_str());
+    return nb::cast<Tensor&>(value);
+}
+
+// A command queue id: the CPU device has one queue, 0.
+void require_queue_zero(const char* op, const char* arg, int id) {
+    if (id == 0) return;
+    nb::gil_scoped_acquire gil;
+    const std::string message = std::string(op) + ": " + arg +
+                                ": the CPU device has one command queue, 0; given " + std::to_string(id);
+    PyErr_SetString(PyExc_NotImplementedError, message.c_str());
+    throw nb::python_error();
+}
+
 // TT-NN's compute_with_storage_grid_size: a CoreGrid, or a CoreCoord given as an (x, y) pair.
 std::optional<CoreGrid> core_grid_arg(nb::handle grid) {
     if (grid.is_none()) return std::nullopt;
@@ -236,7 +255,11 @@ void bind_transformer(nb::module_& t) {
            bool is_causal, std::optional<Tensor> attn_mask, std::optional<std::vector<int32_t>> cur_pos,
            std::optional<Tensor> cur_pos_tensor, std::optional<float> scale,
            std::optional<uint32_t> sliding_window_size, std::optional<Tensor> attention_sink,
-           std::optional<transformer::SDPAProgramConfig> program_config, std::optional<MemoryConfig> mc) {
+           std::optional<transformer::SDPAProgramConfig> program_config, std::optional<int> math_fidelity,
+           std::optional<MemoryConfig> mc) {
+            std::optional<WormholeComputeKernelConfig> compute;
+            if (math_fidelity)
+                compute = WormholeComputeKernelConfig{.math_fidelity = MathFidelity(*math_fidelity)};
             transformer::SDPADecodeOptions o{.is_causal = is_causal,
                                              .attn_mask = std::move(attn_mask),
                                              .cur_pos = cur_pos.value_or(std::vector<int32_t>{}),
@@ -245,6 +268,7 @@ void bind_transformer(nb::module_& t) {
                                              .sliding_window_size = sliding_window_size,
                                              .attention_sink = std::move(attention_sink),
                                              .program_config = program_config,
+                                             .compute_kernel_config = compute,
                                              .memory_config = mc};
             if (page_table)
                 return transformer::paged_scaled_dot_product_attention_decode(q, k, v, *page_table, o);
@@ -253,7 +277,8 @@ void bind_transformer(nb::module_& t) {
         nb::arg("q"), nb::arg("k"), nb::arg("v"), nb::arg("page_table").none(), nb::arg("is_causal"),
         nb::arg("attn_mask").none(), nb::arg("cur_pos").none(), nb::arg("cur_pos_tensor").none(),
         nb::arg("scale").none(), nb::arg("sliding_window_size").none(), nb::arg("attention_sink").none(),
-        nb::arg("program_config").none(), nb::arg("memory_config").none(), release_gil());
+        nb::arg("program_config").none(), nb::arg("math_fidelity").none(), nb::arg("memory_config").none(),
+        release_gil());
 }
 
 void bind_experimental(nb::module_& e) {
@@ -388,6 +413,56 @@ void bind_ops(nb::module_& m) {
         },
         nb::arg("cache"), nb::arg("input"), nb::arg("update_idx"), nb::arg("batch_offset") = 0,
         nb::arg("compute_kernel_config") = nb::none(), release_gil());
+
+    // The lookups and in-place updates of a decode loop: RoPE rows by position, positions + 1.
+    nb::enum_<EmbeddingsType>(m, "EmbeddingsType")
+        .value("GENERIC", EmbeddingsType::GENERIC)
+        .value("PADDED", EmbeddingsType::PADDED)
+        .value("BINARY", EmbeddingsType::BINARY);
+    m.def(
+        "embedding",
+        [](const Tensor& input, const Tensor& weight, std::optional<int64_t> padding_idx, Layout layout,
+           EmbeddingsType type, std::optional<DataType> dtype, nb::handle output_tensor,
+           std::optional<MemoryConfig> mc, int queue_id) {
+            require_unset("embedding", "output_tensor", output_tensor);
+            require_queue_zero("embedding", "queue_id", queue_id);
+            return embedding(input, weight,
+                             {.padding_idx = padding_idx,
+                              .layout = layout,
+                              .embeddings_type = type,
+                              .dtype = dtype,
+                              .memory_config = mc});
+        },
+        nb::arg("input_tensor"), nb::arg("weight"), nb::kw_only(), nb::arg("padding_idx") = nb::none(),
+        nb::arg("layout") = Layout::ROW_MAJOR, nb::arg("embeddings_type") = EmbeddingsType::GENERIC,
+        nb::arg("dtype") = nb::none(), nb::arg("output_tensor") = nb::none(),
+        nb::arg("memory_config") = nb::none(), nb::arg("queue_id") = 0, release_gil());
+    // These two update in place and return the very object they were given (TT-NN's do), so
+    // they hold the GIL: a few bytes' work, no long wait to let other threads through.
+    m.def(
+        "plus_one",
+        [](nb::object input, nb::handle sub_core_grids, bool skip_negative_entries) {
+            require_unset("plus_one", "sub_core_grids", sub_core_grids);
+            plus_one(tensor_arg("plus_one", "input_tensor", input),
+                     {.skip_negative_entries = skip_negative_entries});
+            return input;
+        },
+        nb::arg("input_tensor"), nb::arg("sub_core_grids") = nb::none(),
+        nb::arg("skip_negative_entries") = false);
+    m.def(
+        "copy",
+        [](const Tensor& a, nb::object b) {
+            copy(a, tensor_arg("copy", "input_b", b));
+            return b;
+        },
+        nb::arg("input_a"), nb::arg("input_b"));
+    m.def(
+        "copy_host_to_device_tensor",
+        [](const Tensor& host, Tensor& device, int cq_id) {
+            require_queue_zero("copy_host_to_device_tensor", "cq_id", cq_id);
+            copy_host_to_device_tensor(host, device);
+        },
+        nb::arg("host_tensor"), nb::arg("device_tensor"), nb::arg("cq_id") = 0, release_gil());
 
     nb::module_ t = m.def_submodule("transformer", "TT-NN's ttnn.transformer ops");
     bind_transformer(t);

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
 #include <sstream>
 
 #include "attnn/error.hpp"
@@ -239,6 +240,40 @@ Tensor typecast(const Tensor& tensor, DataType dtype, std::optional<MemoryConfig
 Tensor clone(const Tensor& tensor) {
     return convert(tensor, tensor.dtype(), tensor.layout(), tensor.memory_config(), tensor.device_impl(),
                    "clone");
+}
+
+namespace {
+
+// from's values into to's own storage, through the one conversion every copy uses.
+void copy_into(const char* op, const Tensor& from, const char* from_name, Tensor& to, const char* to_name) {
+    detail::require_allocated(from, op, from_name);
+    detail::require_allocated(to, op, to_name);
+    ATTNN_CHECK(from.shape() == to.shape(), op, "the shapes differ: ", from_name, ".shape=", from.shape(),
+                ", ", to_name, ".shape=", to.shape());
+    if (from.buffer() == to.buffer()) return;
+    Tensor converted = convert(from, to.dtype(), to.layout(), to.memory_config(), nullptr, op);
+    auto lock = detail::lock_device_of(to.device_impl());
+    std::memcpy(to.buffer()->data, converted.buffer()->data, converted.buffer()->size);
+}
+
+}  // namespace
+
+void copy(const Tensor& input_a, Tensor& input_b) {
+    copy_into("copy", input_a, "input_a", input_b, "input_b");
+}
+
+void copy_host_to_device_tensor(const Tensor& host_tensor, Tensor& device_tensor) {
+    const char* op = "copy_host_to_device_tensor";
+    detail::require_allocated(host_tensor, op, "host_tensor");
+    detail::require_allocated(device_tensor, op, "device_tensor");
+    ATTNN_CHECK(device_tensor.storage_on_device(), op,
+                "device_tensor is a host tensor; expected a tensor on a device");
+    ATTNN_CHECK_TYPE(
+        host_tensor.dtype() == device_tensor.dtype() && host_tensor.layout() == device_tensor.layout(), op,
+        "host_tensor is ", to_string(host_tensor.dtype()), " in ", to_string(host_tensor.layout()),
+        ", device_tensor ", to_string(device_tensor.dtype()), " in ", to_string(device_tensor.layout()),
+        "; they must match (ttnn.copy converts)");
+    copy_into(op, host_tensor, "host_tensor", device_tensor, "device_tensor");
 }
 
 void deallocate(Tensor& tensor) {

@@ -189,6 +189,39 @@ TEST(PagedCache, RejectedCallsLeaveTheCacheUntouched) {
     Tensor float_table = make({1, 2}, DataType::FLOAT32, 18);
     expect_error([&] { experimental::paged_fill_cache(cache, seq, float_table, 0); },
                  {"paged_fill_cache", "page_table.dtype must be INT32 or UINT32, given DataType::FLOAT32"});
+    // UINT32 index tensors: a value past INT32 is named as given, not as a negative number
+    // (which would read as -1, a skip), in the page table, the user and the positions.
+    auto uindex = [](std::vector<uint32_t> v, Shape shape) {
+        return from_host(std::span<const uint32_t>(v), shape, {.device = test_device()});
+    };
+    expect_error([&] { experimental::paged_fill_cache(cache, seq, pt, uindex({0x80000001u}, Shape{1})); },
+                 {"paged_fill_cache", "batch_idx_tensor[0]=2147483649 is out of range"});
+    expect_error(
+        [&] {
+            experimental::paged_fill_cache(cache, seq, uindex({0u, 0xFFFFFFF0u}, Shape{1, 2}), 0);
+        },
+        {"paged_fill_cache", "page_table[0][1]=4294967280 is out of range"});
+    expect_error(
+        [&] {
+            experimental::paged_update_cache(
+                cache, row, {.update_idxs_tensor = uindex({0xFFFFFFFFu}, Shape{1}), .page_table = pt});
+        },
+        {"paged_update_cache", "update_idxs_tensor[0]=4294967295 is out of range"});
+    // The positions' count names the argument that gave them; none at all is named as such.
+    expect_error(
+        [&] {
+            experimental::paged_update_cache(cache, row,
+                                             {.update_idxs_tensor = index({1, 2}), .page_table = pt});
+        },
+        {"paged_update_cache",
+         "update_idxs_tensor must hold one position per user: given 2 for input.shape[1]=1"});
+    expect_error(
+        [&] {
+            experimental::paged_update_cache(cache, row, {.update_idxs = {1, 2}, .page_table = pt});
+        },
+        {"paged_update_cache", "update_idxs must hold one position per user"});
+    expect_error([&] { experimental::paged_update_cache(cache, row, {.page_table = pt}); },
+                 {"paged_update_cache", "give update_idxs or update_idxs_tensor"});
     // A tensor with no storage is named as such, before its shape is looked at.
     expect_error([&] { experimental::paged_fill_cache(cache, Tensor{}, pt, 0); },
                  {"paged_fill_cache", "input is an empty tensor"});

@@ -66,6 +66,45 @@ def test_decode_keywords(rng, device):
                                                                     cur_pos=[1, 2])
 
 
+def test_decode_math_fidelity_sets_the_int8_query_precision(rng, device):
+    """compute_kernel_config reaches flash decode over a BFLOAT8_B K cache: HiFi4 keeps q as exact as
+    fp32 products (against the reference on the stored values), None is HiFi2, LoFi the same; a
+    paged call takes it too. On a CPU without AVX512_VNNI every fidelity gives fp32 products."""
+    b, nqh, nkv, s, dh, block = 2, 8, 2, 128, 128, 32
+    qv = rng.standard_normal((1, b, nqh, dh)).astype(np.float32)
+    qv[0, 0, 0, 5] = 40.0  # an outlier, as TT-NN's test inputs have
+    q = ttnn.from_numpy(qv, dtype=ttnn.float32, layout=ttnn.TILE_LAYOUT, device=device)
+    k = tensor(rng, (b, nkv, s, dh), device, ttnn.bfloat8_b)
+    v = tensor(rng, (b, nkv, s, dh), device, ttnn.bfloat8_b)
+    kd, vd = ttnn.to_numpy(k).astype(np.float64), ttnn.to_numpy(v).astype(np.float64)
+    pos = [127, 60]
+    want = np.zeros((1, b, nqh, dh))
+    for i in range(b):
+        for h in range(nqh):
+            kv = h // (nqh // nkv)
+            sc = kd[i, kv, :pos[i] + 1] @ qv[0, i, h].astype(np.float64) / np.sqrt(dh)
+            p = np.exp(sc - sc.max())
+            want[0, i, h] = p @ vd[i, kv, :pos[i] + 1] / p.sum()
+    decode = ttnn.transformer.scaled_dot_product_attention_decode
+    err = {}
+    for name, config in (("none", None), ("HiFi2", ttnn.WormholeComputeKernelConfig(math_fidelity=ttnn.MathFidelity.HiFi2)),
+                         ("LoFi", ttnn.init_device_compute_kernel_config(device.arch(), math_fidelity=ttnn.MathFidelity.LoFi)),
+                         ("HiFi4", ttnn.WormholeComputeKernelConfig())):
+        got = ttnn.to_numpy(decode(q, k, v, cur_pos=pos, compute_kernel_config=config)).astype(np.float64)
+        err[name] = np.abs(got - want).max()
+    assert err["none"] == err["HiFi2"] == err["LoFi"]
+    assert err["HiFi4"] <= err["HiFi2"] and err["HiFi4"] < 4e-3 * np.abs(want).max() + 1e-6, err
+    kp = ttnn.from_numpy(ttnn.to_numpy(k).reshape(b * s // block, block, nkv, dh).transpose(0, 2, 1, 3).copy(),
+                         dtype=ttnn.bfloat8_b, layout=ttnn.TILE_LAYOUT, device=device)
+    table = ttnn.from_numpy(np.arange(b * s // block, dtype=np.int32).reshape(b, s // block), device=device)
+    ttnn.transformer.paged_scaled_dot_product_attention_decode(
+        q, kp, kp, table, cur_pos=pos, compute_kernel_config=ttnn.WormholeComputeKernelConfig())
+    with pytest.raises(TypeError, match="compute_kernel_config: expected a WormholeComputeKernelConfig, given dict"):
+        decode(q, k, v, cur_pos=pos, compute_kernel_config={})
+    with pytest.raises(TypeError, match="compute_kernel_config.math_fidelity: expected a MathFidelity, given int"):
+        decode(q, k, v, cur_pos=pos, compute_kernel_config=ttnn.WormholeComputeKernelConfig(math_fidelity=4))
+
+
 def test_chunked_sdpa_takes_the_start_as_a_tensor(rng, device):
     nh, dh, block, chunk, start = 2, 32, 32, 32, 64
     q = tensor(rng, (1, nh, chunk, dh), device)
@@ -185,3 +224,94 @@ def test_kv_cache_module_and_sharded_memory_configs(rng, device):
     back = ttnn.to_memory_config(sharded, ttnn.DRAM_MEMORY_CONFIG, dtype=ttnn.float32)
     assert back.dtype == ttnn.float32 and back.memory_config() == ttnn.DRAM_MEMORY_CONFIG
     assert ttnn.L1_WIDTH_SHARDED_MEMORY_CONFIG != ttnn.L1_BLOCK_SHARDED_MEMORY_CONFIG
+
+
+def test_tt_transformers_decode_step_rope_rows_and_positions(rng, device):
+    """tt_transformers' decode step (RotarySetup.get_rot_mats, then the model's position update):
+    the positions as a uint32 [1, b] tensor, cos/sin rows gathered by ttnn.embedding from the
+    [1, 1, max_seq, dh] matrices in TILE layout, unsqueeze_to_4D and transpose(1, 2) to [1, b, 1, dh]
+    for rotary_embedding_llama; plus_one advances the positions in place between steps (skipping
+    the -1 of an idle user), copy_host_to_device_tensor refreshes them from the host."""
+    b, nh, nkv, dh, max_seq = 3, 4, 2, 64, 128
+    tables = ttnn.rope_tables(dh, max_seq)
+    cos_matrix = ttnn.from_numpy(tables.cos.reshape(1, 1, max_seq, dh), dtype=ttnn.bfloat16,
+                                 layout=ttnn.ROW_MAJOR_LAYOUT, device=device)
+    sin_matrix = ttnn.from_numpy(tables.sin.reshape(1, 1, max_seq, dh), dtype=ttnn.bfloat16,
+                                 layout=ttnn.ROW_MAJOR_LAYOUT, device=device)
+    trans = ttnn.experimental.get_rot_transformation_mat(device)
+
+    def rot_mats(rot_idxs):
+        mats = []
+        for matrix in (cos_matrix, sin_matrix):
+            m = ttnn.embedding(rot_idxs, matrix, layout=ttnn.TILE_LAYOUT)  # [1, b, dh]
+            m = ttnn.unsqueeze_to_4D(m)  # [1, 1, b, dh]
+            mats.append(ttnn.transpose(m, 1, 2))  # [1, b, 1, dh]
+        return mats
+
+    positions = np.array([5, 31, 32])
+    rot_idxs = ttnn.as_tensor(positions.reshape(1, b), dtype=ttnn.uint32, layout=ttnn.ROW_MAJOR_LAYOUT,
+                              device=device)
+    x = tensor(rng, (1, b, nh, dh), device)
+    for step in range(2):
+        cos, sin = rot_mats(rot_idxs)
+        assert tuple(cos.shape) == (1, b, 1, dh) and cos.layout == ttnn.TILE_LAYOUT
+        want_cos, want_sin = ttnn.rope_decode_tensors(tables, (positions + step).tolist(), device,
+                                                      dtype=ttnn.bfloat16)
+        assert np.array_equal(ttnn.to_numpy(cos), ttnn.to_numpy(want_cos))
+        assert np.array_equal(ttnn.to_numpy(sin), ttnn.to_numpy(want_sin))
+        got = ttnn.experimental.rotary_embedding_llama(x, cos, sin, trans, is_decode_mode=True)
+        want = ttnn.experimental.rotary_embedding_llama(x, want_cos, want_sin, trans, is_decode_mode=True)
+        assert np.array_equal(ttnn.to_numpy(got), ttnn.to_numpy(want))
+        assert ttnn.plus_one(rot_idxs) is rot_idxs
+
+    # cur_pos in place: the held handle sees +1, the idle user's -1 stays; decode reads it.
+    cur_pos = ttnn.from_numpy(np.array([5, -1, 32], np.int32), device=device)
+    held = cur_pos
+    ttnn.plus_one(cur_pos, skip_negative_entries=True)
+    assert ttnn.to_numpy(held).tolist() == [6, -1, 33]
+    q = tensor(rng, (1, b, nh, dh), device)
+    k = tensor(rng, (b, nkv, max_seq, dh), device)
+    out = ttnn.transformer.scaled_dot_product_attention_decode(q, k, k, cur_pos_tensor=held)
+    same = ttnn.transformer.scaled_dot_product_attention_decode(q, k, k, cur_pos=[6, -1, 33])
+    assert np.array_equal(ttnn.to_numpy(out), ttnn.to_numpy(same))
+
+    host = ttnn.from_numpy(np.array([[7, 8, 9]], np.uint32))
+    ttnn.copy_host_to_device_tensor(host, rot_idxs, cq_id=0)
+    assert ttnn.to_numpy(rot_idxs).tolist() == [[7, 8, 9]]
+    refreshed = ttnn.from_numpy(np.zeros((1, b), np.float32), dtype=ttnn.bfloat16, device=device)
+    assert ttnn.copy(rot_idxs, refreshed) is refreshed
+    assert ttnn.to_numpy(refreshed).tolist() == [[7.0, 8.0, 9.0]]
+
+
+def test_embedding_keywords_and_errors(rng, device):
+    weight = ttnn.from_numpy(rng.standard_normal((10, 33)).astype(np.float32), dtype=ttnn.float32, device=device)
+    idx = ttnn.from_numpy(np.array([[1, 3, 9], [3, 0, 3]], np.int32), device=device)
+    w = ttnn.to_numpy(weight)
+    got = ttnn.to_numpy(ttnn.embedding(idx, weight, padding_idx=3, dtype=ttnn.bfloat16,
+                                       memory_config=ttnn.DRAM_MEMORY_CONFIG, queue_id=0))
+    want = w[[[1, 3, 9], [3, 0, 3]]].astype(np.float64)
+    want[np.array([[1, 3, 9], [3, 0, 3]]) == 3] = 0
+    assert got.shape == (2, 3, 33)
+    assert np.abs(got - want).max() <= 2.0**-8 * np.abs(want).max()
+    binary = ttnn.embedding(ttnn.from_numpy(np.array([[0, 1]], np.uint32), device=device),
+                            ttnn.from_numpy(w[:2], device=device), embeddings_type=ttnn.EmbeddingsType.BINARY)
+    assert np.array_equal(ttnn.to_numpy(binary)[0], w[:2])
+    with pytest.raises(ValueError, match=r"embedding: input_tensor\[0\]\[2\]=10 is out of range"):
+        ttnn.embedding(ttnn.from_numpy(np.array([[1, 2, 10]], np.int32), device=device), weight)
+    with pytest.raises(TypeError, match="input_tensor.dtype must be INT32 or UINT32"):
+        ttnn.embedding(weight, weight)
+    with pytest.raises(NotImplementedError, match="embedding: output_tensor"):
+        ttnn.embedding(idx, weight, output_tensor=weight)
+    with pytest.raises(NotImplementedError, match="queue_id: the CPU device has one command queue"):
+        ttnn.embedding(idx, weight, queue_id=1)
+    with pytest.raises(NotImplementedError, match="plus_one: sub_core_grids"):
+        ttnn.plus_one(idx, sub_core_grids=ttnn.CoreGrid(y=1, x=1))
+    with pytest.raises(TypeError, match="plus_one: input_tensor.dtype must be INT32 or UINT32"):
+        ttnn.plus_one(weight)
+    with pytest.raises(TypeError, match="plus_one: input_tensor: expected an attnn.Tensor, given list"):
+        ttnn.plus_one([1, 2])
+    with pytest.raises(TypeError, match="copy: input_b: expected an attnn.Tensor"):
+        ttnn.copy(idx, np.zeros(3))
+    with pytest.raises(ValueError, match="unsqueeze_to_4D: tensor: expected rank <= 4"):
+        ttnn.unsqueeze_to_4D(ttnn.from_numpy(np.zeros((1, 1, 1, 1, 2), np.float32)))
+    assert tuple(ttnn.unsqueeze_to_4D(idx).shape) == (1, 1, 2, 3)

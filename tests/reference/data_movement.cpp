@@ -42,4 +42,16 @@ Array slice(const Array& x, const std::vector<int64_t>& begins, const std::vecto
     return out;
 }
 
+Array embedding(const std::vector<int64_t>& indices, uint32_t b, uint32_t s, const Array& table,
+                int64_t padding_idx) {
+    const uint32_t dim = table.shape.back();
+    Array out{{b, s, dim}, std::vector<double>(std::size_t(b) * s * dim, 0.0)};
+    for (std::size_t i = 0; i < std::size_t(b) * s; ++i) {
+        if (indices[i] == padding_idx) continue;
+        for (uint32_t d = 0; d < dim; ++d)
+            out.values[i * dim + d] = table.values[std::size_t(indices[i]) * dim + d];
+    }
+    return out;
+}
+
 }  // namespace attnn::reference

@@ -10,5 +10,9 @@ Array transpose(const Array& x, int dim0, int dim1);
 // Dim d keeps indices begins[d], begins[d] + steps[d], ... below ends[d].
 Array slice(const Array& x, const std::vector<int64_t>& begins, const std::vector<int64_t>& ends,
             const std::vector<int64_t>& steps);
+// Rows of `table` [rows, dim] gathered by `indices` (shape [b, s]): [b, s, dim]; an index equal
+// to padding_idx (if >= 0) gives a row of zeros.
+Array embedding(const std::vector<int64_t>& indices, uint32_t b, uint32_t s, const Array& table,
+                int64_t padding_idx = -1);
 
 }  // namespace attnn::reference

@@ -28,4 +28,12 @@ Tensor operator*(float a, const Tensor& b);
 Tensor& operator+=(Tensor& a, const Tensor& b);
 Tensor& operator*=(Tensor& a, float b);
 
+struct PlusOneOptions {
+    bool skip_negative_entries = false;  // INT32 entries below 0 (users a decode skips) stay
+};
+// TT-NN's plus_one: adds 1 to every entry of an INT32 or UINT32 tensor in its own storage, as a
+// decode loop advances cur_pos and the RoPE positions between steps. Wraps around at the type's
+// largest value, as the device's integer add does.
+void plus_one(Tensor& input, const PlusOneOptions& options = {});
+
 }  // namespace attnn

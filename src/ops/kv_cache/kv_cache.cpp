@@ -126,12 +126,14 @@ void paged_fill_cache(Tensor& cache, const Tensor& input, const Tensor& page_tab
     const char* op = "paged_fill_cache";
     check_cache_and_input(op, cache, input);
     detail::require_allocated(page_table, op, "page_table");
+    auto lock = detail::lock_device_of(cache.device_impl());  // the page table read as written
     fill(op, cache, input, KvLayout::paged(cache, page_table, op), batch_idx);
 }
 
 void paged_fill_cache(Tensor& cache, const Tensor& input, const Tensor& page_table,
                       const Tensor& batch_idx_tensor) {
     const char* op = "paged_fill_cache";
+    auto lock = detail::lock_device_of(cache.device_impl());  // the index read as written
     const std::vector<int32_t> idx = detail::read_index_tensor(batch_idx_tensor, op, "batch_idx_tensor");
     ATTNN_CHECK(
         idx.size() == 1, op,
@@ -143,6 +145,7 @@ void paged_fill_cache(Tensor& cache, const Tensor& input, const Tensor& page_tab
 void paged_update_cache(Tensor& cache, const Tensor& input, const PagedUpdateOptions& options) {
     const char* op = "paged_update_cache";
     check_cache_and_input(op, cache, input);
+    auto lock = detail::lock_device_of(cache.device_impl());  // positions and page table read as written
     std::vector<int32_t> positions = options.update_idxs;
     if (options.update_idxs_tensor) {
         ATTNN_CHECK(options.update_idxs.empty(), op, "give update_idxs or update_idxs_tensor, not both");
@@ -156,12 +159,15 @@ void paged_update_cache(Tensor& cache, const Tensor& input, const PagedUpdateOpt
     ATTNN_CHECK(in[0] == 1 && in[2] == uint32_t(layout.heads()), op,
                 "input must be [1, b, nkv, dh] with the cache's nkv=", layout.heads(),
                 " KV heads, given input.shape=", in);
-    ATTNN_CHECK(int64_t(positions.size()) == int64_t(in[1]), op, "one position per user is needed: given ",
-                positions.size(), " for input.shape[1]=", in[1], " users");
-    update(op, options.update_idxs_tensor ? "update_idxs_tensor" : "update_idxs", cache, input, layout,
-           positions, [](int64_t i, int64_t h) {
-               return std::pair<int64_t, int64_t>{i, h};
-           });
+    const char* positions_arg = options.update_idxs_tensor ? "update_idxs_tensor" : "update_idxs";
+    ATTNN_CHECK(options.update_idxs_tensor || !positions.empty(), op,
+                "needs the users' positions: give update_idxs or update_idxs_tensor");
+    ATTNN_CHECK(int64_t(positions.size()) == int64_t(in[1]), op, positions_arg,
+                " must hold one position per user: given ", positions.size(), " for input.shape[1]=", in[1],
+                " users");
+    update(op, positions_arg, cache, input, layout, positions, [](int64_t i, int64_t h) {
+        return std::pair<int64_t, int64_t>{i, h};
+    });
 }
 
 }  // namespace experimental

@@ -28,7 +28,7 @@ KvLayout KvLayout::paged(const Tensor& cache, const Tensor& page_table, std::str
     l.users_ = page_table.shape()[0];
     l.blocks_per_user_ = page_table.shape()[1];
     l.capacity_ = l.blocks_per_user_ * l.block_size_;
-    l.table_ = to_host<int32_t>(page_table);
+    l.table_ = read_index_tensor(page_table, op, "page_table");
     return l;
 }
 
@@ -91,7 +91,20 @@ std::vector<int32_t> read_index_tensor(const Tensor& t, std::string_view op, std
     require_allocated(t, op, arg);
     ATTNN_CHECK_TYPE(t.dtype() == DataType::INT32 || t.dtype() == DataType::UINT32, op, arg,
                      ".dtype must be INT32 or UINT32, given ", to_string(t.dtype()));
-    return to_host<int32_t>(t);
+    if (t.dtype() == DataType::INT32) return to_host<int32_t>(t);
+    // UINT32: every value an index or position can take fits INT32; a larger one is named as
+    // given (not as the negative number its bits make in INT32, which would read as -1: skip).
+    const std::vector<uint32_t> u = to_host<uint32_t>(t);
+    const int64_t cols = t.shape()[-1];
+    for (std::size_t i = 0; i < u.size(); ++i) {
+        if (u[i] <= uint32_t(INT32_MAX)) continue;
+        const char* why = " is out of range: indices and positions are below 2^31";
+        if (t.shape().rank() > 1)
+            fail(ErrorKind::InvalidArgument, op, arg, "[", int64_t(i) / cols, "][", int64_t(i) % cols,
+                 "]=", u[i], why);
+        fail(ErrorKind::InvalidArgument, op, arg, "[", i, "]=", u[i], why);
+    }
+    return {u.begin(), u.end()};
 }
 
 }  // namespace attnn::detail
