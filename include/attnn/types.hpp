@@ -38,7 +38,7 @@ inline constexpr MemoryConfig L1_MEMORY_CONFIG{TensorMemoryLayout::INTERLEAVED, 
 // fast path is a narrower product: flash decode's int8 scores on a BFLOAT8_B K cache. There
 // LoFi and HiFi2 round q to int8 per 16-value face row (the precision of the cache's own rows;
 // rows with an outlier keep their residual), and HiFi3 and HiFi4 keep every row's residual
-// (q to 2^-15 of its row's largest value, as exact as fp32 products, at 10-17% more decode time).
+// (q to 2^-15 of its row's largest value, as exact as fp32 products, at 7-17% more decode time).
 // The other fields are accepted so TT-NN programs read the same.
 enum class MathFidelity { LoFi = 0, HiFi2 = 2, HiFi3 = 3, HiFi4 = 4 };
 struct WormholeComputeKernelConfig {

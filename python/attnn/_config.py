@@ -5,7 +5,7 @@ destination registers). attnn always computes in fp32 with fp32 accumulation, so
 a compute_kernel_config so TT-NN programs run unchanged, and only math_fidelity has an effect,
 only where attnn's fast path is a narrower product: flash decode's int8 scores over a BFLOAT8_B
 K cache (LoFi / HiFi2, its default: q rounded to int8 per 16 values, outlier rows keeping their
-residual; HiFi3 / HiFi4: every row's residual, scores as exact as fp32 products, 10-17% slower).
+residual; HiFi3 / HiFi4: every row's residual, scores as exact as fp32 products, 7-17% slower).
 """
 
 import enum

@@ -1450,7 +1450,7 @@ ATTNN_INT8_DOT inline __m512i dpbusd(__m512i acc, __m512i a, __m512i b) {
 // N(0, 1) rows, most outlier rows) carries the residual, and its scores cost 4 more vpdpbusd.
 // Rows of like values still err where K holds an outlier (their error meets it): HiFi3 / HiFi4
 // give every row its residual (every_residual), which makes the scores as exact as fp32
-// products and costs 10-17% more decode time.
+// products and costs 7-17% more decode time.
 constexpr int64_t q8_block = 64;
 constexpr float q8_outlier_ratio = 4.0f;
 
