@@ -420,8 +420,11 @@ std::string attention_svg(const std::vector<PrefillResult>& prefill, const std::
                 << "' text-anchor='middle' font-size='10'>" << r.c.users << "x" << r.c.cache_len / 1024
                 << "K</text><text x='" << x + bw / 2 << "' y='" << y0 + h + 29
                 << "' text-anchor='middle' font-size='10'>"
-                << (r.c.cache_dtype == DataType::BFLOAT8_B ? "bfp8" : "bf16") << (r.c.paged ? " paged" : "")
-                << (r.c.layout == Layout::ROW_MAJOR ? " rm" : "")
+                << (r.c.cache_dtype == DataType::BFLOAT8_B ? "bfp8" : "bf16")
+                << (r.c.cache_dtype == DataType::BFLOAT8_B && r.c.math_fidelity != MathFidelity::HiFi2
+                        ? " HiFi" + std::to_string(int(r.c.math_fidelity))
+                        : "")
+                << (r.c.paged ? " paged" : "") << (r.c.layout == Layout::ROW_MAJOR ? " rm" : "")
                 << (r.c.window ? " w" + std::to_string(r.c.window / 1024) + "K" : "") << "</text>\n";
         }
     }

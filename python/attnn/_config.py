@@ -23,14 +23,15 @@ class MathFidelity(enum.Enum):
 
 @dataclass
 class WormholeComputeKernelConfig:
-    math_fidelity: MathFidelity = MathFidelity.HiFi4
-    math_approx_mode: bool = False
-    fp32_dest_acc_en: bool = True
+    """TT-NN's defaults, as its struct has them (a config built without a fidelity is LoFi)."""
+    math_fidelity: MathFidelity = MathFidelity.LoFi
+    math_approx_mode: bool = True
+    fp32_dest_acc_en: bool = False
     packer_l1_acc: bool = False
     dst_full_sync_en: bool = False
 
 
-def init_device_compute_kernel_config(arch=None, *, math_fidelity=MathFidelity.HiFi4, math_approx_mode=False,
-                                      fp32_dest_acc_en=True, packer_l1_acc=False, dst_full_sync_en=False):
+def init_device_compute_kernel_config(arch=None, *, math_fidelity=MathFidelity.LoFi, math_approx_mode=True,
+                                      fp32_dest_acc_en=False, packer_l1_acc=False, dst_full_sync_en=False):
     return WormholeComputeKernelConfig(math_fidelity, math_approx_mode, fp32_dest_acc_en, packer_l1_acc,
                                        dst_full_sync_en)

@@ -421,9 +421,9 @@ void bind_ops(nb::module_& m) {
         .value("BINARY", EmbeddingsType::BINARY);
     m.def(
         "embedding",
-        [](const Tensor& input, const Tensor& weight, std::optional<int64_t> padding_idx, Layout layout,
-           EmbeddingsType type, std::optional<DataType> dtype, nb::handle output_tensor,
-           std::optional<MemoryConfig> mc, int queue_id) {
+        [](const Tensor& input, const Tensor& weight, std::optional<int64_t> padding_idx,
+           std::optional<Layout> layout, EmbeddingsType type, std::optional<DataType> dtype,
+           nb::handle output_tensor, std::optional<MemoryConfig> mc, int queue_id) {
             require_unset("embedding", "output_tensor", output_tensor);
             require_queue_zero("embedding", "queue_id", queue_id);
             return embedding(input, weight,
@@ -434,17 +434,20 @@ void bind_ops(nb::module_& m) {
                               .memory_config = mc});
         },
         nb::arg("input_tensor"), nb::arg("weight"), nb::kw_only(), nb::arg("padding_idx") = nb::none(),
-        nb::arg("layout") = Layout::ROW_MAJOR, nb::arg("embeddings_type") = EmbeddingsType::GENERIC,
+        nb::arg("layout") = nb::none(), nb::arg("embeddings_type") = EmbeddingsType::GENERIC,
         nb::arg("dtype") = nb::none(), nb::arg("output_tensor") = nb::none(),
         nb::arg("memory_config") = nb::none(), nb::arg("queue_id") = 0, release_gil());
-    // These two update in place and return the very object they were given (TT-NN's do), so
-    // they hold the GIL: a few bytes' work, no long wait to let other threads through.
+    // These two update in place and return the very object they were given (TT-NN's do): the
+    // arguments are looked at with the GIL held, the op runs without it.
     m.def(
         "plus_one",
         [](nb::object input, nb::handle sub_core_grids, bool skip_negative_entries) {
             require_unset("plus_one", "sub_core_grids", sub_core_grids);
-            plus_one(tensor_arg("plus_one", "input_tensor", input),
-                     {.skip_negative_entries = skip_negative_entries});
+            Tensor& t = tensor_arg("plus_one", "input_tensor", input);
+            {
+                nb::gil_scoped_release released;
+                plus_one(t, {.skip_negative_entries = skip_negative_entries});
+            }
             return input;
         },
         nb::arg("input_tensor"), nb::arg("sub_core_grids") = nb::none(),
@@ -452,7 +455,11 @@ void bind_ops(nb::module_& m) {
     m.def(
         "copy",
         [](const Tensor& a, nb::object b) {
-            copy(a, tensor_arg("copy", "input_b", b));
+            Tensor& t = tensor_arg("copy", "input_b", b);
+            {
+                nb::gil_scoped_release released;
+                copy(a, t);
+            }
             return b;
         },
         nb::arg("input_a"), nb::arg("input_b"));

@@ -244,15 +244,25 @@ Tensor clone(const Tensor& tensor) {
 
 namespace {
 
-// from's values into to's own storage, through the one conversion every copy uses.
+// from's values into to's own storage, through the one conversion every copy uses. Both
+// devices' op locks are held from the read to the write (taken together, so two copies in
+// opposite directions cannot deadlock): an in-place update of either is seen all or not at all.
 void copy_into(const char* op, const Tensor& from, const char* from_name, Tensor& to, const char* to_name) {
     detail::require_allocated(from, op, from_name);
     detail::require_allocated(to, op, to_name);
     ATTNN_CHECK(from.shape() == to.shape(), op, "the shapes differ: ", from_name, ".shape=", from.shape(),
                 ", ", to_name, ".shape=", to.shape());
     if (from.buffer() == to.buffer()) return;
+    detail::DeviceImpl *a = from.device_impl().get(), *b = to.device_impl().get();
+    std::unique_lock<std::recursive_mutex> lock_a, lock_b;
+    if (a && b && a != b) {
+        std::lock(a->op_mutex, b->op_mutex);
+        lock_a = std::unique_lock(a->op_mutex, std::adopt_lock);
+        lock_b = std::unique_lock(b->op_mutex, std::adopt_lock);
+    } else if (a || b) {
+        lock_a = std::unique_lock((a ? a : b)->op_mutex);
+    }
     Tensor converted = convert(from, to.dtype(), to.layout(), to.memory_config(), nullptr, op);
-    auto lock = detail::lock_device_of(to.device_impl());
     std::memcpy(to.buffer()->data, converted.buffer()->data, converted.buffer()->size);
 }
 
@@ -268,6 +278,9 @@ void copy_host_to_device_tensor(const Tensor& host_tensor, Tensor& device_tensor
     detail::require_allocated(device_tensor, op, "device_tensor");
     ATTNN_CHECK(device_tensor.storage_on_device(), op,
                 "device_tensor is a host tensor; expected a tensor on a device");
+    ATTNN_CHECK(
+        !host_tensor.storage_on_device(), op,
+        "host_tensor is on a device; expected a host tensor (ttnn.copy copies between device tensors)");
     ATTNN_CHECK_TYPE(
         host_tensor.dtype() == device_tensor.dtype() && host_tensor.layout() == device_tensor.layout(), op,
         "host_tensor is ", to_string(host_tensor.dtype()), " in ", to_string(host_tensor.layout()),

@@ -186,7 +186,9 @@ INSTANTIATE_TEST_SUITE_P(Bfloat16, TileKernelsBf16Dot,
 // stored; each score may move by at most the rounding of q, sum over d of (amax_s / 254)
 // |k_d|, on top of fp32 summation, and by 128 times less over a row that keeps its residual:
 // every row if asked (HiFi3 / HiFi4), else a row whose largest |q| passes 4 times its mean
-// |q|. Head 0 has an outlier (TT-NN's N(0, 10) draws) in its first row, so that path runs.
+// |q|. Outliers (TT-NN's N(0, 10) draws) sit in the first row of head 0 and of the last head
+// (grouped with head 0 or not), and in head 1's second row alone, so the flags of every head
+// of a group count.
 // Accumulate: p rounded to bf16 (relative 2^-9), the values exact.
 class TileKernelsBfp8Dot : public ::testing::TestWithParam<Case> {};
 
@@ -197,6 +199,8 @@ TEST_P(TileKernelsBfp8Dot, ScoresWithinQueryRounding) {
     const Problem pr(formats[2], c, 6);
     std::vector<float> q = pr.q;
     q[std::min<std::size_t>(3, std::size_t(c.dh - 1))] = -37.5f;
+    q[std::size_t((c.heads - 1) * pr.ldq + std::min<int64_t>(7, c.dh - 1))] = 29.0f;
+    if (c.heads > 2 && c.dh > 16) q[std::size_t(pr.ldq + 16 + std::min<int64_t>(5, c.dh - 17))] = 41.0f;
     for (bool every_residual : {false, true}) {
         std::vector<uint8_t> q8(std::size_t(kernels::q8_bytes(c.heads, c.dh)));
         kt.quantize_q8(q.data(), c.heads, pr.ldq, c.dh, every_residual, q8.data());
@@ -373,14 +377,17 @@ TEST(TileKernelsBfp8DotEdges, NonFiniteAndZeroQueries) {
     q[std::size_t(0 * pr.ldq + 5)] = INFINITY;
     q[std::size_t(1 * pr.ldq + 40)] = NAN;
     std::fill(q.begin() + 2 * pr.ldq, q.begin() + 3 * pr.ldq, 0.0f);
-    std::vector<uint8_t> q8(std::size_t(kernels::q8_bytes(3, 64)));
-    kt.quantize_q8(q.data(), 3, pr.ldq, 64, false, q8.data());
-    std::vector<float> scores(std::size_t(3 * pr.lds), -7.0f);
-    kt.tile_scores_q8(pr.keys(), q8.data(), 3, scores.data(), pr.lds);
-    for (int64_t j = 0; j < 32; ++j) {
-        EXPECT_TRUE(std::isnan(scores[std::size_t(j)])) << j;
-        EXPECT_TRUE(std::isnan(scores[std::size_t(pr.lds + j)])) << j;
-        EXPECT_EQ(scores[std::size_t(2 * pr.lds + j)], 0.0f) << j;
+    for (bool every_residual : {false, true}) {
+        std::vector<uint8_t> q8(std::size_t(kernels::q8_bytes(3, 64)));
+        kt.quantize_q8(q.data(), 3, pr.ldq, 64, every_residual, q8.data());
+        std::vector<float> scores(std::size_t(3 * pr.lds), -7.0f);
+        kt.tile_scores_q8(pr.keys(), q8.data(), 3, scores.data(), pr.lds);
+        for (int64_t j = 0; j < 32; ++j) {
+            EXPECT_TRUE(std::isnan(scores[std::size_t(j)])) << j << " every_residual " << every_residual;
+            EXPECT_TRUE(std::isnan(scores[std::size_t(pr.lds + j)]))
+                << j << " every_residual " << every_residual;
+            EXPECT_EQ(scores[std::size_t(2 * pr.lds + j)], 0.0f) << j << " every_residual " << every_residual;
+        }
     }
 }
 

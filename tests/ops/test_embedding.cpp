@@ -52,7 +52,7 @@ TEST_P(Embedding, GathersTheWeightRows) {
     const std::vector<int64_t> idx = random_indices(std::size_t(c.b) * c.s, c.rows, c.b * 1000 + c.s);
     Tensor weight = random_tensor({c.rows, c.dim}, f, c.rows + c.dim);
     const reference::Array table = reference::from_tensor(weight);
-    const reference::Array want = reference::embedding(idx, c.b, c.s, table);
+    const reference::Array want = reference::embedding(idx, {c.b, c.s}, table);
     for (DataType index_dtype : {DataType::INT32, DataType::UINT32})
         for (Layout layout : {Layout::ROW_MAJOR, Layout::TILE}) {
             if (is_block_float(f.dtype) && layout == Layout::ROW_MAJOR) continue;
@@ -62,6 +62,8 @@ TEST_P(Embedding, GathersTheWeightRows) {
             EXPECT_EQ(out.layout(), layout);
             expect_exact(out, want);
         }
+    // No layout: the weight's, as TT-NN's.
+    EXPECT_EQ(embedding(index_tensor(idx, c.b, c.s, DataType::INT32, false), weight).layout(), f.layout);
     // Another output dtype; the weight as [1, 1, rows, dim].
     Tensor input = index_tensor(idx, c.b, c.s, DataType::INT32, false);
     Tensor weight4 = reshape(weight, Shape{1, 1, c.rows, c.dim});
@@ -84,13 +86,32 @@ INSTANTIATE_TEST_SUITE_P(
                std::to_string(c.s) + "_" + std::to_string(c.rows) + "x" + std::to_string(c.dim);
     });
 
+// Any index shape: [d1, .., dn] -> [d1, .., dn, dim]; TT-NN's [b, 1, 1, s] -> [b, s, dim].
+TEST(EmbeddingOptions, IndexShapes) {
+    Tensor weight = random_tensor({12, 33}, {DataType::FLOAT32, Layout::TILE}, 20);
+    const reference::Array table = reference::from_tensor(weight);
+    struct ShapeCase {
+        std::vector<uint32_t> in, out;
+    };
+    for (const ShapeCase& sc :
+         {ShapeCase{{31}, {31}}, ShapeCase{{2, 3, 5}, {2, 3, 5}}, ShapeCase{{3, 1, 1, 33}, {3, 33}},
+          ShapeCase{{2, 1, 3, 4}, {2, 1, 3, 4}}, ShapeCase{{1, 1, 1, 1, 7}, {1, 1, 1, 1, 7}}}) {
+        const std::vector<int64_t> idx = random_indices(testing::volume(sc.in), 12, uint32_t(sc.in.size()));
+        std::vector<int32_t> v(idx.begin(), idx.end());
+        Tensor input = from_host(std::span<const int32_t>(v), Shape(sc.in), {.device = test_device()});
+        for (Layout layout : {Layout::ROW_MAJOR, Layout::TILE})
+            expect_exact(embedding(input, weight, {.layout = layout}),
+                         reference::embedding(idx, sc.out, table));
+    }
+}
+
 // padding_idx (TT-NN's pad_token) gives rows of zeros wherever it appears, and only there.
 TEST(EmbeddingOptions, PaddingIndexGivesZeroRows) {
     const uint32_t b = 2, s = 33, rows = 9, dim = 40;
     std::vector<int64_t> idx = random_indices(std::size_t(b) * s, rows, 5);
     for (std::size_t i = 0; i < idx.size(); i += 4) idx[i] = 3;
     Tensor weight = random_tensor({rows, dim}, {DataType::BFLOAT16, Layout::TILE}, 6);
-    const reference::Array want = reference::embedding(idx, b, s, reference::from_tensor(weight), 3);
+    const reference::Array want = reference::embedding(idx, {b, s}, reference::from_tensor(weight), 3);
     for (Layout layout : {Layout::ROW_MAJOR, Layout::TILE}) {
         Tensor out = embedding(index_tensor(idx, b, s, DataType::INT32, false), weight,
                                {.padding_idx = 3, .layout = layout});
@@ -108,7 +129,7 @@ TEST(EmbeddingOptions, BinaryTakesATwoRowTable) {
     Tensor weight = random_tensor({2, 17}, {DataType::FLOAT32, Layout::ROW_MAJOR}, 7);
     expect_exact(embedding(index_tensor(idx, 1, 5, DataType::UINT32, false), weight,
                            {.embeddings_type = EmbeddingsType::BINARY}),
-                 reference::embedding(idx, 1, 5, reference::from_tensor(weight)));
+                 reference::embedding(idx, {1, 5}, reference::from_tensor(weight)));
     Tensor three = random_tensor({3, 17}, {DataType::FLOAT32, Layout::ROW_MAJOR}, 8);
     expect_error(
         [&] {

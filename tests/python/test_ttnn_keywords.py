@@ -89,7 +89,7 @@ def test_decode_math_fidelity_sets_the_int8_query_precision(rng, device):
     err = {}
     for name, config in (("none", None), ("HiFi2", ttnn.WormholeComputeKernelConfig(math_fidelity=ttnn.MathFidelity.HiFi2)),
                          ("LoFi", ttnn.init_device_compute_kernel_config(device.arch(), math_fidelity=ttnn.MathFidelity.LoFi)),
-                         ("HiFi4", ttnn.WormholeComputeKernelConfig())):
+                         ("HiFi4", ttnn.WormholeComputeKernelConfig(math_fidelity=ttnn.MathFidelity.HiFi4))):
         got = ttnn.to_numpy(decode(q, k, v, cur_pos=pos, compute_kernel_config=config)).astype(np.float64)
         err[name] = np.abs(got - want).max()
     assert err["none"] == err["HiFi2"] == err["LoFi"]
@@ -98,7 +98,9 @@ def test_decode_math_fidelity_sets_the_int8_query_precision(rng, device):
                          dtype=ttnn.bfloat8_b, layout=ttnn.TILE_LAYOUT, device=device)
     table = ttnn.from_numpy(np.arange(b * s // block, dtype=np.int32).reshape(b, s // block), device=device)
     ttnn.transformer.paged_scaled_dot_product_attention_decode(
-        q, kp, kp, table, cur_pos=pos, compute_kernel_config=ttnn.WormholeComputeKernelConfig())
+        q, kp, kp, table, cur_pos=pos,
+        compute_kernel_config=ttnn.WormholeComputeKernelConfig(math_fidelity=ttnn.MathFidelity.HiFi4))
+    assert ttnn.WormholeComputeKernelConfig().math_fidelity == ttnn.MathFidelity.LoFi  # TT-NN's default
     with pytest.raises(TypeError, match="compute_kernel_config: expected a WormholeComputeKernelConfig, given dict"):
         decode(q, k, v, cur_pos=pos, compute_kernel_config={})
     with pytest.raises(TypeError, match="compute_kernel_config.math_fidelity: expected a MathFidelity, given int"):

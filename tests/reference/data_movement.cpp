@@ -42,11 +42,13 @@ Array slice(const Array& x, const std::vector<int64_t>& begins, const std::vecto
     return out;
 }
 
-Array embedding(const std::vector<int64_t>& indices, uint32_t b, uint32_t s, const Array& table,
-                int64_t padding_idx) {
+Array embedding(const std::vector<int64_t>& indices, std::vector<uint32_t> out_dims, const Array& table,
+                std::optional<int64_t> padding_idx) {
     const uint32_t dim = table.shape.back();
-    Array out{{b, s, dim}, std::vector<double>(std::size_t(b) * s * dim, 0.0)};
-    for (std::size_t i = 0; i < std::size_t(b) * s; ++i) {
+    out_dims.push_back(dim);
+    Array out{out_dims, {}};
+    out.values.assign(out.volume(), 0.0);
+    for (std::size_t i = 0; i < indices.size(); ++i) {
         if (indices[i] == padding_idx) continue;
         for (uint32_t d = 0; d < dim; ++d)
             out.values[i * dim + d] = table.values[std::size_t(indices[i]) * dim + d];

@@ -167,7 +167,9 @@ nlohmann::json to_json(const bench::DecodeResult& r) {
             {"paged", r.c.paged},
             {"block_size", r.c.block_size},
             {"cache_dtype", bench::dtype_name(r.c.cache_dtype)},
-            {"math_fidelity", "HiFi" + std::to_string(int(r.c.math_fidelity))},
+            {"math_fidelity", r.c.cache_dtype == DataType::BFLOAT8_B
+                                  ? nlohmann::json("HiFi" + std::to_string(int(r.c.math_fidelity)))
+                                  : nlohmann::json(nullptr)},
             {"kv_layout", r.c.layout == Layout::ROW_MAJOR ? "row_major" : "tile"},
             {"window", r.c.window},
             {"kv_bytes", r.c.kv_bytes()},
@@ -232,7 +234,12 @@ int run_bench_attention(const BenchAttentionOptions& options) {
                 cases.push_back(c);
                 continue;
             }
-            for (const std::string& name : options.math_fidelities) {
+            std::vector<std::string> names = options.math_fidelities;  // each once, in the order given
+            for (std::size_t i = 0; i < names.size(); ++i)
+                if (std::find(names.begin(), names.begin() + std::ptrdiff_t(i), names[i]) !=
+                    names.begin() + std::ptrdiff_t(i))
+                    names.erase(names.begin() + std::ptrdiff_t(i--));
+            for (const std::string& name : names) {
                 bench::DecodeCase f = c;
                 f.math_fidelity = name == "hifi4" ? MathFidelity::HiFi4 : MathFidelity::HiFi2;
                 cases.push_back(f);

@@ -15,17 +15,20 @@ enum class EmbeddingsType {
 };
 
 struct EmbeddingOptions {
-    std::optional<int64_t> padding_idx;  // TT-NN's pad_token; setting it makes the type PADDED
-    Layout layout = Layout::ROW_MAJOR;   // the output's layout
+    // TT-NN's pad_token: input entries equal to it give rows of zeros; setting it makes the type
+    // PADDED. Compared as given (a negative value matches nothing an index may hold).
+    std::optional<int64_t> padding_idx;
+    std::optional<Layout> layout;  // the output's layout; default: the weight's
     EmbeddingsType embeddings_type = EmbeddingsType::GENERIC;
     std::optional<DataType> dtype;  // default: the weight's dtype
     std::optional<MemoryConfig> memory_config;
 };
 
-// input_tensor INT32 / UINT32 [b, s] (or [b, 1, 1, s]: TT-NN reads shape[0] and shape[-1]) and
-// weight [num_embeddings, dim] (or [1, 1, num_embeddings, dim]) -> [b, s, dim], output row
-// (i, j) = weight row input[i, j]. Any floating-point weight dtype and layout; an index outside
-// [0, num_embeddings) is an error naming it, where TT-NN would read past the table.
+// input_tensor INT32 / UINT32 of any shape [d1, .., dn] and weight [num_embeddings, dim] (or
+// [1, 1, num_embeddings, dim]) -> [d1, .., dn, dim], each index replaced by its weight row; TT-NN's
+// kernel shape [b, 1, 1, s] gives [b, s, dim], as TT-NN's does. Any floating-point weight dtype
+// and layout; an index outside [0, num_embeddings) is an error naming it, where TT-NN would read
+// past the table.
 Tensor embedding(const Tensor& input_tensor, const Tensor& weight, const EmbeddingOptions& options = {});
 
 }  // namespace attnn

@@ -28,7 +28,7 @@ KvLayout KvLayout::paged(const Tensor& cache, const Tensor& page_table, std::str
     l.users_ = page_table.shape()[0];
     l.blocks_per_user_ = page_table.shape()[1];
     l.capacity_ = l.blocks_per_user_ * l.block_size_;
-    l.table_ = read_index_tensor(page_table, op, "page_table");
+    l.table_ = read_index_tensor(page_table, op, "page_table", cache.device_impl().get());
     return l;
 }
 
@@ -87,10 +87,15 @@ void KvLayout::check_positions(std::string_view op, std::string_view arg, int64_
     }
 }
 
-std::vector<int32_t> read_index_tensor(const Tensor& t, std::string_view op, std::string_view arg) {
+std::vector<int32_t> read_index_tensor(const Tensor& t, std::string_view op, std::string_view arg,
+                                       const DeviceImpl* op_device) {
     require_allocated(t, op, arg);
     ATTNN_CHECK_TYPE(t.dtype() == DataType::INT32 || t.dtype() == DataType::UINT32, op, arg,
                      ".dtype must be INT32 or UINT32, given ", to_string(t.dtype()));
+    // On the op's device (whose lock the op holds, so an in-place update such as plus_one is
+    // seen all or not at all) or on the host; another device's tensor could change mid-read.
+    if (t.device_impl() && t.device_impl().get() != op_device)
+        fail(ErrorKind::InvalidArgument, op, arg, " is on a different device than the op's other tensors");
     if (t.dtype() == DataType::INT32) return to_host<int32_t>(t);
     // UINT32: every value an index or position can take fits INT32; a larger one is named as
     // given (not as the negative number its bits make in INT32, which would read as -1: skip).

@@ -284,7 +284,8 @@ Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor
     std::vector<int32_t> positions = options.cur_pos;
     if (options.cur_pos_tensor) {
         ATTNN_CHECK(options.cur_pos.empty(), op, "give cur_pos or cur_pos_tensor, not both");
-        positions = detail::read_index_tensor(*options.cur_pos_tensor, op, "cur_pos_tensor");
+        positions =
+            detail::read_index_tensor(*options.cur_pos_tensor, op, "cur_pos_tensor", q.device_impl().get());
     }
     job.length.assign(std::size_t(b), layout.capacity());
     job.start.assign(std::size_t(b), 0);
