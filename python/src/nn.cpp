@@ -1,6 +1,7 @@
 // attnn.nn: the modules built from the ops (the LLM attention layer of seed 004).
 #include <nanobind/ndarray.h>
 #include <nanobind/stl/optional.h>
+#include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
 #include "convert.hpp"
@@ -28,7 +29,7 @@ void bind_nn(nb::module_& m) {
             [](nn::LlamaAttentionConfig* c, uint32_t dim, uint32_t num_heads, uint32_t num_kv_heads,
                uint32_t head_dim, uint32_t max_batch, uint32_t max_seq_len, double rope_theta,
                DataType weight_dtype, DataType activation_dtype, DataType cache_dtype, bool paged,
-               uint32_t block_size, uint32_t sliding_window) {
+               uint32_t block_size, uint32_t sliding_window, nb::handle decode_math_fidelity) {
                 new (c) nn::LlamaAttentionConfig{};
                 c->dim = dim;
                 c->num_heads = num_heads;
@@ -43,12 +44,22 @@ void bind_nn(nb::module_& m) {
                 c->paged = paged;
                 c->block_size = block_size;
                 c->sliding_window = sliding_window;
+                // attnn.MathFidelity (a Python enum) or its value.
+                nb::handle f = nb::hasattr(decode_math_fidelity, "value") ? decode_math_fidelity.attr("value")
+                                                                          : decode_math_fidelity;
+                if (!nb::isinstance<nb::int_>(f))
+                    throw nb::type_error(
+                        ("LlamaAttentionConfig: decode_math_fidelity: expected a MathFidelity, given " +
+                         nb::cast<std::string>(nb::type_name(decode_math_fidelity.type())))
+                            .c_str());
+                c->decode_math_fidelity = MathFidelity(nb::cast<int>(f));
             },
             nb::kw_only(), nb::arg("dim") = 4096, nb::arg("num_heads") = 32, nb::arg("num_kv_heads") = 8,
             nb::arg("head_dim") = 128, nb::arg("max_batch") = 1, nb::arg("max_seq_len") = 2048,
             nb::arg("rope_theta") = 500000.0, nb::arg("weight_dtype") = DataType::BFLOAT16,
             nb::arg("activation_dtype") = DataType::BFLOAT16, nb::arg("cache_dtype") = DataType::BFLOAT16,
-            nb::arg("paged") = false, nb::arg("block_size") = 64, nb::arg("sliding_window") = 0)
+            nb::arg("paged") = false, nb::arg("block_size") = 64, nb::arg("sliding_window") = 0,
+            nb::arg("decode_math_fidelity") = int(MathFidelity::HiFi2))
         .def_ro("dim", &nn::LlamaAttentionConfig::dim)
         .def_ro("num_heads", &nn::LlamaAttentionConfig::num_heads)
         .def_ro("num_kv_heads", &nn::LlamaAttentionConfig::num_kv_heads)
@@ -57,7 +68,10 @@ void bind_nn(nb::module_& m) {
         .def_ro("max_seq_len", &nn::LlamaAttentionConfig::max_seq_len)
         .def_ro("paged", &nn::LlamaAttentionConfig::paged)
         .def_ro("block_size", &nn::LlamaAttentionConfig::block_size)
-        .def_ro("sliding_window", &nn::LlamaAttentionConfig::sliding_window);
+        .def_ro("sliding_window", &nn::LlamaAttentionConfig::sliding_window)
+        .def_prop_ro("decode_math_fidelity", [](const nn::LlamaAttentionConfig& c) {
+            return nb::module_::import_("attnn._config").attr("MathFidelity")(int(c.decode_math_fidelity));
+        });
 
     nb::class_<nn::LlamaAttention>(n, "LlamaAttention")
         .def(

@@ -141,8 +141,10 @@ Tensor LlamaAttention::decode(const Tensor& x, const std::vector<int32_t>& posit
     k = experimental::rotary_embedding_llama(k, rot.cos, rot.sin, trans_mat_, {.is_decode_mode = true});
     experimental::paged_update_cache(k_cache_, k, {.update_idxs = positions, .page_table = page_table_});
     experimental::paged_update_cache(v_cache_, v, {.update_idxs = positions, .page_table = page_table_});
-    const transformer::SDPADecodeOptions options{.cur_pos = positions,
-                                                 .sliding_window_size = c.sliding_window};
+    const transformer::SDPADecodeOptions options{
+        .cur_pos = positions,
+        .sliding_window_size = c.sliding_window,
+        .compute_kernel_config = WormholeComputeKernelConfig{.math_fidelity = c.decode_math_fidelity}};
     Tensor attn = page_table_
                       ? transformer::paged_scaled_dot_product_attention_decode(q, k_cache_, v_cache_,
                                                                                *page_table_, options)

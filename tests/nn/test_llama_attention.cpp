@@ -90,6 +90,13 @@ INSTANTIATE_TEST_SUITE_P(
                                 0.999, "bf16_paged"},
                       LayerCase{small(DataType::BFLOAT16, DataType::BFLOAT16, DataType::BFLOAT8_B, false),
                                 0.99, "bfp8_cache"},
+                      LayerCase{[] {
+                                    auto c = small(DataType::BFLOAT16, DataType::BFLOAT16,
+                                                   DataType::BFLOAT8_B, true);
+                                    c.decode_math_fidelity = MathFidelity::HiFi4;
+                                    return c;
+                                }(),
+                                0.99, "bfp8_paged_hifi4"},
                       // Mistral-style local attention: prompts longer than the window, then decode
                       // steps whose windows start mid-band (contiguous) and mid-block (paged).
                       LayerCase{[] {

@@ -11,10 +11,14 @@ import reference as ref
 @pytest.mark.parametrize("cache_dtype", [attnn.float32, attnn.bfloat16, attnn.bfloat8_b])
 def test_llama_attention_prefill_then_decode(paged, cache_dtype, rng, device):
     dim, nh, nkv, hd, theta = 96, 4, 2, 32, 10000.0
+    # A paged BFLOAT8_B cache decodes at HiFi4 here (q as exact as fp32 products), the others at
+    # the default HiFi2.
+    fidelity = attnn.MathFidelity.HiFi4 if paged and cache_dtype == attnn.bfloat8_b else attnn.MathFidelity.HiFi2
     config = attnn.nn.LlamaAttentionConfig(dim=dim, num_heads=nh, num_kv_heads=nkv, head_dim=hd, max_batch=2,
                                            max_seq_len=64, rope_theta=theta, weight_dtype=attnn.float32,
                                            activation_dtype=attnn.float32, cache_dtype=cache_dtype, paged=paged,
-                                           block_size=32)
+                                           block_size=32, decode_math_fidelity=fidelity)
+    assert config.decode_math_fidelity == fidelity
     wq = rng.standard_normal((nh * hd, dim)) / dim**0.5
     wk = rng.standard_normal((nkv * hd, dim)) / dim**0.5
     wv = rng.standard_normal((nkv * hd, dim)) / dim**0.5
@@ -47,3 +51,5 @@ def test_llama_attention_rejects_wrong_weights(device):
     wq, wo = np.zeros((96, 64), np.float32), np.zeros((64, 96), np.float32)
     with pytest.raises(ValueError, match="num_heads=3"):
         attnn.nn.LlamaAttention(device, bad, wq, w, w, wo)
+    with pytest.raises(TypeError, match="decode_math_fidelity: expected a MathFidelity, given str"):
+        attnn.nn.LlamaAttentionConfig(decode_math_fidelity="HiFi4")
