@@ -41,6 +41,10 @@ inline constexpr MemoryConfig L1_MEMORY_CONFIG{TensorMemoryLayout::INTERLEAVED, 
 // (q to 2^-15 of its row's largest value, as exact as fp32 products, at 7-17% more decode time).
 // The other fields are accepted so TT-NN programs read the same.
 enum class MathFidelity { LoFi = 0, HiFi2 = 2, HiFi3 = 3, HiFi4 = 4 };
+constexpr bool is_valid(MathFidelity f) {
+    return f == MathFidelity::LoFi || f == MathFidelity::HiFi2 || f == MathFidelity::HiFi3 ||
+           f == MathFidelity::HiFi4;
+}
 struct WormholeComputeKernelConfig {  // TT-NN's defaults
     MathFidelity math_fidelity = MathFidelity::LoFi;
     bool math_approx_mode = true;

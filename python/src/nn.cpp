@@ -44,22 +44,24 @@ void bind_nn(nb::module_& m) {
                 c->paged = paged;
                 c->block_size = block_size;
                 c->sliding_window = sliding_window;
-                // attnn.MathFidelity (a Python enum) or its value.
-                nb::handle f = nb::hasattr(decode_math_fidelity, "value") ? decode_math_fidelity.attr("value")
-                                                                          : decode_math_fidelity;
-                if (!nb::isinstance<nb::int_>(f))
-                    throw nb::type_error(
-                        ("LlamaAttentionConfig: decode_math_fidelity: expected a MathFidelity, given " +
-                         nb::cast<std::string>(nb::type_name(decode_math_fidelity.type())))
-                            .c_str());
-                c->decode_math_fidelity = MathFidelity(nb::cast<int>(f));
+                // attnn.MathFidelity (a Python enum), as compute_kernel_config.math_fidelity is
+                // taken everywhere else; None is the default, HiFi2.
+                if (!decode_math_fidelity.is_none()) {
+                    nb::object type = nb::module_::import_("attnn._config").attr("MathFidelity");
+                    if (PyObject_IsInstance(decode_math_fidelity.ptr(), type.ptr()) != 1)
+                        throw nb::type_error(
+                            ("LlamaAttentionConfig: decode_math_fidelity: expected a MathFidelity, given " +
+                             nb::cast<std::string>(nb::type_name(decode_math_fidelity.type())))
+                                .c_str());
+                    c->decode_math_fidelity = MathFidelity(nb::cast<int>(decode_math_fidelity.attr("value")));
+                }
             },
             nb::kw_only(), nb::arg("dim") = 4096, nb::arg("num_heads") = 32, nb::arg("num_kv_heads") = 8,
             nb::arg("head_dim") = 128, nb::arg("max_batch") = 1, nb::arg("max_seq_len") = 2048,
             nb::arg("rope_theta") = 500000.0, nb::arg("weight_dtype") = DataType::BFLOAT16,
             nb::arg("activation_dtype") = DataType::BFLOAT16, nb::arg("cache_dtype") = DataType::BFLOAT16,
             nb::arg("paged") = false, nb::arg("block_size") = 64, nb::arg("sliding_window") = 0,
-            nb::arg("decode_math_fidelity") = int(MathFidelity::HiFi2))
+            nb::arg("decode_math_fidelity").none() = nb::none())
         .def_ro("dim", &nn::LlamaAttentionConfig::dim)
         .def_ro("num_heads", &nn::LlamaAttentionConfig::num_heads)
         .def_ro("num_kv_heads", &nn::LlamaAttentionConfig::num_kv_heads)

@@ -303,6 +303,15 @@ void require_allocated(const Tensor& t, std::string_view op, std::string_view ar
         fail(ErrorKind::Runtime, op, arg, " is on device ", t.device_impl()->id, ", which is closed");
 }
 
+std::string element_index(const Shape& shape, int64_t flat) {
+    std::string at;
+    for (int d = shape.rank() - 1; d >= 0; --d) {
+        at.insert(0, "[" + std::to_string(flat % shape[d]) + "]");
+        flat /= shape[d];
+    }
+    return at;
+}
+
 DeviceImpl& require_device(std::string_view op,
                            std::initializer_list<std::pair<const Tensor*, const char*>> tensors) {
     DeviceImpl* device = nullptr;

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include "attnn/tensor.hpp"
@@ -64,6 +65,9 @@ std::size_t storage_bytes(const Shape& padded_shape, DataType dtype, Layout layo
 
 // Checks the tensor is allocated; names `arg` of `op` in the error.
 void require_allocated(const Tensor& t, std::string_view op, std::string_view arg);
+// Element `flat` (row-major) of a tensor of `shape` as every index: "[1][2][3]", for errors
+// that name an element as the user would write it.
+std::string element_index(const Shape& shape, int64_t flat);
 // Checks every tensor is allocated and on the same open device, and returns it.
 DeviceImpl& require_device(std::string_view op,
                            std::initializer_list<std::pair<const Tensor*, const char*>> tensors);

@@ -20,6 +20,11 @@ void check_config(const LlamaAttentionConfig& c) {
                 " must be a multiple of num_kv_heads=", c.num_kv_heads);
     ATTNN_CHECK(c.head_dim % 2 == 0, op, "head_dim=", c.head_dim, " must be even for RoPE");
     ATTNN_CHECK(c.max_batch > 0 && c.max_seq_len > 0, op, "max_batch and max_seq_len must be positive");
+    // Checked here, not first by the decode op: decode writes this step's K and V into the cache
+    // before the op runs, and a rejected step must leave the cache as it was.
+    ATTNN_CHECK(is_valid(c.decode_math_fidelity), op,
+                "decode_math_fidelity must be LoFi, HiFi2, HiFi3 or HiFi4, given ",
+                int(c.decode_math_fidelity));
     if (c.paged)
         ATTNN_CHECK(c.block_size > 0 && c.max_seq_len % c.block_size == 0, op, "max_seq_len=", c.max_seq_len,
                     " must be a multiple of block_size=", c.block_size);

@@ -1,5 +1,6 @@
 #include <cmath>
 
+#include "kernels/kernels.hpp"
 #include "reference/llama.hpp"
 #include "reference/reference.hpp"
 #include "test_util.hpp"
@@ -119,6 +120,44 @@ INSTANTIATE_TEST_SUITE_P(
                                 "llama3_8b_paged"}),
     [](const auto& info) { return std::string(info.param.name); });
 
+// decode_math_fidelity reaches the decode op: over a BFLOAT8_B cache, HiFi4 keeps every int8 q
+// row's rounding residual, so the same layer on the same inputs lands closer to the fp64
+// reference than at HiFi2. The cache's own rounding is common to both; the difference is q's.
+TEST(LlamaAttentionLayer, HiFi4DecodeIsCloserThanHiFi2OverABlockFloatCache) {
+    if (!kernels::has_int8_dot()) GTEST_SKIP() << "no int8 score path on this CPU: fidelity has no effect";
+    LlamaAttentionConfig c = small(DataType::FLOAT32, DataType::FLOAT32, DataType::BFLOAT8_B, false);
+    const LlamaAttentionWeights w = LlamaAttentionWeights::random(c, 5);
+    reference::LlamaAttentionReference ref(c, w);
+    LlamaAttentionConfig c4 = c;
+    c4.decode_math_fidelity = MathFidelity::HiFi4;
+    LlamaAttention hifi2(test_device(), c, w), hifi4(test_device(), c4, w);
+    Generator gen(11);
+    std::vector<int32_t> positions;
+    for (uint32_t user = 0; user < 2; ++user) {
+        const uint32_t s = 70 + 30 * user;
+        std::vector<float> x = gen.normal(std::size_t(s) * c.dim);
+        ref.prefill(testing::to_double(x), user);
+        hifi2.prefill(input(x, s, c.dim, DataType::FLOAT32), user);
+        hifi4.prefill(input(x, s, c.dim, DataType::FLOAT32), user);
+        positions.push_back(int32_t(s));
+    }
+    double sq2 = 0, sq4 = 0, sq_diff = 0;
+    for (int step = 0; step < 4; ++step) {
+        std::vector<float> x = gen.normal(std::size_t(2) * c.dim);
+        auto want = ref.decode(testing::to_double(x), positions);
+        auto got2 = to_host<double>(hifi2.decode(input(x, 2, c.dim, DataType::FLOAT32), positions));
+        auto got4 = to_host<double>(hifi4.decode(input(x, 2, c.dim, DataType::FLOAT32), positions));
+        for (std::size_t i = 0; i < want.size(); ++i) {
+            sq2 += (got2[i] - want[i]) * (got2[i] - want[i]);
+            sq4 += (got4[i] - want[i]) * (got4[i] - want[i]);
+            sq_diff += (got2[i] - got4[i]) * (got2[i] - got4[i]);
+        }
+        for (auto& p : positions) ++p;
+    }
+    EXPECT_GT(sq_diff, 0.0) << "HiFi2 and HiFi4 decoded the same: the fidelity never reached the op";
+    EXPECT_LT(sq4, sq2) << "HiFi4's squared error " << sq4 << " against HiFi2's " << sq2;
+}
+
 TEST(LlamaAttentionLayer, BadInputsAreRejected) {
     LlamaAttentionConfig c = small(DataType::FLOAT32, DataType::FLOAT32, DataType::FLOAT32, false);
     LlamaAttention layer(test_device(), c, LlamaAttentionWeights::random(c, 1));
@@ -140,6 +179,11 @@ TEST(LlamaAttentionLayer, BadInputsAreRejected) {
     bad.num_kv_heads = 3;
     testing::expect_error([&] { LlamaAttention(test_device(), bad, LlamaAttentionWeights::random(bad, 1)); },
                           {"num_heads=8", "multiple"});
+    LlamaAttentionConfig bad_fidelity = c;
+    bad_fidelity.decode_math_fidelity = MathFidelity(1);
+    testing::expect_error(
+        [&] { LlamaAttention(test_device(), bad_fidelity, LlamaAttentionWeights::random(bad_fidelity, 1)); },
+        {"LlamaAttention", "decode_math_fidelity", "given 1"});
 }
 
 }  // namespace

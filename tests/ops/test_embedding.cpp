@@ -155,6 +155,23 @@ TEST(EmbeddingErrors, BadInputsNameTheArgument) {
             embedding(index_tensor({1, -2, 3}, 1, 3, DataType::INT32, false), weight);
         },
         {"embedding", "input_tensor[0][1]=-2"});
+    // -1 is no padding marker unless padding_idx says so (and a padding_idx is an index, >= 0).
+    expect_error(
+        [&] {
+            embedding(index_tensor({1, -1, 3}, 1, 3, DataType::INT32, false), weight);
+        },
+        {"embedding", "input_tensor[0][1]=-1", "out of range"});
+    expect_error([&] { embedding(good, weight, {.padding_idx = -1}); },
+                 {"embedding", "padding_idx must be >= 0", "given -1"});
+    // Past two dims the position is named by every index.
+    expect_error(
+        [&] {
+            std::vector<int32_t> idx(2 * 3 * 4, 1);
+            idx[1 * 12 + 2 * 4 + 3] = 12;
+            embedding(from_host(std::span<const int32_t>(idx), Shape{2, 3, 4}, {.device = test_device()}),
+                      weight);
+        },
+        {"embedding", "input_tensor[1][2][3]=12"});
     expect_error(
         [&] {
             embedding(index_tensor({1, 4000000000LL, 3}, 1, 3, DataType::UINT32, false), weight);
@@ -243,6 +260,10 @@ TEST(Copy, HostToDeviceTensor) {
     Tensor other_host = from_host(std::span<const int32_t>(pos), Shape{3});
     expect_error([&] { copy_host_to_device_tensor(host, other_host); },
                  {"copy_host_to_device_tensor", "device_tensor is a host tensor"});
+    Tensor dev_source = from_host(std::span<const int32_t>(std::vector<int32_t>{7, 7, 7}), Shape{3},
+                                  {.device = test_device()});
+    expect_error([&] { copy_host_to_device_tensor(dev_source, dev); },
+                 {"copy_host_to_device_tensor", "host_tensor is on a device"});
     Tensor longer = from_host(std::span<const int32_t>(std::vector<int32_t>{1, 2, 3, 4}), Shape{4});
     expect_error([&] { copy_host_to_device_tensor(longer, dev); },
                  {"copy_host_to_device_tensor", "the shapes differ"});

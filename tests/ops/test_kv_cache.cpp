@@ -226,6 +226,22 @@ TEST(PagedCache, RejectedCallsLeaveTheCacheUntouched) {
     expect_error([&] { experimental::paged_fill_cache(cache, Tensor{}, pt, 0); },
                  {"paged_fill_cache", "input is an empty tensor"});
     expect_error([&] { fill_cache(contiguous, Tensor{}, 0); }, {"fill_cache", "input is an empty tensor"});
+    // A cache that is empty or on the host is named as such before any index tensor is read
+    // (not as "an index tensor on a different device").
+    Tensor empty_cache;
+    expect_error([&] { experimental::paged_fill_cache(empty_cache, seq, pt, index({0})); },
+                 {"paged_fill_cache", "cache is an empty tensor"});
+    Tensor host_cache = from_device(cache);
+    expect_error([&] { experimental::paged_fill_cache(host_cache, seq, pt, index({0})); },
+                 {"paged_fill_cache", "cache is a host tensor"});
+    expect_error([&] { experimental::paged_fill_cache(host_cache, seq, pt, 0); },
+                 {"paged_fill_cache", "cache is a host tensor"});
+    expect_error(
+        [&] {
+            experimental::paged_update_cache(host_cache, row,
+                                             {.update_idxs_tensor = index({1}), .page_table = pt});
+        },
+        {"paged_update_cache", "cache is a host tensor"});
     EXPECT_EQ(bytes(cache), before);
 }
 

@@ -53,3 +53,6 @@ def test_llama_attention_rejects_wrong_weights(device):
         attnn.nn.LlamaAttention(device, bad, wq, w, w, wo)
     with pytest.raises(TypeError, match="decode_math_fidelity: expected a MathFidelity, given str"):
         attnn.nn.LlamaAttentionConfig(decode_math_fidelity="HiFi4")
+    with pytest.raises(TypeError, match="decode_math_fidelity: expected a MathFidelity, given int"):
+        attnn.nn.LlamaAttentionConfig(decode_math_fidelity=4)
+    assert attnn.nn.LlamaAttentionConfig().decode_math_fidelity == attnn.MathFidelity.HiFi2

@@ -16,7 +16,8 @@ enum class EmbeddingsType {
 
 struct EmbeddingOptions {
     // TT-NN's pad_token: input entries equal to it give rows of zeros; setting it makes the type
-    // PADDED. Compared as given (a negative value matches nothing an index may hold).
+    // PADDED. An index, so >= 0 (not torch's count from the end); it may lie past the table, as a
+    // pad token numbered after the vocabulary does.
     std::optional<int64_t> padding_idx;
     std::optional<Layout> layout;  // the output's layout; default: the weight's
     EmbeddingsType embeddings_type = EmbeddingsType::GENERIC;

@@ -33,8 +33,11 @@ Tensor embedding(const Tensor& input, const Tensor& weight, const EmbeddingOptio
     ATTNN_CHECK(out_dims.size() < std::size_t(Shape::max_rank), op, "input_tensor has rank ", is.rank(),
                 "; the output adds a dim, so at most ", Shape::max_rank - 1, " are taken");
     out_dims.push_back(uint32_t(dim));
-    const int64_t count = int64_t(input.volume()), last = is[-1];
+    const int64_t count = int64_t(input.volume());
 
+    if (options.padding_idx)
+        ATTNN_CHECK(*options.padding_idx >= 0, op, "padding_idx must be >= 0 (an index), given ",
+                    *options.padding_idx);
     EmbeddingsType type = options.padding_idx ? EmbeddingsType::PADDED : options.embeddings_type;
     ATTNN_CHECK(type != EmbeddingsType::PADDED || options.padding_idx, op,
                 "embeddings_type=PADDED needs padding_idx (the index whose rows are zeros)");
@@ -59,12 +62,8 @@ Tensor embedding(const Tensor& input, const Tensor& weight, const EmbeddingOptio
         type == EmbeddingsType::PADDED ? options.padding_idx : std::optional<int64_t>{};
     for (std::size_t i = 0; i < index.size(); ++i)
         if (index[i] != padding && (index[i] < 0 || index[i] >= rows)) {
-            // Named by its position in input_tensor: [i][j] over the leading dims and the last.
-            if (is.rank() > 1)
-                detail::fail(ErrorKind::InvalidArgument, op, "input_tensor[", int64_t(i) / last, "][",
-                             int64_t(i) % last, "]=", index[i], " is out of range for a weight of ", rows,
-                             " rows");
-            detail::fail(ErrorKind::InvalidArgument, op, "input_tensor[", i, "]=", index[i],
+            detail::fail(ErrorKind::InvalidArgument, op, "input_tensor",
+                         detail::element_index(is, int64_t(i)), "=", index[i],
                          " is out of range for a weight of ", rows, " rows");
         }
 

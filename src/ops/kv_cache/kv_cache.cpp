@@ -19,8 +19,8 @@ using detail::KvLayout;
 using detail::MatrixView;
 
 void check_cache_and_input(const char* op, const Tensor& cache, const Tensor& input) {
-    detail::require_allocated(cache, op, "cache");
-    detail::require_allocated(input, op, "input");
+    // Both on one device before any index tensor is read (its device is checked against the cache's).
+    detail::require_device(op, {{&cache, "cache"}, {&input, "input"}});
     ATTNN_CHECK(cache.shape().rank() == 4, op, "cache must be 4-d, given cache.shape=", cache.shape());
     ATTNN_CHECK(input.shape().rank() == 4, op, "input must be 4-d, given input.shape=", input.shape());
     ATTNN_CHECK_TYPE(is_floating_point(cache.dtype()) && is_floating_point(input.dtype()), op,
@@ -133,6 +133,7 @@ void paged_fill_cache(Tensor& cache, const Tensor& input, const Tensor& page_tab
 void paged_fill_cache(Tensor& cache, const Tensor& input, const Tensor& page_table,
                       const Tensor& batch_idx_tensor) {
     const char* op = "paged_fill_cache";
+    check_cache_and_input(op, cache, input);
     auto lock = detail::lock_device_of(cache.device_impl());  // the index read as written
     const std::vector<int32_t> idx =
         detail::read_index_tensor(batch_idx_tensor, op, "batch_idx_tensor", cache.device_impl().get());

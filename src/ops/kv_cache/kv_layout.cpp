@@ -17,6 +17,7 @@ KvLayout KvLayout::contiguous(const Tensor& cache) {
 }
 
 KvLayout KvLayout::paged(const Tensor& cache, const Tensor& page_table, std::string_view op) {
+    require_device(op, {{&cache, "cache"}});  // before the table is read against the cache's device
     ATTNN_CHECK(page_table.shape().rank() == 2, op, "page_table must be 2-d [b, blocks_per_user], given ",
                 page_table.shape());
     ATTNN_CHECK_TYPE(page_table.dtype() == DataType::INT32 || page_table.dtype() == DataType::UINT32, op,
@@ -92,23 +93,20 @@ std::vector<int32_t> read_index_tensor(const Tensor& t, std::string_view op, std
     require_allocated(t, op, arg);
     ATTNN_CHECK_TYPE(t.dtype() == DataType::INT32 || t.dtype() == DataType::UINT32, op, arg,
                      ".dtype must be INT32 or UINT32, given ", to_string(t.dtype()));
-    // On the op's device (whose lock the op holds, so an in-place update such as plus_one is
-    // seen all or not at all) or on the host; another device's tensor could change mid-read.
+    // On the op's device, whose lock the op holds, so an in-place update such as plus_one is
+    // seen all or not at all. Another device's tensor could change mid-read under its own lock,
+    // so it is refused. A host tensor has no lock to take: it is read as it stands, and like any
+    // host buffer it must not be written by another thread while an op reads it.
     if (t.device_impl() && t.device_impl().get() != op_device)
         fail(ErrorKind::InvalidArgument, op, arg, " is on a different device than the op's other tensors");
     if (t.dtype() == DataType::INT32) return to_host<int32_t>(t);
     // UINT32: every value an index or position can take fits INT32; a larger one is named as
     // given (not as the negative number its bits make in INT32, which would read as -1: skip).
     const std::vector<uint32_t> u = to_host<uint32_t>(t);
-    const int64_t cols = t.shape()[-1];
-    for (std::size_t i = 0; i < u.size(); ++i) {
-        if (u[i] <= uint32_t(INT32_MAX)) continue;
-        const char* why = " is out of range: indices and positions are below 2^31";
-        if (t.shape().rank() > 1)
-            fail(ErrorKind::InvalidArgument, op, arg, "[", int64_t(i) / cols, "][", int64_t(i) % cols,
-                 "]=", u[i], why);
-        fail(ErrorKind::InvalidArgument, op, arg, "[", i, "]=", u[i], why);
-    }
+    for (std::size_t i = 0; i < u.size(); ++i)
+        if (u[i] > uint32_t(INT32_MAX))
+            fail(ErrorKind::InvalidArgument, op, arg, element_index(t.shape(), int64_t(i)), "=", u[i],
+                 " is out of range: indices and positions are below 2^31");
     return {u.begin(), u.end()};
 }
 

@@ -65,8 +65,9 @@ class KvLayout {
 };
 
 // Host copy of an INT32 or UINT32 index tensor (cur_pos_tensor, update_idxs_tensor, a page
-// table), which must live on op_device (whose op lock the caller holds) or on the host; UINT32
-// values past INT32 are errors naming them as given.
+// table), which must live on op_device (whose op lock the caller holds) or on the host (read
+// unlocked: the caller must not write it meanwhile); UINT32 values past INT32 are errors naming
+// them as given.
 std::vector<int32_t> read_index_tensor(const Tensor& t, std::string_view op, std::string_view arg,
                                        const DeviceImpl* op_device);
 

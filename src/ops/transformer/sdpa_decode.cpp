@@ -316,9 +316,8 @@ Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor
     job.scale = options.scale.value_or(1.0f / std::sqrt(float(dh)));
     if (options.compute_kernel_config) {
         const MathFidelity f = options.compute_kernel_config->math_fidelity;
-        ATTNN_CHECK(f == MathFidelity::LoFi || f == MathFidelity::HiFi2 || f == MathFidelity::HiFi3 ||
-                        f == MathFidelity::HiFi4,
-                    op, "compute_kernel_config.math_fidelity must be LoFi, HiFi2, HiFi3 or HiFi4, given ",
+        ATTNN_CHECK(is_valid(f), op,
+                    "compute_kernel_config.math_fidelity must be LoFi, HiFi2, HiFi3 or HiFi4, given ",
                     int(f));
         job.q8_every_residual = f == MathFidelity::HiFi3 || f == MathFidelity::HiFi4;
     }
