@@ -160,7 +160,7 @@ std::vector<T> to_host(const Tensor& tensor) {
             if constexpr (std::is_same_v<T, bfloat16>)
                 dst[c] = bfloat16(tmp[c]);
             else if constexpr (std::is_integral_v<T>)
-                dst[c] = std::isfinite(tmp[c]) ? T(std::nearbyint(tmp[c])) : T(0);
+                dst[c] = detail::to_integer<T>(tmp[c]);
             else
                 dst[c] = T(tmp[c]);
         }

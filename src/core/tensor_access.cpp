@@ -83,16 +83,6 @@ void decode_run(DataType dtype, const std::byte* src, const uint8_t* exponent, f
     }
 }
 
-// Float -> integer conversion for INT32 / UINT32 storage: round to nearest, saturate, NaN -> 0.
-template <class I>
-I to_integer(float v) {
-    if (!(v == v)) return 0;
-    double r = __builtin_nearbyint(double(v));
-    if (r <= double(std::numeric_limits<I>::min())) return std::numeric_limits<I>::min();
-    if (r >= double(std::numeric_limits<I>::max())) return std::numeric_limits<I>::max();
-    return I(r);
-}
-
 void encode_run(DataType dtype, const float* src, std::byte* dst, uint8_t* exponent, int64_t n) {
     const auto& k = kernels::table();
     switch (dtype) {

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
+#include <limits>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -15,6 +16,18 @@
 namespace attnn::detail {
 
 struct DeviceImpl;
+
+// Float -> integer conversion for INT32 / UINT32 values: round to nearest even, saturate at the
+// type's range (so +-Inf give its max and min), NaN -> 0. Storage encoding, typecast and to_host
+// all convert this way.
+template <class I>
+I to_integer(float v) {
+    if (!(v == v)) return 0;
+    double r = __builtin_nearbyint(double(v));
+    if (r <= double(std::numeric_limits<I>::min())) return std::numeric_limits<I>::min();
+    if (r >= double(std::numeric_limits<I>::max())) return std::numeric_limits<I>::max();
+    return I(r);
+}
 
 // A tensor seen as `batch` matrices of rows x cols logical values (rank 1: one row).
 struct MatrixView {

@@ -218,14 +218,29 @@ inline void sign_magnitude16(v16u32 x, uint32_t magnitude_mask, uint32_t sign_bi
     std::memcpy(dst, &bits, 64);
 }
 
+// A face row whose shared exponent is 255 held an Inf or a NaN. Inf encodes as the hidden bit
+// alone (magnitude 2^mbits), which decodes to Inf by itself; a NaN keeps mantissa bits below it
+// (bfp_encode_one gives it the largest magnitude), and is decoded as a quiet NaN here rather than
+// as another Inf.
+inline void bfp_nans16(const uint8_t* codes, uint32_t magnitude_mask, uint32_t sign_bit, float* dst) {
+    const uint32_t hidden = (magnitude_mask + 1) >> 1;
+    for (int i = 0; i < 16; ++i)
+        if ((codes[i] & magnitude_mask) > hidden)
+            dst[i] = bits_to_float(0x7fc00000u | ((codes[i] & sign_bit) ? 0x80000000u : 0u));
+}
+
 void bfp8_decode16(uint8_t exponent, const uint8_t* m, float* dst) {
     sign_magnitude16(widen_bytes16(m), 0x7f, 0x80, bfp_step(exponent, 6), dst);
+    if (exponent == 255) [[unlikely]]
+        bfp_nans16(m, 0x7f, 0x80, dst);
 }
 
 void bfp4_decode16(uint8_t exponent, const uint8_t* m, float* dst) {
     uint8_t nibbles[16];
     for (int i = 0; i < 8; ++i) nibbles[2 * i] = m[i] & 0xf, nibbles[2 * i + 1] = m[i] >> 4;
     sign_magnitude16(widen_bytes16(nibbles), 0x7, 0x8, bfp_step(exponent, 2), dst);
+    if (exponent == 255) [[unlikely]]
+        bfp_nans16(nibbles, 0x7, 0x8, dst);
 }
 
 inline void bf16_to_f32_16(const uint8_t* src, float* dst) {
@@ -244,18 +259,28 @@ inline void bf16_to_f32_16(const uint8_t* src, float* dst) {
 #endif
 }
 
+// The exponent a value is encoded at: its own, or 1 for a subnormal, whose mantissa has no
+// hidden bit and is worth 2^-149 per unit, as a normal mantissa is at exponent 1.
+inline uint32_t bfp_exponent_of(uint32_t u) {
+    const uint32_t e = (u >> 23) & 0xffu;
+    return e == 0 && (u & 0x007fffffu) ? 1u : e;
+}
+
 // tt-metal's convert_u32_to_bfp for one value: restore the hidden bit, shift right by the
 // distance to the shared exponent (the bits shifted out are dropped), then round the
 // remaining 24-bit mantissa to `width` bits to nearest, ties to even, and saturate. A value
-// that rounds to zero loses its sign.
+// that rounds to zero loses its sign. Subnormals have no hidden bit; a NaN takes the largest
+// magnitude so that it decodes as a NaN (bfp_nans16), not as the Inf that the hidden bit
+// alone encodes.
 template <int width>
 inline uint32_t bfp_encode_one(uint32_t u, uint32_t shared_exp) {
     constexpr uint32_t shift = 24 - width;
     constexpr uint32_t max_val = (1u << width) - 1;
     if ((u & 0x7fffffffu) == 0) return 0;
-    uint32_t mantissa = (u & 0x007fffffu) | (1u << 23);
-    uint32_t exp = (u >> 23) & 0xffu;
     uint32_t sign = u >> 31;
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (sign << width) | max_val;
+    uint32_t mantissa = (u & 0x007fffffu) | ((u & 0x7f800000u) ? 1u << 23 : 0u);
+    uint32_t exp = bfp_exponent_of(u);
     uint32_t diff = shared_exp - exp;
     mantissa = diff > 31 ? 0 : mantissa >> diff;
     uint32_t round = mantissa & ((1u << shift) - 1);
@@ -271,7 +296,7 @@ inline uint32_t max_exponent16(const float* src, uint32_t* bits) {
     uint32_t e = 0;
     for (int i = 0; i < 16; ++i) {
         bits[i] = float_to_bits(src[i]);
-        uint32_t ei = (bits[i] >> 23) & 0xffu;
+        uint32_t ei = bfp_exponent_of(bits[i]);
         e = ei > e ? ei : e;
     }
     return e;

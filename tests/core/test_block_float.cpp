@@ -161,6 +161,48 @@ TEST_P(Codecs, Bfp8DecodeScalesByTheSharedExponent) {
     EXPECT_EQ(decode8(b), row_of({0.125f, -0.125f, 127.0f / 8, -127.0f / 8, 8.0f}));
 }
 
+// Inf encodes as the hidden bit alone at exponent 255 and decodes as Inf; a NaN (any payload,
+// 0x7f800001 included, whose rounded mantissa is the hidden bit alone) takes the largest
+// magnitude and decodes as a NaN, not as another Inf.
+TEST_P(Codecs, Bfp8KeepsInfinitiesAndNaNs) {
+    Bfp8 b = encode8(row_of({INFINITY, -INFINITY, from_bits(0x7fc00000), from_bits(0xffc00001),
+                             from_bits(0x7f800001), 1.0f, std::ldexp(1.5f, 127)}));
+    EXPECT_EQ(b.exponent, 255);
+    EXPECT_EQ(b.m[0], 0x40);
+    EXPECT_EQ(b.m[1], 0xc0);
+    EXPECT_EQ(b.m[2], 0x7f);
+    EXPECT_EQ(b.m[3], 0xff);
+    EXPECT_EQ(b.m[4], 0x7f);
+    Row d = decode8(b);
+    EXPECT_EQ(d[0], INFINITY);
+    EXPECT_EQ(d[1], -INFINITY);
+    EXPECT_TRUE(std::isnan(d[2]));
+    EXPECT_TRUE(std::isnan(d[3]));
+    EXPECT_TRUE(std::signbit(d[3]));
+    EXPECT_TRUE(std::isnan(d[4]));
+    EXPECT_EQ(d[5], 0.0f);                   // far below the row's exponent
+    EXPECT_EQ(d[6], std::ldexp(1.5f, 127));  // a finite value next to an Inf stays finite
+}
+
+// Subnormals have no hidden bit: 1e-40 must not come back as 2^-126 + 1e-40 (about 5.9e-39).
+TEST_P(Codecs, Bfp8SubnormalsKeepTheirValue) {
+    const float tiny = std::ldexp(1.0f, -132), denormal = 1e-40f;
+    Bfp8 row_alone = encode8(row_of({denormal, -denormal / 10}));
+    EXPECT_EQ(row_alone.exponent, 1);
+    Row d = decode8(row_alone);
+    EXPECT_NEAR(d[0], denormal, std::ldexp(1.0f, -133));  // within half a step of 2^-132
+    EXPECT_LE(std::fabs(d[1]), 1e-41f + std::ldexp(1.0f, -133));
+    // Next to FLT_MIN (exponent 1, steps of 2^-132) the subnormal 2^-132 is exactly one step.
+    Bfp8 b = encode8(row_of({std::ldexp(1.0f, -126), tiny, -3 * tiny}));
+    EXPECT_EQ(b.exponent, 1);
+    EXPECT_EQ(b.m[0], 0x40);
+    EXPECT_EQ(b.m[1], 0x01);
+    EXPECT_EQ(b.m[2], 0x83);
+    EXPECT_EQ(decode8(b), row_of({std::ldexp(1.0f, -126), tiny, -3 * tiny}));
+    // Next to 1.0 a subnormal is zero.
+    EXPECT_EQ(encode8(row_of({1.0f, denormal})).m[1], 0);
+}
+
 // ---- BFLOAT4_B --------------------------------------------------------------------------------
 
 TEST_P(Codecs, Bfp4PacksElementZeroInTheLowNibble) {
@@ -191,6 +233,28 @@ TEST_P(Codecs, Bfp4AllZeroRowIsAllZeroBytes) {
     Bfp4 b = encode4(Row{});
     EXPECT_EQ(b.exponent, 0);
     EXPECT_EQ(b.m, (std::array<uint8_t, 8>{}));
+}
+
+TEST_P(Codecs, Bfp4KeepsInfinitiesAndNaNs) {
+    Bfp4 b = encode4(row_of({INFINITY, -INFINITY, from_bits(0x7fc00000), from_bits(0xff800001), 1.0f}));
+    EXPECT_EQ(b.exponent, 255);
+    const std::array<uint8_t, 8> expected = {0xc4, 0xf7, 0x00};  // Inf 4, -Inf 0xc, NaN 7, -NaN 0xf
+    EXPECT_EQ(b.m, expected);
+    Row d = decode4(b);
+    EXPECT_EQ(d[0], INFINITY);
+    EXPECT_EQ(d[1], -INFINITY);
+    EXPECT_TRUE(std::isnan(d[2]));
+    EXPECT_TRUE(std::isnan(d[3]));
+    EXPECT_EQ(d[4], 0.0f);
+}
+
+TEST_P(Codecs, Bfp4SubnormalsKeepTheirValue) {
+    const float step = std::ldexp(1.0f, -128);  // exponent 1: steps of 2^(1 - 127 - 2)
+    Bfp4 b = encode4(row_of({3 * step, -step, 1e-44f}));
+    EXPECT_EQ(b.exponent, 1);
+    EXPECT_EQ(b.m[0], 0x93);  // 3, then -1 in the high nibble
+    EXPECT_EQ(b.m[1], 0x00);  // 1e-44 is far below one step
+    EXPECT_EQ(decode4(b), row_of({3 * step, -step, 0.0f}));
 }
 
 // ---- bfloat16 ---------------------------------------------------------------------------------

@@ -80,6 +80,22 @@ TEST(Tensor, IntegerValuesRoundTripExactly) {
     }
 }
 
+// Reading float values as integers rounds to nearest even and saturates, as typecast to INT32 /
+// UINT32 does: 3e9 is not INT32_MIN, and -1 is not 4294967295 as a UINT32.
+TEST(Tensor, FloatValuesReadAsIntegersSaturateAsTypecastDoes) {
+    std::vector<float> data = {3e9f, -3e9f, -1.0f, 2.5f, 3.5f, -2.5f, NAN, INFINITY, -INFINITY, 16777216.0f};
+    std::vector<int32_t> want_i = {2147483647, -2147483647 - 1, -1,      2, 4, -2, 0,
+                                   2147483647, -2147483647 - 1, 16777216};
+    std::vector<uint32_t> want_u = {3000000000u, 0u, 0u, 2u, 4u, 0u, 0u, 4294967295u, 0u, 16777216u};
+    for (Layout layout : {Layout::ROW_MAJOR, Layout::TILE}) {
+        Tensor t = from_host(std::span<const float>(data), Shape{2, 5}, {.layout = layout});
+        EXPECT_EQ(to_host<int32_t>(t), want_i);
+        EXPECT_EQ(to_host<uint32_t>(t), want_u);
+        EXPECT_EQ(to_host<int32_t>(typecast(t, DataType::INT32)), want_i);
+        EXPECT_EQ(to_host<uint32_t>(typecast(t, DataType::UINT32)), want_u);
+    }
+}
+
 TEST(Tensor, TilePaddingHoldsPadValue) {
     std::vector<float> data(3 * 5, 2.0f);
     Tensor t = from_host(std::span<const float>(data), Shape{3, 5},
