@@ -610,7 +610,14 @@ void for_head_groups(int64_t heads, Args... args) {
 
 constexpr int R = 16 / W;  // vectors per 16-value face row
 
-// 2^(e - 127 - mbits) for the 64 face rows of one block-float tile (exponent bytes at tile[0..63]).
+// The attention kernels read a block-float face row whose shared exponent is 255 (it holds an
+// Inf or a NaN) as NaN throughout: its step is a NaN, so every score and output that uses the
+// row is NaN, as the reference's would be non-finite, instead of the huge finite values the
+// plain scale would give (a NaN key scored -Inf would silently drop out of the softmax).
+constexpr uint32_t bfp_nonfinite_exponent = 255;
+
+// 2^(e - 127 - mbits) for the 64 face rows of one block-float tile (exponent bytes at
+// tile[0..63]); NaN where e is 255.
 inline void bfp_steps64(const uint8_t* tile, int mbits, float* steps) {
 #if defined(__AVX512F__)
     for (int f = 0; f < 4; ++f) {
@@ -619,10 +626,14 @@ inline void bfp_steps64(const uint8_t* tile, int mbits, float* steps) {
         // Below 2^-126 the step is subnormal: 2^-149 shifted up.
         __m512i tiny = _mm512_sllv_epi32(_mm512_set1_epi32(1), _mm512_add_epi32(e, _mm512_set1_epi32(22 - mbits)));
         __mmask16 small = _mm512_cmple_epu32_mask(e, _mm512_set1_epi32(mbits));
-        _mm512_storeu_si512(steps + f * 16, _mm512_mask_blend_epi32(small, normal, tiny));
+        __mmask16 nonfinite = _mm512_cmpeq_epi32_mask(e, _mm512_set1_epi32(bfp_nonfinite_exponent));
+        __m512i step = _mm512_mask_blend_epi32(small, normal, tiny);
+        step = _mm512_mask_mov_epi32(step, nonfinite, _mm512_set1_epi32(0x7fc00000));
+        _mm512_storeu_si512(steps + f * 16, step);
     }
 #else
-    for (int i = 0; i < 64; ++i) steps[i] = bfp_step(tile[i], mbits);
+    for (int i = 0; i < 64; ++i)
+        steps[i] = tile[i] == bfp_nonfinite_exponent ? bits_to_float(0x7fc00000u) : bfp_step(tile[i], mbits);
 #endif
 }
 
@@ -1275,7 +1286,9 @@ struct AccumulateBfp8 {
 // p' = p 2^(e - 133) for every (face row, head, key of the band), as bf16 pairs, into pp
 // (segs x heads x 16 words); keys outside the run get 0. p is rounded to bf16 once per head;
 // the exponent then moves by an integer add to its bits (exact: a power of two), which reaches
-// zero, never a sign, as p >= 0 is at most 1.
+// zero, never a sign, as p >= 0 is at most 1. A NaN p (from a NaN score) stays a NaN p' (the
+// add would make it a number, or a negative one that the max turns to 0), and a run's key whose
+// face row is non-finite (e 255) gets a NaN p', so that the row reads as NaN (bfp_steps64).
 ATTNN_BF16_VBMI void bfp8_pairs(const TileBand& band, const float* p, int64_t ldp, int64_t heads, uint32_t* pp) {
     const int64_t segs = (band.dh + 15) / 16;
     // p of the run's keys moved to their band positions (0 elsewhere) by lane permutes.
@@ -1287,10 +1300,12 @@ ATTNN_BF16_VBMI void bfp8_pairs(const TileBand& band, const float* p, int64_t ld
     const __mmask16 at_lo = _mm512_cmpge_epi32_mask(from_lo, _mm512_setzero_si512()),
                     at_hi = _mm512_cmpge_epi32_mask(from_hi, _mm512_setzero_si512());
     const __m512i bias = _mm512_set1_epi16(133), zero = _mm512_setzero_si512();
+    const __mmask32 run = __mmask32(((uint64_t(1) << band.n) - 1) << band.row);
+    const __m512i nonfinite_e = _mm512_set1_epi16(bfp_nonfinite_exponent), nan = _mm512_set1_epi16(0x7fc0);
     for (int64_t h0 = 0; h0 < heads; h0 += 8) {
         const int64_t hn = heads - h0 < 8 ? heads - h0 : 8;
         __m512i pb[8];  // bf16 p of the band's 32 keys, key k in word k
-        __mmask32 nonzero[8];
+        __mmask32 nonzero[8], nan_p[8];
         for (int64_t h = 0; h < hn; ++h) {
             const float* ph = p + (h0 + h) * ldp;
             const __m512 v0 = _mm512_maskz_loadu_ps(first16, ph), v1 = _mm512_maskz_loadu_ps(next16, ph + 16);
@@ -1298,6 +1313,8 @@ ATTNN_BF16_VBMI void bfp8_pairs(const TileBand& band, const float* p, int64_t ld
             const __m512 hi = _mm512_maskz_permutex2var_ps(at_hi, v0, from_hi, v1);
             pb[h] = (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
             nonzero[h] = _mm512_test_epi16_mask(pb[h], pb[h]);
+            nan_p[h] = _mm512_cmpgt_epu16_mask(_mm512_and_si512(pb[h], _mm512_set1_epi16(0x7fff)),
+                                               _mm512_set1_epi16(0x7f80));
         }
         for (int64_t s = 0; s < segs; ++s) {
             const uint8_t* tile = band.tiles + (s >> 1) * band.tile_bytes;
@@ -1305,10 +1322,15 @@ ATTNN_BF16_VBMI void bfp8_pairs(const TileBand& band, const float* p, int64_t ld
             const __m256i e8 = _mm256_inserti128_si256(
                 _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tile + (s & 1) * 16))),
                 _mm_loadu_si128(reinterpret_cast<const __m128i*>(tile + (2 + (s & 1)) * 16)), 1);
-            const __m512i shift = _mm512_slli_epi16(_mm512_sub_epi16(_mm512_cvtepu8_epi16(e8), bias), 7);
+            const __m512i e16 = _mm512_cvtepu8_epi16(e8);
+            const __m512i shift = _mm512_slli_epi16(_mm512_sub_epi16(e16, bias), 7);
+            const __mmask32 nonfinite = _mm512_mask_cmpeq_epi16_mask(run, e16, nonfinite_e);
             for (int64_t h = 0; h < hn; ++h)
-                _mm512_storeu_si512(pp + (s * heads + h0 + h) * 16,
-                                    _mm512_max_epi16(_mm512_maskz_add_epi16(nonzero[h], pb[h], shift), zero));
+                _mm512_storeu_si512(
+                    pp + (s * heads + h0 + h) * 16,
+                    _mm512_mask_mov_epi16(
+                        _mm512_max_epi16(_mm512_maskz_add_epi16(nonzero[h], pb[h], shift), zero),
+                        nonfinite | nan_p[h], nan));
         }
     }
 }
@@ -1547,7 +1569,11 @@ ATTNN_INT8_DOT void tile_scores_q8_heads(const TileBand& band, const uint8_t* q8
                                   _mm512_unpacklo_epi64(a1, a3), _mm512_unpackhi_epi64(a1, a3)};
             const __m128i ex = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tile + face * 16)),
                                                 transposed);
-            const __m512 step = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu8_epi32(ex), 23));
+            const __m512i e = _mm512_cvtepu8_epi32(ex);
+            const __m512 step = _mm512_castsi512_ps(  // 2^(e - 127), NaN for a non-finite row (bfp_steps64)
+                _mm512_mask_mov_epi32(_mm512_slli_epi32(e, 23),
+                                      _mm512_cmpeq_epi32_mask(e, _mm512_set1_epi32(bfp_nonfinite_exponent)),
+                                      _mm512_set1_epi32(0x7fc00000)));
             const int32_t* blk[H];
             __m512i dot[H];
             for (int h = 0; h < H; ++h) {

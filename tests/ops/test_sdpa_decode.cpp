@@ -175,6 +175,78 @@ INSTANTIATE_TEST_SUITE_P(FloatCaches, DecodeUnusedRows,
                          ::testing::Combine(::testing::Values(DataType::FLOAT32, DataType::BFLOAT16),
                                             ::testing::Values(Layout::ROW_MAJOR, Layout::TILE)));
 
+// An Inf or a NaN in the cache, at a position in use, reaches the output as a non-finite value,
+// as it does in the reference: a NaN key makes its KV head's every output NaN (it must not be
+// scored -Inf and silently drop out of the softmax), an Inf in V makes its column non-finite,
+// and the other heads and columns keep their values. A block-float face row holding one is
+// read as NaN throughout (its 16 values share the exponent 255), so in BFLOAT8_B the whole
+// 16-column group around an Inf in V is NaN. Past cur_pos, in the same band, they never count.
+class DecodeNonFiniteCache : public ::testing::TestWithParam<std::tuple<kernels::Isa, DataType, uint32_t>> {};
+
+TEST_P(DecodeNonFiniteCache, ReachesOnlyTheOutputsThatUseIt) {
+    auto [isa, dtype, k_chunk] = GetParam();
+    testing::ScopedIsa scoped(isa);
+    const uint32_t b = 3, nqh = 8, nkv = 2, S = 160, dh = 80, group = nqh / nkv;
+    const std::vector<int32_t> pos = {150, 120, 100};
+    auto k_host = reference::ttnn_sdpa_inputs(std::size_t(b) * nkv * S * dh, 51);
+    auto v_host = reference::ttnn_sdpa_inputs(std::size_t(b) * nkv * S * dh, 52);
+    auto at = [&](uint32_t user, uint32_t head, uint32_t p, uint32_t d) {
+        return ((std::size_t(user) * nkv + head) * S + p) * dh + d;
+    };
+    k_host[at(0, 1, 37, 5)] = NAN;         // user 0, KV head 1: every output of query heads 4-7
+    v_host[at(1, 0, 100, 70)] = INFINITY;  // user 1, KV head 0: column 70 of query heads 0-3
+    k_host[at(2, 0, 110, 3)] = NAN;        // user 2: past cur_pos 100, in the band 96-127
+    v_host[at(2, 1, 101, 8)] = NAN;
+    auto tensor = [&](const std::vector<float>& x) {
+        return from_host(std::span<const float>(x), Shape{b, nkv, S, dh},
+                         {.dtype = dtype, .layout = Layout::TILE, .device = test_device()});
+    };
+    Tensor q = sdpa_input({1, b, nqh, dh}, DataType::FLOAT32, 53);
+    Tensor k = tensor(k_host), v = tensor(v_host);
+    auto want =
+        expected(reference::from_tensor(q), reference::from_tensor(k), reference::from_tensor(v), pos);
+    auto got = to_host<double>(scaled_dot_product_attention_decode(
+        q, k, v, {.cur_pos = pos, .program_config = SDPAProgramConfig{.k_chunk_size = k_chunk}}));
+    double largest = 0, err = 0;
+    for (uint32_t i = 0; i < b; ++i)
+        for (uint32_t h = 0; h < nqh; ++h)
+            for (uint32_t d = 0; d < dh; ++d) {
+                const std::size_t o = (std::size_t(i) * nqh + h) * dh + d;
+                const bool nan_key = i == 0 && h / group == 1;
+                const bool inf_value = i == 1 && h / group == 0 && d == 70;
+                const bool shares_row = i == 1 && h / group == 0 && d / 16 == 70 / 16;
+                if (nan_key) {
+                    EXPECT_TRUE(std::isnan(want[o]));
+                    EXPECT_TRUE(std::isnan(got[o]))
+                        << "user 0 head " << h << " column " << d << ": " << got[o];
+                } else if (inf_value) {
+                    EXPECT_EQ(want[o], INFINITY);
+                    EXPECT_FALSE(std::isfinite(got[o])) << "user 1 head " << h << ": " << got[o];
+                } else if (shares_row && dtype != DataType::FLOAT32 && dtype != DataType::BFLOAT16) {
+                    EXPECT_TRUE(std::isfinite(want[o]));
+                    EXPECT_TRUE(std::isnan(got[o]))
+                        << "user 1 head " << h << " column " << d << ": " << got[o];
+                } else {
+                    ASSERT_TRUE(std::isfinite(want[o]));
+                    ASSERT_TRUE(std::isfinite(got[o])) << "user " << i << " head " << h << " column " << d;
+                    largest = std::max(largest, std::fabs(want[o]));
+                    err = std::max(err, std::fabs(want[o] - got[o]));
+                }
+            }
+    EXPECT_LE(err, (dtype == DataType::BFLOAT8_B ? 3e-2 : 1e-2) * largest);
+}
+
+INSTANTIATE_TEST_SUITE_P(Caches, DecodeNonFiniteCache,
+                         ::testing::Combine(::testing::ValuesIn(kernels::supported_isas()),
+                                            ::testing::Values(DataType::FLOAT32, DataType::BFLOAT16,
+                                                              DataType::BFLOAT8_B),
+                                            ::testing::Values(0u, 32u)),
+                         [](const auto& info) {
+                             return std::string(kernels::isa_name(std::get<0>(info.param))) + "_" +
+                                    to_string(std::get<1>(info.param)).substr(10) + "_chunk" +
+                                    std::to_string(std::get<2>(info.param));
+                         });
+
 // A BFLOAT8_B cache on the CPU's dot products (AVX-512 with VNNI, BF16 and VBMI): q is rounded
 // to int8 per 16-value face row for the scores (the precision of the cache's own rows; a row
 // with an outlier keeps its rounding residual) and p to bf16 for P V. Measured against the
