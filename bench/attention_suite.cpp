@@ -9,6 +9,8 @@
 #include <random>
 #include <sstream>
 
+#include "attnn/error.hpp"
+
 namespace attnn::bench {
 
 namespace {
@@ -72,6 +74,31 @@ int64_t read_status_kib(const char* field) {
 void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
 int64_t peak_rss_bytes() { return read_status_kib("VmHWM:") * 1024; }
 int64_t rss_bytes() { return read_status_kib("VmRSS:") * 1024; }
+
+// The decode cases that differ only in the cache dtype (and math fidelity) run in the same rounds.
+bool same_geometry(const DecodeCase& a, const DecodeCase& b) {
+    return a.users == b.users && a.cache_len == b.cache_len && a.q_heads == b.q_heads &&
+           a.kv_heads == b.kv_heads && a.head_dim == b.head_dim && a.paged == b.paged &&
+           a.block_size == b.block_size && a.layout == b.layout && a.window == b.window;
+}
+
+double round_up32(int64_t n) { return double((n + 31) / 32 * 32); }
+double bytes_per_value(DataType dtype) { return double(tile_size_bytes(dtype)) / (TILE_HEIGHT * TILE_WIDTH); }
+
+// Whether naive attention runs for a prefill case: its scores fit the limit (twice: scores and
+// their softmax), and it has no window.
+bool runs_naive(const PrefillCase& c, const AttentionSuiteOptions& o) {
+    const double score_bytes = 4.0 * double(c.batch) * double(c.heads) * double(c.seq) * double(c.seq);
+    return score_bytes * 2 <= double(o.naive_memory_limit) && c.window == 0;
+}
+
+std::string gib(double bytes) {
+    std::ostringstream os;
+    os.setf(std::ios::fixed);
+    os.precision(1);
+    os << bytes / double(int64_t(1) << 30) << " GiB";
+    return os.str();
+}
 
 // Runs fn once while measuring how far resident memory rose above where it started.
 template <class F>
@@ -166,6 +193,56 @@ std::vector<DecodeCase> default_decode_cases(bool full) {
     return cases;
 }
 
+double footprint_bytes(const PrefillCase& c, const AttentionSuiteOptions& o) {
+    const double values = double(c.batch) * double(c.heads) * round_up32(c.seq) * round_up32(c.head_dim);
+    // q, k, v and the output stored, one fp32 host copy at a time while they are made.
+    double bytes = values * (4 * bytes_per_value(c.dtype) + 4);
+    if (runs_naive(c, o)) {
+        const double square = double(c.batch) * double(c.heads) * double(c.seq) * double(c.seq);
+        bytes += 2 * 4 * square;                                   // scores and their softmax
+        if (c.causal) bytes += 6 * double(c.seq) * double(c.seq);  // the mask: host fp32, bf16 tiles
+    }
+    return bytes;
+}
+
+double footprint_bytes(const DecodeCase& c, const std::vector<DecodeCase>& others) {
+    const double values =
+        double(c.users) * double(c.kv_heads) * round_up32(c.cache_len) * round_up32(c.head_dim);
+    double bytes = 4 * values;  // the fp32 host copy the caches are encoded from
+    for (const DecodeCase& d : others)
+        if (same_geometry(c, d)) bytes += 2 * values * bytes_per_value(d.cache_dtype);  // K and V
+    return bytes;
+}
+
+int64_t available_memory_bytes() {
+    std::ifstream in("/proc/meminfo");
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind("MemAvailable:", 0) == 0) return std::stoll(line.substr(13)) * 1024;
+    return -1;
+}
+
+void require_fits(const AttentionSuiteOptions& o, int64_t available) {
+    if (available <= 0) return;
+    const double room = 0.9 * double(available);
+    for (const PrefillCase& c : o.prefill) {
+        const double need = footprint_bytes(c, o);
+        if (need > room)
+            detail::fail(ErrorKind::InvalidArgument, "bench attention", "prefill s=", c.seq,
+                         " dh=", c.head_dim, " ", dtype_name(c.dtype), " needs about ", gib(need),
+                         " of memory; ", gib(double(available)), " is available. Ask for a shorter --seq");
+    }
+    for (const DecodeCase& c : o.decode) {
+        const double need = footprint_bytes(c, o.decode);
+        if (need > room)
+            detail::fail(ErrorKind::InvalidArgument, "bench attention", "decode users=", c.users,
+                         " cache=", c.cache_len, " needs about ", gib(need),
+                         " of memory (an fp32 host copy, K and V in each cache dtype); ",
+                         gib(double(available)),
+                         " is available. Ask for fewer --users or a shorter --cache-len");
+    }
+}
+
 std::vector<PrefillResult> run_prefill(Device& device, const AttentionSuiteOptions& o) {
     std::vector<PrefillResult> results;
     for (const PrefillCase& c : o.prefill) {
@@ -191,8 +268,7 @@ std::vector<PrefillResult> run_prefill(Device& device, const AttentionSuiteOptio
         r.flash_gflops = rate(c.flops() / 1e9, r.flash_seconds);
         r.flash_of_peak = paired.ratio;
 
-        const double score_bytes = 4.0 * double(c.batch) * double(c.heads) * double(c.seq) * double(c.seq);
-        if (score_bytes * 2 <= double(o.naive_memory_limit) && c.window == 0) {  // naive has no window
+        if (runs_naive(c, o)) {
             std::optional<Tensor> mask;
             if (c.causal) {
                 std::vector<float> m(std::size_t(c.seq * c.seq), 0.0f);
@@ -220,11 +296,6 @@ std::vector<DecodeResult> run_decode(Device& device, const MachineLimits& limits
     std::vector<DecodeResult> results(o.decode.size());
     std::vector<bool> done(o.decode.size(), false);
     std::vector<float> host;  // reused: the caches are large
-    auto same_geometry = [](const DecodeCase& a, const DecodeCase& b) {
-        return a.users == b.users && a.cache_len == b.cache_len && a.q_heads == b.q_heads &&
-               a.kv_heads == b.kv_heads && a.head_dim == b.head_dim && a.paged == b.paged &&
-               a.block_size == b.block_size && a.layout == b.layout && a.window == b.window;
-    };
     struct Setup {
         Tensor k, v;
     };
@@ -324,6 +395,11 @@ std::string fmt(double v, int decimals = 1) {
     return os.str();
 }
 
+// A size as people write it: "32K" for whole multiples of 1024, the number itself otherwise.
+std::string size_label(int64_t n) {
+    return n >= 1024 && n % 1024 == 0 ? std::to_string(n / 1024) + "K" : std::to_string(n);
+}
+
 }  // namespace
 
 std::string attention_svg(const std::vector<PrefillResult>& prefill, const std::vector<DecodeResult>& decode,
@@ -339,18 +415,30 @@ std::string attention_svg(const std::vector<PrefillResult>& prefill, const std::
     // Prefill: GFLOP/s against log2(sequence length), one line per (dh, causal) for flash and naive.
     {
         const int x0 = margin, y0 = margin, w = width - 2 * margin - 160, h = chart_h;
-        double ymax = limits.peak_gflops.median * 1.05, smin = 1e18, smax = 0;
+        // The drawn cases: one dtype (BFLOAT16 where it ran), without a window; the others are
+        // tabled, not drawn.
+        DataType chart_dtype = prefill.empty() ? DataType::BFLOAT16 : prefill.front().c.dtype;
         for (const auto& r : prefill)
-            if (r.c.dtype == DataType::BFLOAT16)
-                smin = std::min(smin, double(r.c.seq)), smax = std::max(smax, double(r.c.seq));
+            if (r.c.dtype == DataType::BFLOAT16) chart_dtype = r.c.dtype;
+        auto drawn = [&](const PrefillResult& r) { return r.c.dtype == chart_dtype && r.c.window == 0; };
+        double ymax = limits.peak_gflops.median * 1.05, smin = 0, smax = 0;
+        std::vector<int64_t> head_dims;
+        for (const auto& r : prefill)
+            if (drawn(r)) {
+                smin = smin == 0 ? double(r.c.seq) : std::min(smin, double(r.c.seq));
+                smax = std::max(smax, double(r.c.seq));
+                ymax = std::max(ymax, r.flash_gflops.median * 1.05);
+                if (std::find(head_dims.begin(), head_dims.end(), r.c.head_dim) == head_dims.end())
+                    head_dims.push_back(r.c.head_dim);
+            }
+        std::sort(head_dims.begin(), head_dims.end());
         if (smax <= smin) smax = smin * 2;
         auto px = [&](double s) {
             return x0 + w * (std::log2(s) - std::log2(smin)) / (std::log2(smax) - std::log2(smin));
         };
         auto py = [&](double g) { return y0 + h - h * g / ymax; };
-        svg << "<text x='" << x0 << "' y='" << y0 - 25
-            << "' font-size='15'>Prefill attention, BFLOAT16, b=1 h=8: GFLOP/s (flash solid, naive "
-               "dashed)</text>\n";
+        svg << "<text x='" << x0 << "' y='" << y0 - 25 << "' font-size='15'>Prefill attention, "
+            << to_string(chart_dtype).substr(10) << ", b=1 h=8: GFLOP/s (flash solid, naive dashed)</text>\n";
         svg << "<line x1='" << x0 << "' y1='" << y0 + h << "' x2='" << x0 + w << "' y2='" << y0 + h
             << "' stroke='black'/>\n";
         svg << "<line x1='" << x0 << "' y1='" << y0 << "' x2='" << x0 << "' y2='" << y0 + h
@@ -364,25 +452,36 @@ std::string attention_svg(const std::vector<PrefillResult>& prefill, const std::
             svg << "<text x='" << x0 - 8 << "' y='" << py(g) + 4 << "' text-anchor='end'>" << fmt(g, 0)
                 << "</text>\n";
         }
-        for (double s = smin; s <= smax * 1.01; s *= 2)
-            svg << "<text x='" << px(s) << "' y='" << y0 + h + 18 << "' text-anchor='middle'>" << int64_t(s)
-                << "</text>\n";
+        if (head_dims.empty())
+            svg << "<text x='" << x0 + w / 2 << "' y='" << y0 + h / 2
+                << "' text-anchor='middle' fill='gray'>no prefill cases in this run</text>\n";
+        else
+            for (double s = smin; s <= smax * 1.01; s *= 2)
+                svg << "<text x='" << px(s) << "' y='" << y0 + h + 18 << "' text-anchor='middle'>"
+                    << int64_t(s) << "</text>\n";
         int series = 0;
-        for (int64_t dh : {64, 128})
+        for (int64_t dh : head_dims)
             for (bool causal : {false, true}) {
+                const bool any = std::any_of(prefill.begin(), prefill.end(), [&](const PrefillResult& r) {
+                    return drawn(r) && r.c.head_dim == dh && r.c.causal == causal;
+                });
+                if (!any) continue;
                 const char* color = colors[series++ % 8];
                 for (bool naive : {false, true}) {
-                    std::ostringstream pts;
+                    std::ostringstream pts, marks;
                     for (const auto& r : prefill) {
-                        if (r.c.dtype != DataType::BFLOAT16 || r.c.head_dim != dh || r.c.causal != causal ||
-                            r.c.window)  // windowed cases are tabled, not drawn
-                            continue;
+                        if (!drawn(r) || r.c.head_dim != dh || r.c.causal != causal) continue;
                         if (naive && !r.naive_gflops) continue;
                         double g = naive ? r.naive_gflops->median : r.flash_gflops.median;
                         pts << px(double(r.c.seq)) << "," << py(g) << " ";
+                        // A marker per point: a series of one length is a point, not a line.
+                        marks << "<circle cx='" << px(double(r.c.seq)) << "' cy='" << py(g)
+                              << "' r='3' fill='" << (naive ? "white" : color) << "' stroke='" << color
+                              << "'/>";
                     }
                     svg << "<polyline fill='none' stroke='" << color << "' stroke-width='2'"
-                        << (naive ? " stroke-dasharray='6,4'" : "") << " points='" << pts.str() << "'/>\n";
+                        << (naive ? " stroke-dasharray='6,4'" : "") << " points='" << pts.str() << "'/>"
+                        << marks.str() << "\n";
                 }
                 int ly = y0 + 20 * series;
                 svg << "<line x1='" << x0 + w + 15 << "' y1='" << ly << "' x2='" << x0 + w + 40 << "' y2='"
@@ -406,6 +505,9 @@ std::string attention_svg(const std::vector<PrefillResult>& prefill, const std::
         svg << "<line x1='" << x0 << "' y1='" << py(stream) << "' x2='" << x0 + w << "' y2='" << py(stream)
             << "' stroke='gray' stroke-dasharray='2,3'/><text x='" << x0 + 5 << "' y='" << py(stream) - 4
             << "' fill='gray'>measured stream bandwidth " << fmt(stream) << " GB/s</text>\n";
+        if (decode.empty())
+            svg << "<text x='" << x0 + w / 2 << "' y='" << y0 + h / 2
+                << "' text-anchor='middle' fill='gray'>no decode cases in this run</text>\n";
         const double bar = decode.empty() ? 0 : double(w) / double(decode.size());
         for (std::size_t i = 0; i < decode.size(); ++i) {
             const auto& r = decode[i];
@@ -417,15 +519,15 @@ std::string attention_svg(const std::vector<PrefillResult>& prefill, const std::
             svg << "<text x='" << x + bw / 2 << "' y='" << py(r.gbps) - 4 << "' text-anchor='middle'>"
                 << fmt(r.gbps) << "</text>\n";
             svg << "<text x='" << x + bw / 2 << "' y='" << y0 + h + 16
-                << "' text-anchor='middle' font-size='10'>" << r.c.users << "x" << r.c.cache_len / 1024
-                << "K</text><text x='" << x + bw / 2 << "' y='" << y0 + h + 29
+                << "' text-anchor='middle' font-size='10'>" << r.c.users << "x" << size_label(r.c.cache_len)
+                << "</text><text x='" << x + bw / 2 << "' y='" << y0 + h + 29
                 << "' text-anchor='middle' font-size='10'>"
                 << (r.c.cache_dtype == DataType::BFLOAT8_B ? "bfp8" : "bf16")
                 << (r.c.cache_dtype == DataType::BFLOAT8_B && r.c.math_fidelity != MathFidelity::HiFi2
                         ? " HiFi" + std::to_string(int(r.c.math_fidelity))
                         : "")
                 << (r.c.paged ? " paged" : "") << (r.c.layout == Layout::ROW_MAJOR ? " rm" : "")
-                << (r.c.window ? " w" + std::to_string(r.c.window / 1024) + "K" : "") << "</text>\n";
+                << (r.c.window ? " w" + size_label(r.c.window) : "") << "</text>\n";
         }
     }
     svg << "</svg>\n";

@@ -75,6 +75,17 @@ struct AttentionSuiteOptions {
 std::vector<PrefillCase> default_prefill_cases(bool full);
 std::vector<DecodeCase> default_decode_cases(bool full);
 
+// Bytes a case holds at its peak: inputs, outputs, the fp32 host copy they are made from and, for
+// prefill, naive's scores and mask where it runs; a decode case counts K and V in the cache dtype
+// of every case in `others` with its geometry (they run side by side).
+double footprint_bytes(const PrefillCase& c, const AttentionSuiteOptions& o);
+double footprint_bytes(const DecodeCase& c, const std::vector<DecodeCase>& others);
+// /proc/meminfo's MemAvailable; -1 where unknown.
+int64_t available_memory_bytes();
+// Refuses (attnn::Error, naming the case, what it needs and what is available) a suite with a
+// case that would not fit in 90% of `available` bytes; nothing where available <= 0.
+void require_fits(const AttentionSuiteOptions& o, int64_t available);
+
 std::vector<PrefillResult> run_prefill(Device& device, const AttentionSuiteOptions& o);
 std::vector<DecodeResult> run_decode(Device& device, const MachineLimits& limits,
                                      const AttentionSuiteOptions& o);

@@ -57,13 +57,13 @@ nlohmann::json to_json(const bench::GemmResult& r) {
 }
 
 int run_bench_gemm(const BenchGemmOptions& options) {
-    check_writable(options.json_path);
     std::vector<std::array<int64_t, 3>> shapes;
     for (const std::string& s : options.shapes) shapes.push_back(parse_shape(s));
     if (shapes.empty()) shapes = bench::default_gemm_shapes();
     std::vector<DataType> dtypes;
     for (const std::string& d : options.dtypes) dtypes.push_back(bench::parse_weight_dtype(d));
     if (dtypes.empty()) dtypes = bench::default_weight_dtypes();
+    check_writable(options.json_path);  // after the options: a rejected command line leaves no file
 
     Device device = open_device(0, {.num_workers = options.workers});
     device.enable_program_cache();
@@ -182,29 +182,31 @@ nlohmann::json to_json(const bench::DecodeResult& r) {
 }
 
 int run_bench_attention(const BenchAttentionOptions& options) {
-    check_writable(options.json_path);
-    check_writable(options.svg_path);
     bench::AttentionSuiteOptions suite;
     suite.repeat = options.repeat;
     suite.progress = progress;
     if (options.only != "decode") {
-        for (const bench::PrefillCase& c : bench::default_prefill_cases(options.full)) {
-            auto wanted = [](const auto& list, auto v) {
-                return list.empty() || std::find(list.begin(), list.end(), v) != list.end();
-            };
-            if (wanted(options.seqs, c.seq) && wanted(options.head_dims, c.head_dim) &&
-                (options.dtypes.empty() || std::find(options.dtypes.begin(), options.dtypes.end(),
-                                                     bench::dtype_name(c.dtype)) != options.dtypes.end()))
-                suite.prefill.push_back(c);
-        }
-        // Lengths asked for that the default sweep lacks: run them for every head dim / causality.
-        for (int64_t s : options.seqs)
-            if (std::none_of(suite.prefill.begin(), suite.prefill.end(),
-                             [&](const auto& c) { return c.seq == s; }))
-                for (int64_t dh :
-                     options.head_dims.empty() ? std::vector<int64_t>{64, 128} : options.head_dims)
+        if (options.seqs.empty() && options.head_dims.empty() && options.dtypes.empty()) {
+            suite.prefill = bench::default_prefill_cases(options.full);
+        } else {
+            // Every combination asked for, each axis left out taking the sweep's values: sequence
+            // lengths, head dims 64 and 128, BFLOAT16; causal and not.
+            std::vector<int64_t> seqs = options.seqs;
+            if (seqs.empty())
+                for (const bench::PrefillCase& c : bench::default_prefill_cases(options.full))
+                    if (c.dtype == DataType::BFLOAT16 &&
+                        std::find(seqs.begin(), seqs.end(), c.seq) == seqs.end())
+                        seqs.push_back(c.seq);
+            const std::vector<int64_t> head_dims =
+                options.head_dims.empty() ? std::vector<int64_t>{64, 128} : options.head_dims;
+            std::vector<DataType> dtypes;
+            for (const std::string& name : options.dtypes) dtypes.push_back(bench::parse_weight_dtype(name));
+            if (dtypes.empty()) dtypes = {DataType::BFLOAT16};
+            for (DataType dt : dtypes)
+                for (int64_t dh : head_dims)
                     for (bool causal : {false, true})
-                        suite.prefill.push_back({1, 8, s, dh, causal, DataType::BFLOAT16});
+                        for (int64_t seq : seqs) suite.prefill.push_back({1, 8, seq, dh, causal, dt});
+        }
     }
     if (options.only != "prefill") {
         if (options.users.empty() && options.cache_lens.empty()) {
@@ -264,6 +266,10 @@ int run_bench_attention(const BenchAttentionOptions& options) {
         if (c.cache_len % c.block_size != 0)
             detail::fail(ErrorKind::InvalidArgument, "bench attention", "--cache-len ", c.cache_len,
                          " must be a multiple of the block size ", c.block_size);
+    bench::require_fits(suite, bench::available_memory_bytes());
+    // Last of the checks: a rejected command line leaves no file behind.
+    check_writable(options.json_path, "--json");
+    check_writable(options.svg_path, "--svg");
 
     Device device = open_device(0, {.num_workers = options.workers});
     device.enable_program_cache();
@@ -382,12 +388,16 @@ Command setup_bench(CLI::App& root) {
     att->add_option("--json", attention->json_path, "Also write the results as JSON to this file");
     att->add_option("--svg", attention->svg_path, "Write the charts to this SVG file ('' for none)")
         ->capture_default_str();
-    att->add_option("--seq", attention->seqs, "Prefill sequence length, repeatable");
-    att->add_option("--head-dim", attention->head_dims, "Prefill head dim, repeatable");
+    att->add_option("--seq", attention->seqs, "Prefill sequence length, repeatable")
+        ->check(CLI::Range(int64_t(1), int64_t(1) << 30));
+    att->add_option("--head-dim", attention->head_dims, "Prefill head dim, repeatable")
+        ->check(CLI::Range(int64_t(1), int64_t(1) << 16));
     att->add_option("--dtype", attention->dtypes, "Prefill dtype, repeatable: float32, bfloat16, bfloat8_b")
         ->check(CLI::IsMember({"float32", "bfloat16", "bfloat8_b"}));
-    att->add_option("--users", attention->users, "Decode users, repeatable");
-    att->add_option("--cache-len", attention->cache_lens, "Decode cache length, repeatable (multiple of 64)");
+    att->add_option("--users", attention->users, "Decode users, repeatable")
+        ->check(CLI::Range(int64_t(1), int64_t(1) << 20));
+    att->add_option("--cache-len", attention->cache_lens, "Decode cache length, repeatable (multiple of 64)")
+        ->check(CLI::Range(int64_t(64), int64_t(1) << 30));
     att->add_option("--kv-layout", attention->kv_layouts,
                     "Decode cache layout, repeatable: tile, row_major (default tile; row_major skips BFLOAT8_B)")
         ->check(CLI::IsMember({"tile", "row_major"}));

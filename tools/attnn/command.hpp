@@ -31,8 +31,9 @@ void add_workers_option(CLI::App* app, int& workers);
 // A progress line on stderr: "[attnn 12.3s] text".
 void progress(const std::string& line);
 
-// Fails now, before a long run, if `path` (when not empty) cannot be written.
-void check_writable(const std::string& path);
+// Checks that `option`'s file can be written, without creating it: an existing file must open
+// for appending, a new one needs a writable folder. A rejected command line leaves no files.
+void check_writable(const std::string& path, const char* option = "--json");
 
 // Writes `json` to `path` (pretty-printed); throws attnn::Error when the file cannot be written.
 void write_json(const std::string& path, const nlohmann::json& json);

@@ -1,7 +1,10 @@
 // attnn: the command-line tool. Subcommands register themselves (see command.hpp); this file
 // parses the command line, runs the chosen one and turns errors into messages and exit codes.
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <vector>
@@ -35,10 +38,22 @@ void progress(const std::string& line) {
     std::cerr << "[attnn " << bench::format_number(seconds, 1) << "s] " << line << std::endl;
 }
 
-void check_writable(const std::string& path) {
+void check_writable(const std::string& path, const char* option) {
     if (path.empty()) return;
-    std::ofstream out(path, std::ios::app);
-    if (!out) detail::fail(ErrorKind::Runtime, "--json", "cannot open '", path, "' for writing");
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    if (fs::is_directory(path, ec))
+        detail::fail(ErrorKind::Runtime, option, "'", path, "' is a folder, not a file");
+    if (fs::exists(path, ec)) {
+        std::ofstream out(path, std::ios::app);  // an existing file: appending changes nothing
+        if (!out) detail::fail(ErrorKind::Runtime, option, "cannot open '", path, "' for writing");
+        return;
+    }
+    fs::path folder = fs::path(path).parent_path();
+    if (folder.empty()) folder = ".";
+    if (!fs::is_directory(folder, ec) || ::access(folder.c_str(), W_OK | X_OK) != 0)
+        detail::fail(ErrorKind::Runtime, option, "cannot create '", path, "': folder '", folder.string(),
+                     fs::is_directory(folder, ec) ? "' is not writable" : "' does not exist");
 }
 
 void write_json(const std::string& path, const nlohmann::json& json) {
@@ -80,13 +95,24 @@ int main(int argc, char** argv) {
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
-        // CLI11 reports "a subcommand is required" for a misspelt one; name it instead.
-        bool known = false;
-        for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; }))
-            known = known || (argc > 1 && sub->check_name(argv[1]));
-        if (argc > 1 && argv[1][0] != '-' && !known) {
-            std::cerr << "attnn: unknown subcommand '" << argv[1] << "'; run attnn --help for the list\n";
-            return 2;
+        // CLI11 reports "a subcommand is required" for a misspelt one, at any depth ("attnn bench
+        // foo"); name it instead. Walk the words before the first option down the subcommands.
+        CLI::App* at = &app;
+        std::string path = "attnn";
+        for (int i = 1; i < argc && argv[i][0] != '-'; ++i) {
+            CLI::App* next = nullptr;
+            for (CLI::App* sub : at->get_subcommands([](CLI::App*) { return true; }))
+                if (sub->check_name(argv[i])) next = sub;
+            if (next == nullptr) {
+                if (at->get_require_subcommand_min() > 0) {
+                    std::cerr << "attnn: unknown subcommand '" << argv[i] << "' of '" << path << "'; run "
+                              << path << " --help for the list\n";
+                    return 2;
+                }
+                break;
+            }
+            at = next;
+            path += " " + next->get_name();
         }
         return app.exit(e);
     }
