@@ -52,6 +52,9 @@ def _prepare(op, array):
     if dt.kind in "iu":
         if array.size and (array.min() < np.iinfo(np.int32).min or array.max() > np.iinfo(np.uint32).max):
             raise ValueError(f"{op}: tensor: integer values outside int32/uint32 range")
+        if array.size and array.min() < 0 and array.max() > np.iinfo(np.int32).max:
+            raise ValueError(f"{op}: tensor: integer values span negatives and values above 2**31 - 1 "
+                             f"(min {array.min()}, max {array.max()}): neither INT32 nor UINT32 holds them all")
         if dt.kind == "u" or (array.size and array.min() >= 0 and array.max() > np.iinfo(np.int32).max):
             return np.ascontiguousarray(array, dtype=np.uint32), False
         return np.ascontiguousarray(array, dtype=np.int32), False

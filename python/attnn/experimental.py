@@ -1,6 +1,7 @@
 """ttnn.experimental: the LLM attention layer's head, RoPE and paged-cache ops."""
 
 import numbers
+import operator
 
 from . import _attnn
 from .transformer import _matches_cache, _unset
@@ -46,7 +47,11 @@ def paged_update_cache(cache_tensor, input_tensor, *, update_idxs=None, update_i
         if isinstance(update_idxs, numbers.Integral) or not hasattr(update_idxs, "__iter__"):
             raise TypeError(f"{op}: update_idxs: expected a list with one position per user, "
                             f"given {type(update_idxs).__name__}")
-        update_idxs = [int(i) for i in update_idxs]
+        try:  # operator.index: an int, or numpy's; 3.9 must not become position 3
+            update_idxs = [operator.index(i) for i in update_idxs]
+        except TypeError:
+            bad = next(i for i in update_idxs if not hasattr(type(i), "__index__"))
+            raise TypeError(f"{op}: update_idxs: expected ints (-1 skips a user), given {bad!r}") from None
     return _e.paged_update_cache(cache_tensor, input_tensor, update_idxs=update_idxs,
                                  update_idxs_tensor=update_idxs_tensor, page_table=page_table)
 

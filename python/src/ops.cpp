@@ -6,6 +6,8 @@
 #include <nanobind/stl/tuple.h>
 #include <nanobind/stl/vector.h>
 
+#include <limits>
+
 #include "convert.hpp"
 
 namespace attnn::python {
@@ -56,6 +58,14 @@ void bind_binary(nb::module_& m, const char* name, Fn fn) {
 // and preallocated-output options that have no meaning on one CPU device.
 // Called from bindings that release the GIL: it takes it back to look at the value.
 // Refused as NotImplementedError, as the Python wrappers refuse theirs.
+// An index argument (a batch or cache position) taken as any Python int, so that a negative one
+// gets attnn's message (op, argument, range, value) rather than nanobind's list of signatures.
+uint32_t index_arg(int64_t value, const char* op, const char* arg) {
+    if (value < 0 || value > int64_t(std::numeric_limits<uint32_t>::max()))
+        detail::fail(ErrorKind::InvalidArgument, op, arg, ": expected an index in [0, 2^32), given ", value);
+    return uint32_t(value);
+}
+
 void require_unset(const char* op, const char* arg, nb::handle value) {
     nb::gil_scoped_acquire gil;
     if (value.is_none()) return;
@@ -351,11 +361,12 @@ void bind_experimental(nb::module_& e) {
     e.def(
         "paged_fill_cache",
         [](Tensor& cache, const Tensor& input, const Tensor& page_table,
-           std::optional<Tensor> batch_idx_tensor, uint32_t batch_idx) {
+           std::optional<Tensor> batch_idx_tensor, int64_t batch_idx) {
             if (batch_idx_tensor)
                 experimental::paged_fill_cache(cache, input, page_table, *batch_idx_tensor);
             else
-                experimental::paged_fill_cache(cache, input, page_table, batch_idx);
+                experimental::paged_fill_cache(cache, input, page_table,
+                                               index_arg(batch_idx, "paged_fill_cache", "batch_idx"));
             return cache;
         },
         nb::arg("cache_tensor"), nb::arg("input_tensor"), nb::arg("page_table"), nb::kw_only(),
@@ -400,15 +411,16 @@ void bind_ops(nb::module_& m) {
 
     m.def(
         "fill_cache",
-        [](Tensor& cache, const Tensor& input, uint32_t batch_idx) {
-            fill_cache(cache, input, batch_idx);
+        [](Tensor& cache, const Tensor& input, int64_t batch_idx) {
+            fill_cache(cache, input, index_arg(batch_idx, "fill_cache", "batch_idx"));
             return cache;
         },
         nb::arg("cache_tensor"), nb::arg("input_tensor"), nb::arg("batch_idx"), release_gil());
     m.def(
         "update_cache",
-        [](Tensor& cache, const Tensor& input, uint32_t update_idx, uint32_t batch_offset, nb::handle) {
-            update_cache(cache, input, update_idx, batch_offset);
+        [](Tensor& cache, const Tensor& input, int64_t update_idx, int64_t batch_offset, nb::handle) {
+            update_cache(cache, input, index_arg(update_idx, "update_cache", "update_idx"),
+                         index_arg(batch_offset, "update_cache", "batch_offset"));
             return cache;
         },
         nb::arg("cache"), nb::arg("input"), nb::arg("update_idx"), nb::arg("batch_offset") = 0,

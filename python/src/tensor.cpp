@@ -95,6 +95,15 @@ Tensor creation(const char* op, nb::handle shape, float value, std::optional<Dat
 
 }  // namespace
 
+// A Python int, or anything that says it is one (__index__: numpy's integers): its value.
+std::optional<int64_t> as_index(nb::handle item) {
+    if (nb::isinstance<nb::int_>(item)) return nb::cast<int64_t>(item);
+    if (nb::isinstance<nb::float_>(item) || !PyIndex_Check(item.ptr())) return std::nullopt;
+    nb::object index = nb::steal(PyNumber_Index(item.ptr()));
+    if (!index.is_valid()) throw nb::python_error();
+    return nb::cast<int64_t>(index);
+}
+
 Shape to_shape(nb::handle obj, const char* op, const char* arg, std::optional<uint64_t> infer_volume) {
     if (nb::isinstance<Shape>(obj)) return nb::cast<Shape>(obj);
     if (!nb::isinstance<nb::sequence>(obj) || nb::isinstance<nb::str>(obj))
@@ -102,10 +111,11 @@ Shape to_shape(nb::handle obj, const char* op, const char* arg, std::optional<ui
                      nb::cast<std::string>(nb::str(obj.type())));
     std::vector<int64_t> dims;
     for (nb::handle item : obj) {
-        if (!nb::isinstance<nb::int_>(item))
+        const std::optional<int64_t> dim = as_index(item);
+        if (!dim)
             detail::fail(ErrorKind::TypeMismatch, op, arg, ": expected ints, given an element of type ",
                          nb::cast<std::string>(nb::str(item.type())));
-        dims.push_back(nb::cast<int64_t>(item));
+        dims.push_back(*dim);
     }
     if (dims.empty() || dims.size() > size_t(Shape::max_rank))
         detail::fail(ErrorKind::InvalidArgument, op, arg, ": expected 1..", Shape::max_rank, " dims, given ",
@@ -134,14 +144,23 @@ Shape to_shape(nb::handle obj, const char* op, const char* arg, std::optional<ui
 
 void bind_tensor(nb::module_& m) {
     nb::class_<Shape>(m, "Shape")
-        .def("__init__", [](Shape* s, nb::handle dims) { new (s) Shape(to_shape(dims, "Shape", "dims")); },
-             nb::arg("dims"))
+        .def(
+            "__init__", [](Shape* s, nb::handle dims) { new (s) Shape(to_shape(dims, "Shape", "dims")); },
+            nb::arg("dims"))
         .def("__len__", &Shape::rank)
         .def_prop_ro("rank", &Shape::rank)
         .def("__getitem__",
              [](const Shape& s, int i) {
                  if (i < -s.rank() || i >= s.rank()) throw nb::index_error("Shape index out of range");
                  return s[i];
+             })
+        .def("__getitem__",  // a slice gives a tuple of ints (it may be empty, which no Shape is)
+             [](const Shape& s, nb::slice slice) {
+                 auto [start, stop, step, n] = slice.compute(size_t(s.rank()));
+                 nb::list dims;
+                 for (size_t i = 0; i < n; ++i)
+                     dims.append(s[int(Py_ssize_t(start) + Py_ssize_t(i) * Py_ssize_t(step))]);
+                 return nb::steal<nb::tuple>(PyList_AsTuple(dims.ptr()));
              })
         .def("__iter__", [](const Shape& s) { return nb::iter(nb::cast(s.to_vector())); })
         .def("__eq__",
@@ -152,7 +171,8 @@ void bind_tensor(nb::module_& m) {
                  if (nb::len(other) != v.size()) return false;
                  size_t i = 0;
                  for (nb::handle item : other) {
-                     if (!nb::isinstance<nb::int_>(item) || nb::cast<int64_t>(item) != int64_t(v[i++])) return false;
+                     const std::optional<int64_t> dim = as_index(item);
+                     if (!dim || *dim != int64_t(v[i++])) return false;
                  }
                  return true;
              })
@@ -161,8 +181,11 @@ void bind_tensor(nb::module_& m) {
         .def("to_list", &Shape::to_vector)
         .def("__repr__", &Shape::to_string);
 
-    nb::class_<Tensor>(m, "Tensor")
-        .def_prop_ro("shape", &Tensor::shape)
+    auto tensor_class = nb::class_<Tensor>(m, "Tensor");
+    // numpy must not broadcast its ufuncs over a Tensor as over an object (t + ndarray made an
+    // object array of Tensors): with __array_ufunc__ None it defers, and the mix is a TypeError.
+    tensor_class.attr("__array_ufunc__") = nb::none();
+    tensor_class.def_prop_ro("shape", &Tensor::shape)
         .def_prop_ro("logical_shape", &Tensor::logical_shape)
         .def_prop_ro("padded_shape", &Tensor::padded_shape)
         .def_prop_ro("dtype", &Tensor::dtype)
@@ -175,35 +198,66 @@ void bind_tensor(nb::module_& m) {
         .def("storage_on_device", &Tensor::storage_on_device)
         .def("volume", &Tensor::volume)
         .def("size_bytes", &Tensor::size_bytes)
-        .def("cpu", [](const Tensor& t) { return cpu(t); }, release_gil())
-        .def("to", [](const Tensor& t, Device& d, std::optional<MemoryConfig> mc) { return to_device(t, d, mc.value_or(DRAM_MEMORY_CONFIG)); },
-             nb::arg("device"), nb::arg("memory_config") = nb::none(), release_gil())
-        .def("to", [](const Tensor& t, Layout l) { return to_layout(t, l); }, nb::arg("layout"), release_gil())
-        .def("reshape", [](const Tensor& t, nb::args shape) {
-                 if (shape.size() == 1 && !nb::isinstance<nb::int_>(shape[0])) return reshape_py(t, shape[0], {});
+        .def(
+            "cpu", [](const Tensor& t) { return cpu(t); }, release_gil())
+        .def(
+            "to",
+            [](const Tensor& t, Device& d, std::optional<MemoryConfig> mc) {
+                return to_device(t, d, mc.value_or(DRAM_MEMORY_CONFIG));
+            },
+            nb::arg("device"), nb::arg("memory_config") = nb::none(), release_gil())
+        .def(
+            "to", [](const Tensor& t, Layout l) { return to_layout(t, l); }, nb::arg("layout"), release_gil())
+        .def("reshape",
+             [](const Tensor& t, nb::args shape) {
+                 if (shape.size() == 1 && !nb::isinstance<nb::int_>(shape[0]))
+                     return reshape_py(t, shape[0], {});
                  return reshape_py(t, shape, {});
              })
-        .def("deallocate", [](Tensor& t, bool) { deallocate(t); }, nb::arg("force") = true)
+        .def(
+            "deallocate", [](Tensor& t, bool) { deallocate(t); }, nb::arg("force") = true)
         .def("__repr__", &Tensor::to_string)
         .def("__str__", &Tensor::to_string)
         .def("to_numpy", [](nb::handle self) { return nb::module_::import_("attnn").attr("to_numpy")(self); })
         .def("to_torch", [](nb::handle self) { return nb::module_::import_("attnn").attr("to_torch")(self); })
         // Operators: the ops with their default options.
-        .def("__matmul__", [](const Tensor& a, const Tensor& b) { return matmul(a, b); }, nb::is_operator(), release_gil())
-        .def("__add__", [](const Tensor& a, const Tensor& b) { return add(a, b); }, nb::is_operator(), release_gil())
-        .def("__add__", [](const Tensor& a, float b) { return add(a, b); }, nb::is_operator(), release_gil())
-        .def("__radd__", [](const Tensor& a, float b) { return add(a, b); }, nb::is_operator(), release_gil())
-        .def("__sub__", [](const Tensor& a, const Tensor& b) { return subtract(a, b); }, nb::is_operator(), release_gil())
-        .def("__sub__", [](const Tensor& a, float b) { return subtract(a, b); }, nb::is_operator(), release_gil())
-        .def("__rsub__", [](const Tensor& a, float b) { return add(multiply(a, -1.0f), b); }, nb::is_operator(), release_gil())
-        .def("__mul__", [](const Tensor& a, const Tensor& b) { return multiply(a, b); }, nb::is_operator(), release_gil())
-        .def("__mul__", [](const Tensor& a, float b) { return multiply(a, b); }, nb::is_operator(), release_gil())
-        .def("__rmul__", [](const Tensor& a, float b) { return multiply(a, b); }, nb::is_operator(), release_gil())
-        .def("__truediv__", [](const Tensor& a, float b) {
-                 if (b == 0.0f) detail::fail(ErrorKind::InvalidArgument, "divide", "the scalar divisor is 0");
-                 return multiply(a, 1.0f / b);
-             }, nb::is_operator(), release_gil())
-        .def("__neg__", [](const Tensor& a) { return multiply(a, -1.0f); }, release_gil());
+        .def(
+            "__matmul__", [](const Tensor& a, const Tensor& b) { return matmul(a, b); }, nb::is_operator(),
+            release_gil())
+        .def(
+            "__add__", [](const Tensor& a, const Tensor& b) { return add(a, b); }, nb::is_operator(),
+            release_gil())
+        .def(
+            "__add__", [](const Tensor& a, float b) { return add(a, b); }, nb::is_operator(), release_gil())
+        .def(
+            "__radd__", [](const Tensor& a, float b) { return add(a, b); }, nb::is_operator(), release_gil())
+        .def(
+            "__sub__", [](const Tensor& a, const Tensor& b) { return subtract(a, b); }, nb::is_operator(),
+            release_gil())
+        .def(
+            "__sub__", [](const Tensor& a, float b) { return subtract(a, b); }, nb::is_operator(),
+            release_gil())
+        .def(
+            "__rsub__", [](const Tensor& a, float b) { return add(multiply(a, -1.0f), b); },
+            nb::is_operator(), release_gil())
+        .def(
+            "__mul__", [](const Tensor& a, const Tensor& b) { return multiply(a, b); }, nb::is_operator(),
+            release_gil())
+        .def(
+            "__mul__", [](const Tensor& a, float b) { return multiply(a, b); }, nb::is_operator(),
+            release_gil())
+        .def(
+            "__rmul__", [](const Tensor& a, float b) { return multiply(a, b); }, nb::is_operator(),
+            release_gil())
+        .def(
+            "__truediv__",
+            [](const Tensor& a, float b) {
+                if (b == 0.0f) detail::fail(ErrorKind::InvalidArgument, "divide", "the scalar divisor is 0");
+                return multiply(a, 1.0f / b);
+            },
+            nb::is_operator(), release_gil())
+        .def(
+            "__neg__", [](const Tensor& a) { return multiply(a, -1.0f); }, release_gil());
 
     // Host data <-> tensors (the Python layer's from_numpy / to_numpy / from_torch / to_torch).
     m.def(

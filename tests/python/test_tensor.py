@@ -80,6 +80,10 @@ def test_numpy_dtype_conversions():
     assert np.array_equal(attnn.to_numpy(attnn.from_numpy([[1, 2], [3, 4]])), [[1, 2], [3, 4]])
     with pytest.raises(ValueError, match="int32/uint32 range"):
         attnn.from_numpy(np.array([2**40], dtype=np.int64))
+    # Negatives beside values above 2**31 - 1: neither integer dtype holds both (3e9 wrapped).
+    with pytest.raises(ValueError, match="neither INT32 nor UINT32"):
+        attnn.from_numpy(np.array([-1, 3_000_000_000], dtype=np.int64))
+    assert attnn.from_numpy(np.array([3_000_000_000], dtype=np.int64)).dtype == attnn.uint32
     with pytest.raises(TypeError, match="dtype complex128"):
         attnn.from_numpy(np.ones(3, dtype=np.complex128))
     assert attnn.from_numpy(np.float32(3.0)).shape == (1,)
@@ -121,6 +125,23 @@ def test_shape_behaves_like_a_sequence():
     assert repr(t.shape) == "Shape([2, 3, 4])"
     with pytest.raises(IndexError):
         t.shape[3]
+    assert t.shape[1:] == (3, 4) and t.shape[::-1] == (4, 3, 2) and t.shape[5:] == ()
+    # numpy's integers are ints (they have __index__), floats are not
+    assert attnn.Shape([np.int64(2), np.uint32(3), 4]) == [2, 3, 4]
+    assert t.shape == (np.int64(2), 3, 4)
+    assert attnn.zeros((np.int64(2), 2)).shape == (2, 2)
+    assert attnn.reshape(t, (np.int32(6), -1)).shape == (6, 4)
+    with pytest.raises(TypeError, match="expected ints"):
+        attnn.Shape([2.0, 3])
+
+
+def test_numpy_arrays_do_not_broadcast_over_tensors():
+    # Without __array_ufunc__ = None numpy made an object array of Tensors out of t + ndarray.
+    t = attnn.from_numpy(np.ones((2, 2), np.float32))
+    with pytest.raises(TypeError):
+        t + np.ones((2, 2))
+    with pytest.raises(TypeError):
+        np.ones(2) * t
 
 
 def test_repr_is_ttnn_style():

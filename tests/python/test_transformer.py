@@ -183,6 +183,31 @@ def test_fill_and_update_cache(dtype, rng, device):
     assert_close(attnn.to_numpy(cache), expected, dtype)
 
 
+def test_cache_index_arguments_are_checked(device):
+    # A negative index gets attnn's message (op, argument, value), not nanobind's signature list;
+    # a position that is not an int is refused, not truncated (3.9 wrote position 3).
+    cache = attnn.from_numpy(np.zeros((2, 1, 64, 32), np.float32), layout=attnn.TILE_LAYOUT, device=device)
+    before = attnn.to_numpy(cache).copy()
+    x = attnn.from_numpy(np.ones((1, 1, 32, 32), np.float32), layout=attnn.TILE_LAYOUT, device=device)
+    with pytest.raises(ValueError, match=r"fill_cache: batch_idx: expected an index in \[0, 2\^32\), given -1"):
+        attnn.fill_cache(cache, x, -1)
+    row = attnn.from_numpy(np.ones((1, 1, 32, 32), np.float32), layout=attnn.TILE_LAYOUT, device=device)
+    with pytest.raises(ValueError, match="update_cache: update_idx: .* given -1"):
+        attnn.update_cache(cache, row, -1)
+    with pytest.raises(ValueError, match="update_cache: batch_offset: .* given -3"):
+        attnn.update_cache(cache, row, 5, batch_offset=-3)
+    table = attnn.from_numpy(np.arange(2, dtype=np.int32).reshape(1, 2), device=device)
+    paged = attnn.from_numpy(np.zeros((2, 1, 32, 32), np.float32), layout=attnn.TILE_LAYOUT, device=device)
+    with pytest.raises(ValueError, match="paged_fill_cache: batch_idx: .* given -1"):
+        attnn.experimental.paged_fill_cache(paged, x, table, batch_idx=-1)
+    prow = attnn.from_numpy(np.ones((1, 1, 1, 32), np.float32), layout=attnn.TILE_LAYOUT, device=device)
+    with pytest.raises(TypeError, match="update_idxs: expected ints .* given 3.9"):
+        attnn.experimental.paged_update_cache(paged, prow, update_idxs=[3.9], page_table=table)
+    attnn.experimental.paged_update_cache(paged, prow, update_idxs=[np.int64(3)], page_table=table)
+    assert np.array_equal(attnn.to_numpy(paged)[0, 0, 3], np.ones(32))
+    assert np.array_equal(attnn.to_numpy(cache), before)
+
+
 @pytest.mark.parametrize("dtype", [attnn.float32, attnn.bfloat16, attnn.bfloat8_b])
 def test_paged_fill_and_update_cache(dtype, rng, device):
     b, nkv, s, dh, block = 2, 2, 96, 32, 32
