@@ -616,6 +616,22 @@ constexpr int R = 16 / W;  // vectors per 16-value face row
 // plain scale would give (a NaN key scored -Inf would silently drop out of the softmax).
 constexpr uint32_t bfp_nonfinite_exponent = 255;
 
+// Whether any face row of the band's block-float tiles (all 32 rows, run or not) is non-finite:
+// kernels that would pay for the NaN in every step check it once per band.
+inline bool has_nonfinite_rows(const TileBand& band) {
+    const int64_t tiles = (band.dh + 31) / 32;
+    bool any = false;
+    for (int64_t t = 0; t < tiles; ++t) {
+        const uint8_t* exponents = band.tiles + t * band.tile_bytes;
+#if defined(__AVX512BW__)
+        any |= _mm512_cmpeq_epi8_mask(_mm512_loadu_si512(exponents), _mm512_set1_epi8(char(0xff))) != 0;
+#else
+        for (int i = 0; i < 64; ++i) any |= exponents[i] == bfp_nonfinite_exponent;
+#endif
+    }
+    return any;
+}
+
 // 2^(e - 127 - mbits) for the 64 face rows of one block-float tile (exponent bytes at
 // tile[0..63]); NaN where e is 255.
 inline void bfp_steps64(const uint8_t* tile, int mbits, float* steps) {
@@ -1301,11 +1317,13 @@ ATTNN_BF16_VBMI void bfp8_pairs(const TileBand& band, const float* p, int64_t ld
                     at_hi = _mm512_cmpge_epi32_mask(from_hi, _mm512_setzero_si512());
     const __m512i bias = _mm512_set1_epi16(133), zero = _mm512_setzero_si512();
     const __mmask32 run = __mmask32(((uint64_t(1) << band.n) - 1) << band.row);
+    const bool nonfinite_rows = has_nonfinite_rows(band);
     const __m512i nonfinite_e = _mm512_set1_epi16(bfp_nonfinite_exponent), nan = _mm512_set1_epi16(0x7fc0);
     for (int64_t h0 = 0; h0 < heads; h0 += 8) {
         const int64_t hn = heads - h0 < 8 ? heads - h0 : 8;
         __m512i pb[8];  // bf16 p of the band's 32 keys, key k in word k
         __mmask32 nonzero[8], nan_p[8];
+        bool check = nonfinite_rows;  // whether some p' must be a NaN: the slower stores below
         for (int64_t h = 0; h < hn; ++h) {
             const float* ph = p + (h0 + h) * ldp;
             const __m512 v0 = _mm512_maskz_loadu_ps(first16, ph), v1 = _mm512_maskz_loadu_ps(next16, ph + 16);
@@ -1315,6 +1333,7 @@ ATTNN_BF16_VBMI void bfp8_pairs(const TileBand& band, const float* p, int64_t ld
             nonzero[h] = _mm512_test_epi16_mask(pb[h], pb[h]);
             nan_p[h] = _mm512_cmpgt_epu16_mask(_mm512_and_si512(pb[h], _mm512_set1_epi16(0x7fff)),
                                                _mm512_set1_epi16(0x7f80));
+            check = check || nan_p[h] != 0;
         }
         for (int64_t s = 0; s < segs; ++s) {
             const uint8_t* tile = band.tiles + (s >> 1) * band.tile_bytes;
@@ -1324,6 +1343,13 @@ ATTNN_BF16_VBMI void bfp8_pairs(const TileBand& band, const float* p, int64_t ld
                 _mm_loadu_si128(reinterpret_cast<const __m128i*>(tile + (2 + (s & 1)) * 16)), 1);
             const __m512i e16 = _mm512_cvtepu8_epi16(e8);
             const __m512i shift = _mm512_slli_epi16(_mm512_sub_epi16(e16, bias), 7);
+            if (!check) [[likely]] {
+                for (int64_t h = 0; h < hn; ++h)
+                    _mm512_storeu_si512(
+                        pp + (s * heads + h0 + h) * 16,
+                        _mm512_max_epi16(_mm512_maskz_add_epi16(nonzero[h], pb[h], shift), zero));
+                continue;
+            }
             const __mmask32 nonfinite = _mm512_mask_cmpeq_epi16_mask(run, e16, nonfinite_e);
             for (int64_t h = 0; h < hn; ++h)
                 _mm512_storeu_si512(
@@ -1540,7 +1566,7 @@ void quantize_q8(const float* q, int64_t heads, int64_t ldq, int64_t dh, bool ev
         }
 }
 
-template <int H>
+template <int H, bool NONFINITE>
 ATTNN_INT8_DOT void tile_scores_q8_heads(const TileBand& band, const uint8_t* q8, int64_t segs, float* scores,
                                          int64_t lds, Prefetcher& pf) {
     const __m512i c80 = _mm512_set1_epi8(char(0x80));
@@ -1570,10 +1596,12 @@ ATTNN_INT8_DOT void tile_scores_q8_heads(const TileBand& band, const uint8_t* q8
             const __m128i ex = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tile + face * 16)),
                                                 transposed);
             const __m512i e = _mm512_cvtepu8_epi32(ex);
-            const __m512 step = _mm512_castsi512_ps(  // 2^(e - 127), NaN for a non-finite row (bfp_steps64)
-                _mm512_mask_mov_epi32(_mm512_slli_epi32(e, 23),
-                                      _mm512_cmpeq_epi32_mask(e, _mm512_set1_epi32(bfp_nonfinite_exponent)),
-                                      _mm512_set1_epi32(0x7fc00000)));
+            __m512i step_bits = _mm512_slli_epi32(e, 23);  // 2^(e - 127)
+            if constexpr (NONFINITE)                       // NaN for a non-finite row (bfp_steps64)
+                step_bits = _mm512_mask_mov_epi32(
+                    step_bits, _mm512_cmpeq_epi32_mask(e, _mm512_set1_epi32(bfp_nonfinite_exponent)),
+                    _mm512_set1_epi32(0x7fc00000));
+            const __m512 step = _mm512_castsi512_ps(step_bits);
             const int32_t* blk[H];
             __m512i dot[H];
             for (int h = 0; h < H; ++h) {
@@ -1606,19 +1634,27 @@ ATTNN_INT8_DOT void tile_scores_q8_heads(const TileBand& band, const uint8_t* q8
     }
 }
 
-template <int H>
+template <bool NONFINITE>
 struct ScoresQ8 {
-    static void run(int64_t h0, const TileBand* band, const uint8_t* q8, int64_t segs, float* scores, int64_t lds,
-                    Prefetcher* pf) {
-        tile_scores_q8_heads<H>(*band, q8 + h0 * segs * q8_block, segs, scores + h0 * lds, lds, *pf);
-    }
+    template <int H>
+    struct Heads {
+        static void run(int64_t h0, const TileBand* band, const uint8_t* q8, int64_t segs, float* scores,
+                        int64_t lds, Prefetcher* pf) {
+            tile_scores_q8_heads<H, NONFINITE>(*band, q8 + h0 * segs * q8_block, segs, scores + h0 * lds, lds,
+                                               *pf);
+        }
+    };
 };
 
 ATTNN_INT8_DOT void tile_scores_q8(const TileBand& band, const uint8_t* q8, int64_t heads, float* scores, int64_t lds) {
     const int64_t segs = (band.dh + 15) / 16;
     const int64_t halves = (band.row + band.n + 15) / 16 - band.row / 16;
     Prefetcher pf(band, halves * segs);
-    for_head_groups<ScoresQ8, 4>(heads, &band, q8, segs, scores, lds, &pf);
+    // The NaN for non-finite rows costs two instructions a step: paid only where the band has one.
+    if (has_nonfinite_rows(band)) [[unlikely]]
+        for_head_groups<ScoresQ8<true>::Heads, 4>(heads, &band, q8, segs, scores, lds, &pf);
+    else
+        for_head_groups<ScoresQ8<false>::Heads, 4>(heads, &band, q8, segs, scores, lds, &pf);
 }
 #undef ATTNN_INT8_DOT
 #endif
