@@ -25,8 +25,9 @@ def test_a_long_op_lets_other_python_threads_run(rng, device):
     start = time.perf_counter()
     op()
     alone = time.perf_counter() - start
-    # Long enough that a held GIL would show as one gap of the whole op in the loop below.
-    repeats = max(2, int(np.ceil(0.6 / max(alone, 1e-3))))
+    # Long enough that a held GIL would show as a gap of the whole op, once per op, in the loop
+    # below: at least 4 ops.
+    repeats = max(4, int(np.ceil(0.6 / max(alone, 1e-3))))
 
     done = threading.Event()
 
@@ -49,7 +50,10 @@ def test_a_long_op_lets_other_python_threads_run(rng, device):
     busy = last - began
     # With the GIL held through each op, this loop would stop for a whole op at a time.
     assert ticks > 100, f"the main thread ran {ticks} times in {busy:.3f} s beside the ops"
-    assert max(gaps) < 0.5 * alone, f"the main thread stalled {max(gaps):.3f} s beside ops of {alone:.3f} s"
+    # One long stall may be the scheduler's (two cores, both busy with the op's workers); a held
+    # GIL stalls the loop once per op.
+    stalls = [g for g in gaps if g >= 0.5 * alone]
+    assert len(stalls) <= 1, f"the main thread stalled {len(stalls)} times ({stalls}) beside {repeats} ops of {alone:.3f} s"
 
 
 def test_ops_from_several_threads_match_their_results_alone(rng, device):
