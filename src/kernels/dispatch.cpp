@@ -1,4 +1,5 @@
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 
@@ -46,10 +47,24 @@ bool cpu_supports(Isa isa) {
 
 const KernelTable* initial_table() {
     Isa isa = best_isa();
-    if (const char* env = std::getenv("ATTNN_ISA")) {
-        std::string want = env;
+    // ATTNN_ISA narrows the choice. A value that names no path, or one this CPU lacks, keeps the
+    // best path and says so once on stderr (a typo must not pass for a measured narrower path).
+    if (const char* env = std::getenv("ATTNN_ISA"); env && *env) {
+        const std::string want = env;
+        bool known = false;
         for (Isa candidate : {Isa::portable, Isa::avx2, Isa::avx512})
-            if (want == isa_name(candidate) && cpu_supports(candidate)) isa = candidate;
+            if (want == isa_name(candidate)) {
+                known = true;
+                if (cpu_supports(candidate))
+                    isa = candidate;
+                else
+                    std::fprintf(stderr, "attnn: ATTNN_ISA=%s: this CPU lacks it; using %s\n", env,
+                                 isa_name(isa));
+            }
+        if (!known)
+            std::fprintf(stderr,
+                         "attnn: ATTNN_ISA=%s names no SIMD path (avx512, avx2, portable); using %s\n", env,
+                         isa_name(isa));
     }
     return table_for(isa);
 }

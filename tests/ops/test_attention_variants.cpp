@@ -336,6 +336,41 @@ TEST(DecodeSinks, TakeTtnnDecodeShapeAndTheScale) {
     }
 }
 
+// A sink of +inf or -inf means the same at every scale, 0 and negative ones included (inf x 0
+// is NaN; -inf x -1 would be +inf): +inf zeros its head's rows, -inf is no sink at all.
+TEST(AttentionSinks, InfiniteSinksIgnoreTheScale) {
+    const uint32_t b = 2, nqh = 4, nkv = 2, s = 40, dh = 32;
+    std::vector<float> sinks = {INFINITY, -INFINITY, 1.5f, -INFINITY};
+    Tensor pq = sdpa_input({b, nqh, s, dh}, DataType::FLOAT32, 71),
+           dq = sdpa_input({1, b, nqh, dh}, DataType::FLOAT32, 72);
+    Tensor k = sdpa_input({b, nkv, s, dh}, DataType::FLOAT32, 73),
+           v = sdpa_input({b, nkv, s, dh}, DataType::FLOAT32, 74);
+    for (float scale : {0.0f, -0.5f}) {
+        auto prefill = [&](std::optional<Tensor> sink) {
+            return to_host<double>(transformer::scaled_dot_product_attention(
+                pq, k, v, {.is_causal = true, .scale = scale, .attention_sink = sink}));
+        };
+        auto decode = [&](std::optional<Tensor> sink) {
+            return to_host<double>(transformer::scaled_dot_product_attention_decode(
+                dq, k, v, {.cur_pos = {39, 12}, .scale = scale, .attention_sink = sink}));
+        };
+        for (bool is_decode : {false, true}) {
+            const auto got = is_decode ? decode(sink_tensor(sinks)) : prefill(sink_tensor(sinks));
+            const auto plain = is_decode ? decode(std::nullopt) : prefill(std::nullopt);
+            const std::size_t rows = is_decode ? 1 : s;
+            for (uint32_t bi = 0; bi < b; ++bi)
+                for (uint32_t h = 0; h < nqh; ++h)
+                    for (std::size_t i = 0; i < rows * dh; ++i) {
+                        const std::size_t at = (std::size_t(bi) * nqh + h) * rows * dh + i;
+                        ASSERT_TRUE(std::isfinite(got[at])) << scale << " " << is_decode << " " << at;
+                        if (h == 0) ASSERT_EQ(got[at], 0.0) << scale << " " << is_decode << " " << at;
+                        if (h == 1 || h == 3)
+                            ASSERT_EQ(got[at], plain[at]) << scale << " " << is_decode << " " << at;
+                    }
+        }
+    }
+}
+
 TEST(AttentionVariants, BadInputsAreRejected) {
     Tensor q = sdpa_input({1, 4, 8, 16}, DataType::FLOAT32, 1),
            k = sdpa_input({1, 2, 8, 16}, DataType::FLOAT32, 2);

@@ -349,6 +349,40 @@ TEST(Decode, ChunkSizesPastTheCacheAreCapped) {
             << chunk;
 }
 
+// The chunk is capped at the cache's positions, and a paged cache's are the page table's: a
+// call's program (and so its output bits) must not depend on an earlier call with a shorter
+// table and otherwise the same tensors and config.
+TEST(Decode, PagedChunkFollowsThePageTableOfTheCall) {
+    Tensor q = sdpa_input({1, 1, 4, 64}, DataType::FLOAT32, 21);
+    Tensor k = sdpa_input({16, 1, 32, 64}, DataType::FLOAT32, 22),
+           v = sdpa_input({16, 1, 32, 64}, DataType::FLOAT32, 23);
+    std::vector<int32_t> long_table = {3, 1, 4, 15, 9, 2, 6, 5}, short_table = {3};
+    Tensor wide = from_host(std::span<const int32_t>(long_table), Shape{1, 8}, {.device = test_device()});
+    Tensor narrow = from_host(std::span<const int32_t>(short_table), Shape{1, 1}, {.device = test_device()});
+    const SDPAProgramConfig config{.k_chunk_size = 256};
+    auto run = [&](const Tensor& table, int32_t pos) {
+        return to_host<float>(paged_scaled_dot_product_attention_decode(
+            q, k, v, table, {.cur_pos = {pos}, .program_config = config}));
+    };
+    Device& device = test_device();
+    const bool was_enabled = device.program_cache_enabled();
+    device.disable_and_clear_program_cache();
+    device.enable_program_cache();
+    const auto fresh = run(wide, 255);
+    device.disable_and_clear_program_cache();
+    device.enable_program_cache();
+    const auto short_first = run(narrow, 31);
+    EXPECT_EQ(run(wide, 255), fresh);
+    // One chunk of 256 keys against eight of 32 differ in their last bits: the check can fail.
+    const auto chunks_of_32 = to_host<float>(paged_scaled_dot_product_attention_decode(
+        q, k, v, wide, {.cur_pos = {255}, .program_config = SDPAProgramConfig{.k_chunk_size = 32}}));
+    EXPECT_NE(chunks_of_32, fresh);
+    EXPECT_EQ(short_first, to_host<float>(paged_scaled_dot_product_attention_decode(
+                               q, k, v, narrow,
+                               {.cur_pos = {31}, .program_config = SDPAProgramConfig{.k_chunk_size = 32}})));
+    if (!was_enabled) device.disable_and_clear_program_cache();
+}
+
 class DecodePaged : public ::testing::TestWithParam<std::tuple<uint32_t, DataType>> {};
 
 TEST_P(DecodePaged, ShuffledBlocksMatchTheContiguousReference) {
@@ -506,6 +540,22 @@ TEST(Decode, BadInputsAreRejected) {
     expect_error([&] { scaled_dot_product_attention_decode(q, k, k, {.cur_pos = {3}}); },
                  {op, "one position per user"});
     expect_error([&] { scaled_dot_product_attention_decode(q, k, k, {.cur_pos = {3, -2}}); }, {op, ">= -1"});
+    // The largest INT32 position is out of the cache, named as given (not wrapped to -INT32_MAX).
+    expect_error(
+        [&] {
+            scaled_dot_product_attention_decode(q, k, k, {.cur_pos = {3, INT32_MAX}});
+        },
+        {op, "2147483647", "beyond"});
+    std::vector<uint32_t> top = {2, uint32_t(INT32_MAX)};
+    Tensor top_t = from_host(std::span<const uint32_t>(top), Shape{2}, {.device = test_device()});
+    expect_error([&] { scaled_dot_product_attention_decode(q, k, k, {.cur_pos_tensor = top_t}); },
+                 {op, "2147483647", "beyond"});
+    std::vector<int32_t> window_top = {INT32_MAX, 3};
+    expect_error(
+        [&] {
+            scaled_dot_product_attention_decode(q, k, k, {.cur_pos = window_top, .sliding_window_size = 8});
+        },
+        {op, "2147483647", "beyond"});
     Tensor k3 = sdpa_input({2, 3, 64, 32}, DataType::FLOAT32, 3);
     expect_error(
         [&] {
@@ -514,6 +564,24 @@ TEST(Decode, BadInputsAreRejected) {
         {op, "multiple"});
     expect_error([&] { scaled_dot_product_attention_decode(q, k, k, {.is_causal = false}); },
                  {op, "attn_mask"});
+    // Non-causal decode reads the mask, not positions: positions given are refused, not ignored.
+    const std::vector<float> zeros(2 * 4 * 64, 0.0f);
+    Tensor mask = from_host(std::span<const float>(zeros), Shape{1, 2, 4, 64},
+                            {.layout = Layout::TILE, .device = test_device()});
+    expect_error(
+        [&] {
+            scaled_dot_product_attention_decode(q, k, k,
+                                                {.is_causal = false, .attn_mask = mask, .cur_pos = {3, 9}});
+        },
+        {op, "cur_pos", "causal decode only"});
+    std::vector<int32_t> two = {3, 9};
+    Tensor two_t = from_host(std::span<const int32_t>(two), Shape{2}, {.device = test_device()});
+    expect_error(
+        [&] {
+            scaled_dot_product_attention_decode(
+                q, k, k, {.is_causal = false, .attn_mask = mask, .cur_pos_tensor = two_t});
+        },
+        {op, "cur_pos", "causal decode only"});
     std::vector<int32_t> table = {0, 5};  // block 5 does not exist
     Tensor pt = from_host(std::span<const int32_t>(table), Shape{2, 1}, {.device = test_device()});
     Tensor pk = sdpa_input({4, 2, 32, 32}, DataType::FLOAT32, 4);

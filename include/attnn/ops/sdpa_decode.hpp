@@ -12,6 +12,7 @@ struct SDPADecodeOptions {
     bool is_causal = true;                 // keys 0..cur_pos[i] of user i; no mask
     std::optional<Tensor> attn_mask;       // non-causal: [1, b, nqh, s] added to the scaled scores
     std::vector<int32_t> cur_pos;          // causal: last valid position per user; -1 skips the user
+                                           // (non-causal: none, neither this nor cur_pos_tensor)
     std::optional<Tensor> cur_pos_tensor;  // the same as an INT32 tensor [b] (values that change under trace)
     std::optional<float> scale;            // default 1/sqrt(dh)
     // Causal only: user i sees keys cur_pos[i] - w + 1 .. cur_pos[i], and only those are read.

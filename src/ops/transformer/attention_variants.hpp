@@ -40,7 +40,8 @@ inline int64_t sliding_window(std::string_view op, std::optional<uint32_t> windo
 // the same scale (gpt-oss's TT-NN model divides its sinks by the scale for that reason). The
 // tensor, on q's device, is [1, nqh, 1, 1] (TT-NN's SDPA) or [nqh, w] with the sink in column 0
 // (TT-NN's decode: [nqh, 32], a tile wide; nqh may be padded to a multiple of 32). -inf is no
-// sink; +inf one that takes every row's whole weight (zeros out).
+// sink and +inf one that takes every row's whole weight (zeros out), whatever the scale (0
+// included: inf x 0 would be NaN).
 inline std::vector<float> attention_sinks(std::string_view op, const std::optional<Tensor>& sink, const Tensor& q,
                                           int64_t nqh, float scale) {
     if (!sink) return {};
@@ -57,7 +58,7 @@ inline std::vector<float> attention_sinks(std::string_view op, const std::option
     for (int64_t h = 0; h < nqh; ++h) {
         const float v = all[std::size_t(h * stride)];
         ATTNN_CHECK(!std::isnan(v), op, "attention_sink: the sink of head ", h, " is NaN");
-        values[std::size_t(h)] = v * scale;  // inf stays inf, as the same logit in the scores would
+        values[std::size_t(h)] = std::isinf(v) ? v : v * scale;
     }
     return values;
 }

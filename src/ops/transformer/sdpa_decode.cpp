@@ -295,7 +295,7 @@ Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor
                     "causal decode needs one position per user: cur_pos has ", positions.size(),
                     " entries, q has b=", b);
         for (int64_t i = 0; i < b; ++i) {
-            int32_t pos = positions[std::size_t(i)];
+            const int64_t pos = positions[std::size_t(i)];  // 64 bits: INT32_MAX + 1 is checked, not wrapped
             ATTNN_CHECK(pos >= -1, op, "cur_pos[", i, "]=", pos, " must be >= -1 (-1 skips the user)");
             job.length[std::size_t(i)] = pos + 1;
             if (window) job.start[std::size_t(i)] = std::max<int64_t>(0, pos + 1 - window);
@@ -304,6 +304,9 @@ Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor
         }
     } else {
         ATTNN_CHECK(job.has_mask, op, "non-causal decode needs attn_mask [1, b, nqh, s]");
+        ATTNN_CHECK(positions.empty() && !options.cur_pos_tensor, op,
+                    "cur_pos and cur_pos_tensor are read by causal decode only; is_causal=false reads "
+                    "attn_mask, so pass no positions");
         const Shape& ms = options.attn_mask->shape();
         ATTNN_CHECK(ms.rank() == 4 && ms[0] == 1 && ms[1] == uint32_t(b) && ms[2] == uint32_t(nqh) &&
                         ms[3] == uint32_t(layout.capacity()),
@@ -328,6 +331,7 @@ Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor
     detail::ProgramKey key(op);
     key.add(q).add(k).add(v).add(job.causal).add(job.has_mask).add(config.k_chunk_size);
     key.add(config.max_cores_per_head_batch).add(config.exp_approx_mode).add(workers);
+    key.add(layout.capacity());  // caps the chunk below; a paged cache's is the page table's, not k's
     auto program = device.program<DecodeProgram>(key, [&] {
         auto p = std::make_shared<DecodeProgram>();
         p->users = b, p->nqh = nqh, p->nkv = nkv, p->group = nqh / nkv, p->dh = dh;
