@@ -137,6 +137,9 @@ Tensor from_vector(const std::vector<float>& data, const Shape& shape, const Ten
 
 template <class T>
 std::vector<T> to_host(const Tensor& tensor) {
+    // Under the device's op lock, like every op: an in-place op on another thread (update_cache,
+    // plus_one, copy) is read all or not at all.
+    auto lock = detail::lock_device_of(tensor.device_impl());
     MatrixView v = detail::matrix_view(tensor, "to_host");
     std::vector<T> out(tensor.volume());
     const bool raw_int =
@@ -178,6 +181,7 @@ namespace {
 // Copies the logical values of src into a new tensor with the given layout/dtype/placement.
 Tensor convert(const Tensor& src, DataType dtype, Layout layout, const MemoryConfig& memory_config,
                const std::shared_ptr<detail::DeviceImpl>& device, const char* op) {
+    auto lock = detail::lock_device_of(src.device_impl());  // src read as an op would (see to_host)
     detail::require_allocated(src, op, "tensor");
     Tensor dst = detail::allocate_tensor(src.shape(), dtype, layout, memory_config, device, op);
     MatrixView in = detail::matrix_view(src, op), out = detail::matrix_view(dst, op);

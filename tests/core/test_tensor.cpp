@@ -1,6 +1,9 @@
+#include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <thread>
 
 #include "core/buffer.hpp"
 #include "reference/reference.hpp"
@@ -147,6 +150,34 @@ TEST(Tensor, DeallocatedTensorIsRejected) {
     deallocate(t);
     EXPECT_FALSE(alias.is_allocated());
     expect_error([&] { to_host<float>(alias); }, {"deallocated"});
+}
+
+// Reads and conversions take the device's op lock as ops do: while another thread runs an
+// in-place op, to_host and from_device see the tensor before it or after it, never half way.
+TEST(Tensor, ReadsSeeInPlaceOpsWholeOrNotAtAll) {
+    const uint32_t n = 1u << 20;
+    const std::vector<int32_t> zeros(n, 0);
+    Tensor t = from_host(std::span<const int32_t>(zeros), Shape{n}, {.device = test_device()});
+    const int steps = 60;
+    std::atomic<bool> done{false};
+    std::thread writer([&] {
+        for (int i = 0; i < steps; ++i) plus_one(t);
+        done = true;
+    });
+    int reads = 0;
+    while (!done || reads < 2) {
+        const std::vector<int32_t> seen = reads % 2 ? to_host<int32_t>(from_device(t)) : to_host<int32_t>(t);
+        const auto first = seen.front();
+        const auto odd = std::find_if(seen.begin(), seen.end(), [&](int32_t x) { return x != first; });
+        if (odd != seen.end()) {
+            ADD_FAILURE() << "read " << reads << ": entry 0 is " << first << ", entry "
+                          << (odd - seen.begin()) << " is " << *odd;
+            break;
+        }
+        ++reads;
+    }
+    writer.join();
+    EXPECT_EQ(to_host<int32_t>(t), std::vector<int32_t>(n, steps));
 }
 
 TEST(Tensor, PrintsLikeTtnn) {
