@@ -9,7 +9,12 @@
 #include <random>
 #include <sstream>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include "attnn/error.hpp"
+#include "core/buffer.hpp"
 
 namespace attnn::bench {
 
@@ -103,6 +108,13 @@ std::string gib(double bytes) {
 // Runs fn once while measuring how far resident memory rose above where it started.
 template <class F>
 int64_t peak_growth(F&& fn) {
+    // Freed memory that attnn's storage cache or the heap keeps would be reused without growing
+    // the resident set: the second case of a run would read ~0. Both go back to the system first,
+    // so what the call needs is faulted in while it runs.
+    detail::trim_storage_cache();
+#if defined(__GLIBC__)
+    malloc_trim(0);
+#endif
     reset_peak_rss();
     const int64_t before = rss_bytes();
     fn();
