@@ -62,7 +62,8 @@ struct TensorOptions {
     Layout layout = Layout::ROW_MAJOR;
     std::optional<Device> device;  // empty: a host tensor
     MemoryConfig memory_config = DRAM_MEMORY_CONFIG;
-    float pad_value = 0.0f;  // fills the tile padding; use -inf for masks
+    float pad_value = 0.0f;  // fills the tile padding; use -inf for masks (BFLOAT16/FLOAT32:
+                             // block floats take finite pads, and only 0 where shape[-1] % 16 != 0)
 };
 
 // Host data -> tensor. `data` holds shape.volume() values in row-major order.

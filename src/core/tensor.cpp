@@ -84,6 +84,15 @@ Tensor from_host_impl(std::span<const T> data, const Shape& shape, const TensorO
                      to_string(dtype),
                      ": the padding shares block exponents with the values, which would read back as 0; "
                      "store masks that need -inf padding in DataType::BFLOAT16 or FLOAT32");
+    // A finite pad shares the last group's exponent too where the width is not a multiple of 16
+    // (a -1e9 beside values of 0.3 zeroes them); whole padding groups have exponents of their own.
+    if (is_block_float(dtype) && options.layout == Layout::TILE && options.pad_value != 0.0f &&
+        shape[shape.rank() - 1] % FACE_WIDTH != 0)
+        detail::fail(
+            ErrorKind::InvalidArgument, op, "pad_value=", options.pad_value, " cannot pad ", to_string(dtype),
+            " of width shape[-1]=", shape[shape.rank() - 1],
+            ": its last 16-value group shares one exponent between values and padding, and the "
+            "values would lose their precision; pad with 0, or store in DataType::BFLOAT16 or FLOAT32");
     std::shared_ptr<detail::DeviceImpl> device;
     if (options.device) {
         device = options.device->impl();

@@ -229,6 +229,8 @@ void MatrixView::write(int64_t b, int64_t r, int64_t c0, int64_t n, const float*
                 float tmp[FACE_WIDTH];
                 decode_run(dtype, fr.values, fr.exponent, tmp, FACE_WIDTH);
                 std::memcpy(tmp + off, src + (c - c0), take * 4);
+                // Padding past the width is 0, as write_rows leaves it: nothing else may take the exponent.
+                for (int64_t j = std::max<int64_t>(0, cols - seg); j < FACE_WIDTH; ++j) tmp[j] = 0.0f;
                 encode_run(dtype, tmp, fr.values, fr.exponent, FACE_WIDTH);
             }
         } else {

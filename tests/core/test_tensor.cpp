@@ -118,9 +118,27 @@ TEST(Tensor, BlockFloatsRejectInfinitePadValue) {
                       {.dtype = DataType::BFLOAT8_B, .layout = Layout::TILE, .pad_value = -INFINITY});
         },
         {"from_host", "pad_value=-inf", "BFLOAT8_B"});
-    Tensor finite_pad = from_host(std::span<const float>(data), Shape{1, 5},
-                                  {.dtype = DataType::BFLOAT8_B, .layout = Layout::TILE, .pad_value = 1.0f});
-    EXPECT_EQ(to_host<float>(finite_pad), data);
+    // A finite pad beside values in a 16-value group would take their exponent as well: -1e9 zeroes
+    // 0.3. It is refused for every block-float width that is not a multiple of 16.
+    for (DataType dtype : {DataType::BFLOAT8_B, DataType::BFLOAT4_B})
+        for (float pad : {1.0f, -1e9f}) {
+            expect_error(
+                [&] {
+                    from_host(std::span<const float>(data), Shape{1, 5},
+                              {.dtype = dtype, .layout = Layout::TILE, .pad_value = pad});
+                },
+                {"from_host", "pad_value=", "shape[-1]=5", "pad with 0"});
+        }
+    // Where the width is a multiple of 16 the padding has exponents of its own: values unchanged.
+    std::vector<float> wide = random_values(3 * 48, 5, -0.3f, 0.3f);
+    Tensor padded = from_host(std::span<const float>(wide), Shape{3, 48},
+                              {.dtype = DataType::BFLOAT8_B, .layout = Layout::TILE, .pad_value = -1e9f});
+    Tensor plain = from_host(std::span<const float>(wide), Shape{3, 48},
+                             {.dtype = DataType::BFLOAT8_B, .layout = Layout::TILE});
+    EXPECT_EQ(to_host<float>(padded), to_host<float>(plain));
+    Tensor zero_pad = from_host(std::span<const float>(data), Shape{1, 5},
+                                {.dtype = DataType::BFLOAT8_B, .layout = Layout::TILE, .pad_value = 0.0f});
+    EXPECT_EQ(to_host<float>(zero_pad), data);
 }
 
 TEST(Tensor, ToLayoutAndTypecastPreserveValues) {

@@ -550,6 +550,10 @@ TEST(Decode, BadInputsAreRejected) {
     Tensor top_t = from_host(std::span<const uint32_t>(top), Shape{2}, {.device = test_device()});
     expect_error([&] { scaled_dot_product_attention_decode(q, k, k, {.cur_pos_tensor = top_t}); },
                  {op, "2147483647", "beyond"});
+    std::vector<int32_t> column = {3, 9};
+    Tensor column_t = from_host(std::span<const int32_t>(column), Shape{2, 1}, {.device = test_device()});
+    expect_error([&] { scaled_dot_product_attention_decode(q, k, k, {.cur_pos_tensor = column_t}); },
+                 {op, "cur_pos_tensor must be 1-D", "Shape([2, 1])"});
     std::vector<int32_t> window_top = {INT32_MAX, 3};
     expect_error(
         [&] {

@@ -136,7 +136,7 @@ void paged_fill_cache(Tensor& cache, const Tensor& input, const Tensor& page_tab
     check_cache_and_input(op, cache, input);
     auto lock = detail::lock_device_of(cache.device_impl());  // the index read as written
     const std::vector<int32_t> idx =
-        detail::read_index_tensor(batch_idx_tensor, op, "batch_idx_tensor", cache.device_impl().get());
+        detail::read_index_vector(batch_idx_tensor, op, "batch_idx_tensor", cache.device_impl().get());
     ATTNN_CHECK(
         idx.size() == 1, op,
         "batch_idx_tensor must hold one user index, given batch_idx_tensor.shape=", batch_idx_tensor.shape());
@@ -151,7 +151,7 @@ void paged_update_cache(Tensor& cache, const Tensor& input, const PagedUpdateOpt
     std::vector<int32_t> positions = options.update_idxs;
     if (options.update_idxs_tensor) {
         ATTNN_CHECK(options.update_idxs.empty(), op, "give update_idxs or update_idxs_tensor, not both");
-        positions = detail::read_index_tensor(*options.update_idxs_tensor, op, "update_idxs_tensor",
+        positions = detail::read_index_vector(*options.update_idxs_tensor, op, "update_idxs_tensor",
                                               cache.device_impl().get());
     }
     if (options.page_table) detail::require_allocated(*options.page_table, op, "page_table");

@@ -70,5 +70,9 @@ class KvLayout {
 // them as given.
 std::vector<int32_t> read_index_tensor(const Tensor& t, std::string_view op, std::string_view arg,
                                        const DeviceImpl* op_device);
+// The same for a list of indices (cur_pos_tensor, update_idxs_tensor, batch_idx_tensor), which
+// TT-NN takes 1-D: [b], or [1] for one user.
+std::vector<int32_t> read_index_vector(const Tensor& t, std::string_view op, std::string_view arg,
+                                       const DeviceImpl* op_device);
 
 }  // namespace attnn::detail

@@ -285,7 +285,7 @@ Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor
     if (options.cur_pos_tensor) {
         ATTNN_CHECK(options.cur_pos.empty(), op, "give cur_pos or cur_pos_tensor, not both");
         positions =
-            detail::read_index_tensor(*options.cur_pos_tensor, op, "cur_pos_tensor", q.device_impl().get());
+            detail::read_index_vector(*options.cur_pos_tensor, op, "cur_pos_tensor", q.device_impl().get());
     }
     job.length.assign(std::size_t(b), layout.capacity());
     job.start.assign(std::size_t(b), 0);
