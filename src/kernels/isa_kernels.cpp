@@ -81,16 +81,18 @@ inline uint32_t float_to_bits(float f) {
 }
 
 // exp(x) to about 1 ulp (Cephes expf): x = n ln2 + r, |r| <= ln2/2, exp(r) by a degree-6
-// polynomial, 2^n by building the exponent bits. exp(-inf) = 0, exp(NaN) = NaN.
+// polynomial, 2^n by building the exponent bits. exp(-inf) = 0, exp(NaN) = NaN, and past
+// ln(FLT_MAX) (88.72) +inf, as silu's exp(-x) of a large negative x needs.
 inline vf vexp(vf x) {
 #if defined(__AVX512F__)
     // The same reduction and polynomial, with the rounding by vrndscaleps and 2^n by vscalefps
     // instead of the integer round trip: about half the instructions. vscalefps goes below
     // 2^-126 by itself (subnormal, then 0), so x is clamped only where that is already 0, at
     // -104, and -inf gives 0 with no mask; max and min take x as their second operand, which
-    // they return where it is NaN, so NaN comes through the arithmetic as NaN.
+    // they return where it is NaN, so NaN comes through the arithmetic as NaN. Above, vscalefps
+    // overflows to +inf by itself: the clamp at 104 only keeps n small.
     const __m512 xv = (__m512)x;
-    const __m512 xc = _mm512_min_ps(_mm512_set1_ps(88.3762626647949f), _mm512_max_ps(_mm512_set1_ps(-104.0f), xv));
+    const __m512 xc = _mm512_min_ps(_mm512_set1_ps(104.0f), _mm512_max_ps(_mm512_set1_ps(-104.0f), xv));
     const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(xc, _mm512_set1_ps(1.44269504088896341f)),
                                           _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), xc);
@@ -104,7 +106,9 @@ inline vf vexp(vf x) {
     p = _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r), _mm512_set1_ps(1.0f));
     return (vf)_mm512_scalef_ps(p, n);
 #else
-    const vf hi = splat(88.3762626647949f), lo = splat(-87.3365478515625f);
+    // 2^n is built in two steps, 2^(n - up) * 2^up with up = 1 where n > 0, so that n = 128
+    // (x up to ln(FLT_MAX)) stays a normal exponent; above that the result is +inf.
+    const vf hi = splat(88.72283935546875f), lo = splat(-87.3365478515625f);
     vf xc = x > hi ? hi : x;
     xc = xc < lo ? lo : xc;
     vf fx = xc * 1.44269504088896341f;
@@ -119,11 +123,14 @@ inline vf vexp(vf x) {
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * r * r + r + 1.0f;
-    vi e = (n + 127) << 23;
+    const vi up = (n > 0) & 1;
+    vi e = (n - up + 127) << 23;
     vf scale;
     std::memcpy(&scale, &e, sizeof scale);
     vf y = p * scale;
+    y = up != 0 ? y + y : y;
     y = x < lo ? splat(0.0f) : y;
+    y = x > hi ? splat(__builtin_inff()) : y;
     return x != x ? x : y;  // NaN in, NaN out
 #endif
 }
@@ -1017,6 +1024,10 @@ inline __m512i face_row_pair(const uint8_t* a, const uint8_t* b) {
     return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a))),
                               _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b)), 1);
 }
+// Key a's face row alone, key b's words zero (an odd tail's missing partner).
+inline __m512i face_row_alone(const uint8_t* a) {
+    return _mm512_zextsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a)));
+}
 
 // Sixteen keys' dot products from dpbf16 sums, pair by pair: pair i (keys 2i in lanes 0-7, 2i + 1
 // in lanes 8-15) folds with pair i + 1 over 128-bit lanes (lane L: the 4 partial sums of key
@@ -1120,9 +1131,9 @@ ATTNN_BF16_DOT void tile_accumulate_bf16_block(const TileBand* bands, int64_t nb
         const TileBand& band = bands[b];
         const uint32_t* pb = pp + b * band_words;
         const int64_t n = band.n;
-        for (int64_t k = 0; k < (n + 1) / 2; ++k) {
+        for (int64_t k = 0; k < n / 2; ++k) {
             pf[b].step();
-            const int64_t ja = 2 * k, jb = ja + 1 < n ? ja + 1 : ja;  // an odd tail pairs with p = 0
+            const int64_t ja = 2 * k, jb = ja + 1;
             const Place ra(band.row + ja), rb(band.row + jb);
             __m512bh v[SB];
             for (int sb = 0; sb < SB; ++sb) {
@@ -1134,6 +1145,22 @@ ATTNN_BF16_DOT void tile_accumulate_bf16_block(const TileBand* bands, int64_t nb
             }
             for (int h = 0; h < H; ++h) {
                 const __m512bh p2 = (__m512bh)_mm512_set1_epi32(int(pb[h * 16 + k]));
+                for (int sb = 0; sb < SB; ++sb) acc[h][sb] = _mm512_dpbf16_ps(acc[h][sb], v[sb], p2);
+            }
+        }
+        if (n & 1) {  // the odd last key beside a row of zeros and p = 0 (its own row again would
+                      // meet that 0 as NaN where it holds an Inf); apart, so the loop's loads stay plain
+            pf[b].step();
+            const Place ra(band.row + n - 1);
+            __m512bh v[SB];
+            for (int sb = 0; sb < SB; ++sb) {
+                const int64_t s = s0 + sb;
+                const uint8_t* tile = band.tiles + (s >> 1) * band.tile_bytes;
+                v[sb] = (__m512bh)_mm512_permutexvar_epi16(
+                    interleave, face_row_alone(tile + (s & 1 ? ra.right : ra.left)));
+            }
+            for (int h = 0; h < H; ++h) {
+                const __m512bh p2 = (__m512bh)_mm512_set1_epi32(int(pb[h * 16 + n / 2]));
                 for (int sb = 0; sb < SB; ++sb) acc[h][sb] = _mm512_dpbf16_ps(acc[h][sb], v[sb], p2);
             }
         }
@@ -1812,7 +1839,7 @@ void binary_scalar(BinaryOp op, const float* a, float b, float* out, int64_t n) 
 
 template <Activation act>
 inline vf activate(vf v) {
-    if constexpr (act == Activation::relu) return v > 0 ? v : splat(0.0f);
+    if constexpr (act == Activation::relu) return v < 0 ? splat(0.0f) : v;  // NaN stays NaN
     if constexpr (act == Activation::gelu) return 0.5f * v * (1.0f + verf(v * 0.70710678118654752f));
     if constexpr (act == Activation::silu) return v / (1.0f + vexp(-v));
     return v;

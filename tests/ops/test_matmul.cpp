@@ -1,4 +1,5 @@
 #include <cmath>
+#include <string>
 
 #include "reference/matmul.hpp"
 #include "test_util.hpp"
@@ -178,6 +179,74 @@ TEST(Matmul, GemvNonFiniteInputsPropagate) {
 INSTANTIATE_TEST_SUITE_P(Activations, LinearAgainstReference,
                          ::testing::Combine(::testing::ValuesIn(kernels::supported_isas()),
                                             ::testing::Values("", "relu", "gelu", "silu")));
+
+// An odd K leaves the bf16 GEMV's last row of B without a partner: it is paired with zeros, not
+// with itself at weight 0, so an Inf there gives Inf (Inf x 0 would make NaN). Every ISA.
+TEST(Matmul, GemvOddKeepsInfinityInTheLastRow) {
+    for (kernels::Isa isa : kernels::supported_isas()) {
+        testing::ScopedIsa scoped(isa);
+        for (uint32_t rows : {1u, 8u, 16u})
+            for (uint32_t k : {1u, 3u, 5u, 33u}) {
+                const uint32_t n = 40;
+                std::vector<float> av(std::size_t(rows) * k, 1.0f), bv(std::size_t(k) * n, 1.0f);
+                bv[std::size_t(k - 1) * n + 7] = INFINITY;
+                bv[std::size_t(k - 1) * n + 9] = -INFINITY;
+                Tensor a =
+                    from_host(std::span<const float>(av), Shape{rows, k},
+                              {.dtype = DataType::BFLOAT16, .layout = Layout::TILE, .device = test_device()});
+                Tensor b =
+                    from_host(std::span<const float>(bv), Shape{k, n},
+                              {.dtype = DataType::BFLOAT16, .layout = Layout::TILE, .device = test_device()});
+                const auto out = to_host<float>(matmul(a, b, {.dtype = DataType::FLOAT32}));
+                for (uint32_t i = 0; i < rows; ++i)
+                    for (uint32_t j = 0; j < n; ++j) {
+                        const float want = j == 7 ? INFINITY : j == 9 ? -INFINITY : float(k);
+                        ASSERT_EQ(out[std::size_t(i) * n + j], want)
+                            << kernels::isa_name(isa) << " rows=" << rows << " k=" << k << " [" << i << "]["
+                            << j << "]";
+                    }
+            }
+    }
+}
+
+// Activations at the edges of their domain, every ISA: relu keeps NaN (as torch does), silu of a
+// large negative input is -0 (not -0.04 from a clamped exp), of -inf NaN (as torch), of +inf +inf.
+TEST(Matmul, ActivationsAtTheEdges) {
+    const std::vector<float> xs = {NAN, -1e37f, -3e38f, -100.0f, -89.0f, 89.0f, 1e37f, -INFINITY, INFINITY};
+    const uint32_t k = uint32_t(xs.size());
+    // The values reach the activation as the bias of a zero product (an identity matmul would
+    // spread NaN and Inf through their 0 x NaN products).
+    const std::vector<float> zeros(k, 0.0f);
+    Tensor x = from_host(std::span<const float>(zeros.data(), 1), Shape{1, 1},
+                         {.layout = Layout::TILE, .device = test_device()});
+    Tensor w = from_host(std::span<const float>(zeros), Shape{1, k},
+                         {.layout = Layout::TILE, .device = test_device()});
+    Tensor bias =
+        from_host(std::span<const float>(xs), Shape{k}, {.layout = Layout::TILE, .device = test_device()});
+    for (kernels::Isa isa : kernels::supported_isas()) {
+        testing::ScopedIsa scoped(isa);
+        const auto relu = to_host<float>(linear(x, w, {.bias = bias, .activation = "relu"}));
+        const auto silu = to_host<float>(linear(x, w, {.bias = bias, .activation = "silu"}));
+        for (uint32_t i = 0; i < k; ++i) {
+            const float v = xs[i];
+            SCOPED_TRACE(std::string(kernels::isa_name(isa)) + " x=" + std::to_string(v));
+            if (std::isnan(v)) {
+                EXPECT_TRUE(std::isnan(relu[i]));
+                EXPECT_TRUE(std::isnan(silu[i]));
+                continue;
+            }
+            EXPECT_EQ(relu[i], v < 0 ? 0.0f : v);
+            if (v == -INFINITY)
+                EXPECT_TRUE(std::isnan(silu[i]));
+            else if (v == INFINITY)
+                EXPECT_EQ(silu[i], INFINITY);
+            else if (v <= -100.0f)
+                EXPECT_LE(std::abs(silu[i]), 1e-30f) << silu[i];
+            else
+                EXPECT_NEAR(silu[i], double(v) / (1.0 + std::exp(-double(v))), 1e-5 * std::abs(double(v)));
+        }
+    }
+}
 
 TEST(Matmul, ProgramCacheHitsOnRepeatedShapes) {
     Device& device = test_device();

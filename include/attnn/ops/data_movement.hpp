@@ -8,7 +8,9 @@
 
 namespace attnn {
 
-// Same values, new logical shape of equal volume. Shares storage where the layout allows.
+// Same values, new logical shape of equal volume. Shares storage where the layout allows; where
+// it cannot, a block-float tensor is encoded again (its face rows group new neighbours, so a
+// value may move by the format's rounding, as in permute and slice).
 Tensor reshape(const Tensor& input, const Shape& shape, std::optional<MemoryConfig> memory_config = {});
 // output.shape[i] = input.shape[dims[i]]; dims may be negative.
 Tensor permute(const Tensor& input, const std::vector<int64_t>& dims,
