@@ -176,18 +176,15 @@ TEST(PagedCache, RejectedCallsLeaveTheCacheUntouched) {
         },
         {"paged_fill_cache", "batch_idx_tensor must hold one user index", "Shape([2])"});
     // Index lists are 1-D, as TT-NN takes them: a [1, 1] or [2, 2] tensor is not read as a list.
-    auto index2d = [](std::vector<int32_t> v, Shape shape) {
-        return from_host(std::span<const int32_t>(v), shape, {.device = test_device()});
-    };
     expect_error(
         [&] {
-            experimental::paged_fill_cache(cache, seq, pt, index2d({0}, Shape{1, 1}));
+            experimental::paged_fill_cache(cache, seq, pt, reshape(index({0}), Shape{1, 1}));
         },
         {"paged_fill_cache", "batch_idx_tensor must be 1-D", "Shape([1, 1])"});
     expect_error(
         [&] {
             experimental::paged_update_cache(
-                cache, row, {.update_idxs_tensor = index2d({1}, Shape{1, 1}), .page_table = pt});
+                cache, row, {.update_idxs_tensor = reshape(index({1}), Shape{1, 1}), .page_table = pt});
         },
         {"paged_update_cache", "update_idxs_tensor must be 1-D", "Shape([1, 1])"});
     expect_error([&] { experimental::paged_fill_cache(cache, seq, pt, index({-1})); },

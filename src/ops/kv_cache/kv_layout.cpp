@@ -112,7 +112,6 @@ std::vector<int32_t> read_index_tensor(const Tensor& t, std::string_view op, std
 
 std::vector<int32_t> read_index_vector(const Tensor& t, std::string_view op, std::string_view arg,
                                        const DeviceImpl* op_device) {
-    require_allocated(t, op, arg);
     ATTNN_CHECK(t.shape().rank() == 1, op, arg, " must be 1-D (one index per user), given shape ", t.shape());
     return read_index_tensor(t, op, arg, op_device);
 }
