@@ -163,6 +163,66 @@ TEST(Sdpa, BadInputsAreRejected) {
 namespace attnn {
 namespace {
 
+// An Inf or NaN in V reaches exactly the queries that see its key: the rows before it (causal)
+// and those whose window has passed it keep their values, though they share the key's chunk
+// and microkernel panel with rows that see it (where their P is 0, and 0 x Inf is NaN).
+class SdpaNonFiniteValue : public ::testing::TestWithParam<std::tuple<kernels::Isa, DataType, uint32_t>> {};
+
+TEST_P(SdpaNonFiniteValue, ReachesOnlyTheQueriesThatSeeItsKey) {
+    auto [isa, dtype, window] = GetParam();
+    testing::ScopedIsa scoped(isa);
+    const uint32_t nqh = 4, nkv = 2, s = 70, dh = 40, group = nqh / nkv, key = 45, column = 7;
+    auto v_host = reference::ttnn_sdpa_inputs(std::size_t(nkv) * s * dh, 32);
+    v_host[(std::size_t(1) * s + key) * dh + column] = INFINITY;  // KV head 1
+    v_host[(std::size_t(0) * s + key + 1) * dh + column] = NAN;   // KV head 0, the next key
+    Tensor q = sdpa_input({1, nqh, s, dh}, DataType::FLOAT32, 30), k = sdpa_input({1, nkv, s, dh}, dtype, 31),
+           v = from_host(std::span<const float>(v_host), Shape{1, nkv, s, dh},
+                         {.dtype = dtype, .layout = Layout::TILE, .device = test_device()});
+    Array want =
+        reference::sdpa(reference::from_tensor(q), reference::from_tensor(k), reference::from_tensor(v),
+                        nullptr, true, 1.0 / std::sqrt(double(dh)), {.window = window});
+    for (uint32_t chunk : {0u, 32u}) {
+        SCOPED_TRACE("chunk " + std::to_string(chunk));
+        auto got = to_host<double>(scaled_dot_product_attention(
+            q, k, v,
+            {.is_causal = true,
+             .sliding_window_size = window ? std::optional<uint32_t>(window) : std::nullopt,
+             .program_config = SDPAProgramConfig{.q_chunk_size = chunk, .k_chunk_size = chunk}}));
+        double largest = 0, err = 0;
+        int64_t nonfinite = 0;
+        for (uint32_t h = 0; h < nqh; ++h)
+            for (uint32_t i = 0; i < s; ++i) {
+                const uint32_t bad = h / group == 1 ? key : key + 1;
+                const bool sees = i >= bad && (window == 0 || i < bad + window);
+                for (uint32_t d = 0; d < dh; ++d) {
+                    const std::size_t o = (std::size_t(h) * s + i) * dh + d;
+                    if (sees && d == column) {
+                        EXPECT_FALSE(std::isfinite(want.values[o]));
+                        EXPECT_FALSE(std::isfinite(got[o])) << "head " << h << " query " << i;
+                        ++nonfinite;
+                        continue;
+                    }
+                    ASSERT_TRUE(std::isfinite(want.values[o]));
+                    ASSERT_TRUE(std::isfinite(got[o])) << "head " << h << " query " << i << " column " << d;
+                    largest = std::max(largest, std::fabs(want.values[o]));
+                    err = std::max(err, std::fabs(want.values[o] - got[o]));
+                }
+            }
+        EXPECT_GT(nonfinite, 0);
+        EXPECT_LE(err, (dtype == DataType::FLOAT32 ? 2e-5 : 1e-2) * largest);
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Values, SdpaNonFiniteValue,
+                         ::testing::Combine(::testing::ValuesIn(kernels::supported_isas()),
+                                            ::testing::Values(DataType::FLOAT32, DataType::BFLOAT16),
+                                            ::testing::Values(0u, 8u)),
+                         [](const auto& info) {
+                             return std::string(kernels::isa_name(std::get<0>(info.param))) + "_" +
+                                    to_string(std::get<1>(info.param)).substr(10) + "_window" +
+                                    std::to_string(std::get<2>(info.param));
+                         });
+
 // A chunk of each user's sequence against a paged cache equals causal SDPA over the logical
 // cache with the chunk's queries as the last positions; with a window (over absolute
 // positions) and sinks, windowed causal SDPA with those sinks.

@@ -15,6 +15,11 @@ Array sdpa(const Array& q, const Array& k, const Array& v, const Array* mask, bo
     const uint64_t nkv = k.shape[1], sk = k.shape[2], group = nqh / nkv;
     Array out{q.shape, std::vector<double>(q.values.size(), 0.0)};
     std::vector<double> scores(sk);
+    // Keys that causality or the window hide from query i (a mask's -inf, by contrast, is a
+    // score: p = 0 there, and 0 x Inf in V is NaN, as in PyTorch's math path).
+    auto hidden = [&](uint64_t i, uint64_t j) {
+        return (causal && j > i + (sk - sq)) || (variants.window && j + variants.window <= i + (sk - sq));
+    };
     for (uint64_t bi = 0; bi < b; ++bi)
         for (uint64_t h = 0; h < nqh; ++h) {
             const double* kh = k.values.data() + (bi * nkv + h / group) * sk * dh;
@@ -30,8 +35,7 @@ Array sdpa(const Array& q, const Array& k, const Array& v, const Array* mask, bo
                         uint64_t mb = mask->shape[0] == 1 ? 0 : bi, mh = mask->shape[1] == 1 ? 0 : h;
                         s += mask->values[((mb * mask->shape[1] + mh) * sq + i) * sk + j];
                     }
-                    if (causal && j > i + (sk - sq)) s = -INFINITY;
-                    if (variants.window && j + variants.window <= i + (sk - sq)) s = -INFINITY;
+                    if (hidden(i, j)) s = -INFINITY;
                     scores[j] = s;
                     mx = std::max(mx, s);
                 }
@@ -42,8 +46,9 @@ Array sdpa(const Array& q, const Array& k, const Array& v, const Array* mask, bo
                 mx = std::max(mx, sink);
                 double l = std::exp(sink - mx);
                 for (uint64_t j = 0; j < sk; ++j) l += (scores[j] = std::exp(scores[j] - mx));
-                for (uint64_t j = 0; j < sk; ++j)
-                    for (uint64_t d = 0; d < dh; ++d) oi[d] += scores[j] / l * vh[j * dh + d];
+                for (uint64_t j = 0; j < sk; ++j)  // keys hidden from query i never count (0 x Inf)
+                    for (uint64_t d = 0; d < dh && !hidden(i, j); ++d)
+                        oi[d] += scores[j] / l * vh[j * dh + d];
             }
         }
     return out;

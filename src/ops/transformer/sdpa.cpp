@@ -76,6 +76,18 @@ struct Inputs {
 // only Q^T is packed, once per chunk, and the softmax runs down the columns of S^T with plain
 // vertical vector ops. S^T is stored as panels of nr queries, which is the packed-B layout the
 // second product O^T += V^T P^T reads directly.
+// Whether rows [0, n) of m (width w, stride ld) hold only finite values.
+bool all_finite(const float* m, int64_t n, int64_t w, int64_t ld) {
+    uint32_t seen = 0;  // the exponent bits every value has: all set only for Inf and NaN
+    for (int64_t j = 0; j < n; ++j)
+        for (int64_t d = 0; d < w; ++d) {
+            uint32_t bits;
+            std::memcpy(&bits, m + j * ld + d, sizeof bits);
+            seen |= (bits & 0x7f800000u) == 0x7f800000u;
+        }
+    return seen == 0;
+}
+
 void attend_chunk(const SdpaProgram& p, SdpaProgram::Scratch& s, const Inputs& in, int64_t bi, int64_t kvh,
                   int64_t chunk) {
     const auto& kt = kernels::table();
@@ -193,6 +205,27 @@ void attend_chunk(const SdpaProgram& p, SdpaProgram::Scratch& s, const Inputs& i
             for (int64_t d = 0; d < dh; ++d)
                 kt.binary(kernels::BinaryOp::multiply, ot + d * rows_pad, s.alpha.data(), ot + d * rows_pad,
                           rows_pad);
+        // A query's P is 0 at the keys its causality or window hides, and the panel's product
+        // would meet an Inf or NaN in V there as 0 x Inf = NaN: a chunk with hidden keys and a
+        // non-finite V takes each row's own keys alone (slow, and only for such chunks), so keys
+        // a query cannot see never count, as in flash decode.
+        const bool hides =
+            (p.causal && k0 + kn - 1 > q0 + offset) || (p.window && k0 < q0 + qn + offset - p.window);
+        if (hides && !all_finite(vbuf, kn, dh, v_ld)) {
+            for (int64_t r = 0; r < rows_pad; ++r) {
+                const int64_t pnl = r / nr, c = r % nr, at = q0 + r % qn + offset - k0;
+                int64_t jlo = below[pnl], jhi = r < rows ? seen[pnl] : 0;  // padding rows: zeros
+                if (p.causal) jhi = std::min(jhi, at + 1);
+                if (p.window) jlo = std::max(jlo, at - p.window + 1);
+                const float* pr = st + pnl * kc * nr + c;
+                for (int64_t d = 0; d < dh; ++d) {
+                    float acc = first ? 0.0f : ot[d * rows_pad + r];
+                    for (int64_t j = jlo; j < jhi; ++j) acc += vbuf[j * v_ld + d] * pr[j * nr];
+                    ot[d * rows_pad + r] = acc;
+                }
+            }
+            continue;
+        }
         for (int64_t pnl = 0; pnl < panels; ++pnl) {
             if (seen[pnl] == 0) {
                 if (first)
