@@ -15,7 +15,10 @@ Command setup_seeds(CLI::App& root) {
     app->add_flag("--full", options->full, "Use the seeds' own, longer benchmark settings");
     app->add_option("--json", options->json_path, "Also write the results as JSON to this file");
     app->add_option("--only", options->only, "Run only this program");
-    return {app, [options] { return examples::run_seeds(*options); }};
+    return {app, [options] {
+                check_writable(options->json_path);  // before the programs run, as info and bench check it
+                return examples::run_seeds(*options);
+            }};
 }
 
 const CommandRegistration registration(2, setup_seeds);
