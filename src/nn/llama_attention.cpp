@@ -57,9 +57,26 @@ LlamaAttention::LlamaAttention(Device& device, const LlamaAttentionConfig& confi
                 "], wo [", c.dim, ", ", q_rows, "]");
     // The fused QKV weight: the Q rows, then K, then V, so each token's projection is
     // [q heads | k heads | v heads] as nlp_create_qkv_heads expects.
+    // Hugging Face checkpoints (rotate_half) rotate the pairs (k, k + dh/2) of each head: their
+    // q and k rows are moved to the interleaved order (2k, 2k + 1), as tt_transformers converts
+    // them, so one RoPE serves both. q . k is unchanged, as both move alike.
     std::vector<float> fused;
     fused.reserve(w.wq.size() + w.wk.size() + w.wv.size());
-    for (const auto* part : {&w.wq, &w.wk, &w.wv}) fused.insert(fused.end(), part->begin(), part->end());
+    auto append = [&](const std::vector<float>& m, uint32_t heads, bool rotated) {
+        if (!rotated || c.rope.pairing == RopePairing::interleaved) {
+            fused.insert(fused.end(), m.begin(), m.end());
+            return;
+        }
+        const std::size_t dh = c.head_dim, row = c.dim;
+        for (std::size_t h = 0; h < heads; ++h)
+            for (std::size_t r = 0; r < dh; ++r) {  // row r takes the head's row r / 2 (+ dh/2 if r is odd)
+                auto from = m.begin() + std::ptrdiff_t((h * dh + (r % 2 ? dh / 2 : 0) + r / 2) * row);
+                fused.insert(fused.end(), from, from + std::ptrdiff_t(row));
+            }
+    };
+    append(w.wq, c.num_heads, true);
+    append(w.wk, c.num_kv_heads, true);
+    append(w.wv, c.num_kv_heads, false);
     // Stored [in, out], as TT-NN's preprocess_linear_weight lays a torch weight out: a decode
     // step's few rows then meet the weight band by band (the GEMV's accumulate form), and a
     // block-float weight shares its exponents along the output features, as on TT-NN.

@@ -114,11 +114,55 @@ INSTANTIATE_TEST_SUITE_P(
                                     return c;
                                 }(),
                                 0.99, "bfp8_paged_window"},
+                      // A Hugging Face checkpoint (rotate-half pairs) with Llama 3's frequency
+                      // scaling, its original context short enough that the scaling moves
+                      // these positions' angles.
+                      LayerCase{[] {
+                                    auto c =
+                                        small(DataType::FLOAT32, DataType::FLOAT32, DataType::FLOAT32, true);
+                                    c.rope = {.theta = 10000.0,
+                                              .scaling = {.rope_type = RopeScalingType::llama3,
+                                                          .factor = 4.0,
+                                                          .original_max_position_embeddings = 64},
+                                              .pairing = RopePairing::rotate_half};
+                                    return c;
+                                }(),
+                                0.99999, "fp32_rotate_half_llama3_scaling"},
                       // Llama-3-8B's attention geometry: dim 4096, 32 query heads, 8 KV heads, head dim 128.
                       LayerCase{{.max_batch = 2, .max_seq_len = 64, .paged = true, .block_size = 32},
                                 0.999,
                                 "llama3_8b_paged"}),
     [](const auto& info) { return std::string(info.param.name); });
+
+// A Hugging Face checkpoint is the Meta one with each head's q and k rows in the order
+// (0, 2, 4, .., 1, 3, ..): the layer built from it with rotate_half gives the Meta layer's
+// outputs bit for bit (it moves the rows back; nothing else differs).
+TEST(LlamaAttentionLayer, RotateHalfCheckpointEqualsItsMetaLayout) {
+    LlamaAttentionConfig meta = small(DataType::BFLOAT16, DataType::BFLOAT16, DataType::BFLOAT16, false);
+    meta.head_dim = 48, meta.num_heads = 4, meta.num_kv_heads = 2;
+    LlamaAttentionConfig hf = meta;
+    hf.rope.pairing = RopePairing::rotate_half;
+    const LlamaAttentionWeights w = LlamaAttentionWeights::random(meta, 3);
+    LlamaAttentionWeights w_hf = w;
+    const std::size_t dh = meta.head_dim, dim = meta.dim;
+    for (auto [m, heads] : {std::pair{&w_hf.wq, meta.num_heads}, {&w_hf.wk, meta.num_kv_heads}}) {
+        const std::vector<float> from = *m;
+        for (std::size_t h = 0; h < heads; ++h)
+            for (std::size_t r = 0; r < dh; ++r)  // Hugging Face row r holds Meta row 2r, or 2(r - dh/2) + 1
+                std::copy_n(from.begin() +
+                                std::ptrdiff_t((h * dh + (r < dh / 2 ? 2 * r : 2 * (r - dh / 2) + 1)) * dim),
+                            dim, m->begin() + std::ptrdiff_t((h * dh + r) * dim));
+    }
+    ASSERT_NE(w_hf.wq, w.wq);
+    LlamaAttention a(test_device(), meta, w), b(test_device(), hf, w_hf);
+    Generator gen(4);
+    std::vector<float> x = rounded(gen.normal(std::size_t(40) * meta.dim), DataType::BFLOAT16);
+    Tensor tx = input(x, 40, meta.dim, DataType::BFLOAT16);
+    EXPECT_EQ(to_host<float>(a.prefill(tx, 1)), to_host<float>(b.prefill(tx, 1)));
+    std::vector<float> step = rounded(gen.normal(std::size_t(2) * meta.dim), DataType::BFLOAT16);
+    Tensor ts = input(step, 2, meta.dim, DataType::BFLOAT16);
+    EXPECT_EQ(to_host<float>(a.decode(ts, {-1, 40})), to_host<float>(b.decode(ts, {-1, 40})));
+}
 
 // decode_math_fidelity reaches the decode op: over a BFLOAT8_B cache, HiFi4 keeps every int8 q
 // row's rounding residual, so the same layer on the same inputs lands closer to the fp64

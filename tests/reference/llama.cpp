@@ -26,12 +26,17 @@ std::vector<double> LlamaAttentionReference::project(const std::vector<double>& 
     return y;
 }
 
+// Pairs (2k, 2k + 1), or (k, k + dh/2) for rotate_half, turned by position * f_k; the f_k with
+// Llama 3's scaling come from rope_frequencies (checked against the formula in test_rope).
 void LlamaAttentionReference::rope(double* head, uint32_t position) const {
+    const std::vector<double> f = rope_frequencies(c_.head_dim, c_.rope);
+    const bool half = c_.rope.pairing == RopePairing::rotate_half;
     for (uint32_t k = 0; k < c_.head_dim / 2; ++k) {
-        const double f = std::pow(c_.rope.theta, -2.0 * k / c_.head_dim), a = position * f;
-        const double x0 = head[2 * k], x1 = head[2 * k + 1];
-        head[2 * k] = x0 * std::cos(a) - x1 * std::sin(a);
-        head[2 * k + 1] = x1 * std::cos(a) + x0 * std::sin(a);
+        const double a = position * f[k];
+        const uint32_t i0 = half ? k : 2 * k, i1 = half ? k + c_.head_dim / 2 : 2 * k + 1;
+        const double x0 = head[i0], x1 = head[i1];
+        head[i0] = x0 * std::cos(a) - x1 * std::sin(a);
+        head[i1] = x1 * std::cos(a) + x0 * std::sin(a);
     }
 }
 

@@ -5,9 +5,9 @@
 
 namespace attnn::reference {
 
-// The Llama attention layer in plain fp64: projections, interleaved RoPE with
-// f_k = theta^(-2k/dh), a per-user KV cache, causal softmax attention (over the last
-// sliding_window positions where the config has one), output projection.
+// The Llama attention layer in plain fp64: projections, RoPE in the config's pairing with
+// f_k = theta^(-2k/dh) (Llama 3 scaled where the config says), a per-user KV cache, causal softmax attention
+// (over the last sliding_window positions where the config has one), output projection.
 class LlamaAttentionReference {
   public:
     LlamaAttentionReference(const nn::LlamaAttentionConfig& config, const nn::LlamaAttentionWeights& weights);

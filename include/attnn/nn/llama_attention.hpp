@@ -23,7 +23,11 @@ struct LlamaAttentionConfig {
     uint32_t head_dim = 128;
     uint32_t max_batch = 1;                  // users the KV cache holds
     uint32_t max_seq_len = 2048;             // positions per user
-    RopeOptions rope = {.theta = 500000.0};  // interleaved pairing: Meta-layout checkpoints
+    // rope.pairing says how the checkpoint's wq and wk rows pair for RoPE: interleaved (2k, 2k + 1),
+    // Meta's layout, or rotate_half (k, k + dh/2), Hugging Face's, whose rows the layer moves to
+    // the interleaved order when it is built (as tt_transformers converts them): its k_cache
+    // then holds keys in that order. rope.scaling applies Llama 3's frequency scaling.
+    RopeOptions rope = {.theta = 500000.0};
     DataType weight_dtype = DataType::BFLOAT16;
     DataType activation_dtype = DataType::BFLOAT16;
     DataType cache_dtype = DataType::BFLOAT16;  // FLOAT32, BFLOAT16 or BFLOAT8_B
