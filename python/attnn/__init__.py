@@ -75,7 +75,8 @@ from ._device import Arch, CoreCoord, manage_device, open_device
 from ._indexing import _getitem
 from ._convert import as_tensor, comp_pcc, from_numpy, from_torch, to_numpy, to_torch
 from ._runtime import get_fallback_function, log_runtime
-from ._config import MathFidelity, WormholeComputeKernelConfig, init_device_compute_kernel_config
+from ._config import (MathFidelity, SoftmaxDefaultProgramConfig, WormholeComputeKernelConfig,
+                      init_device_compute_kernel_config)
 from . import experimental, kv_cache, model_preprocessing, nn, random, transformer
 from .transformer import SDPAProgramConfig
 
@@ -102,7 +103,24 @@ def unsqueeze_to_4D(tensor):
     return tensor if len(shape) == 4 else reshape(tensor, [1] * (4 - len(shape)) + shape)
 
 
+def _len(self):
+    """len(tensor): the size of its first dim, as torch.Tensor's."""
+    return self.shape[0]
+
+
+def _iter(self):
+    """Iterating a tensor gives its sub-tensors along the first dim (tensor[i]), as torch's does. A
+    1-D tensor has none (attnn has no 0-d tensors): a TypeError says so, rather than Python's
+    fallback through __getitem__ silently yielding nothing."""
+    if len(self.shape) < 2:
+        raise TypeError("iterating a 1-D attnn.Tensor: attnn has no 0-d tensors to yield; read its values "
+                        "with to_torch(tensor).tolist(), or pass the tensor itself where an op takes one")
+    return (self[i] for i in range(self.shape[0]))
+
+
 Tensor.__getitem__ = _getitem
+Tensor.__len__ = _len
+Tensor.__iter__ = _iter
 Device.arch = lambda self: Arch.CPU
 Device.arch.__doc__ = "The device's architecture, as TT-NN's device.arch(): Arch.CPU."
 

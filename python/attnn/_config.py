@@ -11,7 +11,8 @@ residual; HiFi3 / HiFi4: every row's residual, scores as exact as fp32 products,
 import enum
 from dataclasses import dataclass
 
-__all__ = ["MathFidelity", "WormholeComputeKernelConfig", "init_device_compute_kernel_config"]
+__all__ = ["MathFidelity", "WormholeComputeKernelConfig", "init_device_compute_kernel_config",
+           "SoftmaxDefaultProgramConfig"]
 
 
 class MathFidelity(enum.Enum):
@@ -35,3 +36,9 @@ def init_device_compute_kernel_config(arch=None, *, math_fidelity=MathFidelity.L
                                       fp32_dest_acc_en=False, packer_l1_acc=False, dst_full_sync_en=False):
     return WormholeComputeKernelConfig(math_fidelity, math_approx_mode, fp32_dest_acc_en, packer_l1_acc,
                                        dst_full_sync_en)
+
+
+@dataclass
+class SoftmaxDefaultProgramConfig:
+    """TT-NN's default softmax program config (how Tensix cores split the work): accepted by
+    attention_softmax / attention_softmax_, with nothing to choose on the CPU."""

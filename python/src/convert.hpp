@@ -16,6 +16,12 @@ namespace attnn::python {
 // inferred so the volume matches (reshape).
 Shape to_shape(nb::handle obj, const char* op, const char* arg, std::optional<uint64_t> infer_volume = {});
 
+// RoPE options from Python: theta, Hugging Face's rope_scaling dict (or None) and the pairing's
+// name ('interleaved' or 'rotate_half'); and back (None where there is no scaling).
+RopeOptions rope_options_from(double theta, nb::handle scaling, const std::string& pairing);
+nb::object rope_scaling_dict(const RopeScaling& scaling);
+std::string rope_pairing_name(RopePairing pairing);
+
 // A numpy array of the given dims that owns `values`.
 template <class T>
 nb::object numpy_array(std::vector<T>&& values, const std::vector<size_t>& dims) {

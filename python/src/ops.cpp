@@ -54,10 +54,6 @@ void bind_binary(nb::module_& m, const char* name, Fn fn) {
         nb::arg("dtype") = nb::none(), release_gil());
 }
 
-// A TT-NN keyword attnn takes only at its no-op value (None or False): sharding, multi-device
-// and preallocated-output options that have no meaning on one CPU device.
-// Called from bindings that release the GIL: it takes it back to look at the value.
-// Refused as NotImplementedError, as the Python wrappers refuse theirs.
 // An index argument (a batch or cache position) taken as any Python int, so that a negative one
 // gets attnn's message (op, argument, range, value) rather than nanobind's list of signatures.
 uint32_t index_arg(int64_t value, const char* op, const char* arg) {
@@ -66,6 +62,10 @@ uint32_t index_arg(int64_t value, const char* op, const char* arg) {
     return uint32_t(value);
 }
 
+// A TT-NN keyword attnn takes only at its no-op value (None or False): sharding, multi-device
+// and preallocated-output options that have no meaning on one CPU device.
+// Called from bindings that release the GIL: it takes it back to look at the value.
+// Refused as NotImplementedError, as the Python wrappers refuse theirs.
 void require_unset(const char* op, const char* arg, nb::handle value) {
     nb::gil_scoped_acquire gil;
     if (value.is_none()) return;
@@ -77,6 +77,15 @@ void require_unset(const char* op, const char* arg, nb::handle value) {
         nb::cast<std::string>(nb::repr(value));
     PyErr_SetString(PyExc_NotImplementedError, message.c_str());
     throw nb::python_error();
+}
+
+// A softmax program_config: None or ttnn.SoftmaxDefaultProgramConfig() (how Tensix splits the
+// work; nothing to choose on the CPU); a sharded one is refused as require_unset refuses.
+void softmax_program_config(const char* op, nb::handle config) {
+    nb::gil_scoped_acquire gil;
+    nb::object type = nb::module_::import_("attnn._config").attr("SoftmaxDefaultProgramConfig");
+    if (config.is_none() || PyObject_IsInstance(config.ptr(), type.ptr()) == 1) return;
+    require_unset(op, "program_config", config);
 }
 
 // An argument that must be an attnn.Tensor, as a reference to the Python object's own tensor.
@@ -169,20 +178,26 @@ void bind_transformer(nb::module_& t) {
     t.def(
         "attention_softmax",
         [](const Tensor& x, std::optional<uint32_t> head_size, std::optional<Tensor> mask,
+           nb::handle program_config, bool /*causal_mask: the mask broadcasts whatever its shape*/,
            std::optional<MemoryConfig> mc) {
+            softmax_program_config("attention_softmax", program_config);
             return transformer::attention_softmax(
                 x, {.head_size = head_size, .attention_mask = std::move(mask), .memory_config = mc});
         },
-        nb::arg("input_tensor"), nb::kw_only(), nb::arg("head_size") = nb::none(),
-        nb::arg("attention_mask") = nb::none(), nb::arg("memory_config") = nb::none(), release_gil());
+        nb::arg("tensor"), nb::kw_only(), nb::arg("head_size") = nb::none(),
+        nb::arg("attention_mask") = nb::none(), nb::arg("program_config").none() = nb::none(),
+        nb::arg("causal_mask") = false, nb::arg("memory_config") = nb::none(), release_gil());
     t.def(
         "attention_softmax_",
-        [](Tensor& x, std::optional<uint32_t> head_size, std::optional<Tensor> mask, std::optional<MemoryConfig> mc) {
+        [](Tensor& x, std::optional<uint32_t> head_size, std::optional<Tensor> mask,
+           nb::handle program_config, bool /*causal_mask*/, std::optional<MemoryConfig> mc) {
+            softmax_program_config("attention_softmax_", program_config);
             return transformer::attention_softmax_(
                 x, {.head_size = head_size, .attention_mask = std::move(mask), .memory_config = mc});
         },
-        nb::arg("input_tensor"), nb::kw_only(), nb::arg("head_size") = nb::none(),
-        nb::arg("attention_mask") = nb::none(), nb::arg("memory_config") = nb::none(), release_gil());
+        nb::arg("tensor"), nb::kw_only(), nb::arg("head_size") = nb::none(),
+        nb::arg("attention_mask") = nb::none(), nb::arg("program_config").none() = nb::none(),
+        nb::arg("causal_mask") = false, nb::arg("memory_config") = nb::none(), release_gil());
     t.def(
         "concatenate_heads",
         [](const Tensor& x, std::optional<MemoryConfig> mc) { return transformer::concatenate_heads(x, mc); },

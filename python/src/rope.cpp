@@ -40,9 +40,28 @@ RopePairing pairing_from(const std::string& pairing) {
                  "' is not one of 'interleaved' (rotary_embedding_llama), 'rotate_half' (rotary_embedding)");
 }
 
-RopeOptions options_from(double theta, nb::handle scaling, const std::string& pairing) {
+}  // namespace
+
+RopeOptions rope_options_from(double theta, nb::handle scaling, const std::string& pairing) {
     return RopeOptions{.theta = theta, .scaling = scaling_from(scaling), .pairing = pairing_from(pairing)};
 }
+
+nb::object rope_scaling_dict(const RopeScaling& s) {
+    if (s.rope_type == RopeScalingType::none) return nb::none();
+    nb::dict d;
+    d["rope_type"] = "llama3";
+    d["factor"] = s.factor;
+    d["low_freq_factor"] = s.low_freq_factor;
+    d["high_freq_factor"] = s.high_freq_factor;
+    d["original_max_position_embeddings"] = s.original_max_position_embeddings;
+    return d;
+}
+
+std::string rope_pairing_name(RopePairing pairing) {
+    return pairing == RopePairing::interleaved ? "interleaved" : "rotate_half";
+}
+
+namespace {
 
 nb::object host_table(const std::vector<float>& values, const RopeTables& t) {
     return numpy_array(std::vector<float>(values), std::vector<size_t>{t.max_position, t.head_dim});
@@ -60,17 +79,19 @@ void bind_rope(nb::module_& m) {
     nb::class_<RopeTables>(m, "RopeTables", "cos/sin per position and head element (rope_tables)")
         .def_ro("head_dim", &RopeTables::head_dim)
         .def_ro("max_position", &RopeTables::max_position)
-        .def_prop_ro("pairing",
-                     [](const RopeTables& t) {
-                         return std::string(t.pairing == RopePairing::interleaved ? "interleaved" : "rotate_half");
-                     })
-        .def_prop_ro("cos", [](const RopeTables& t) { return host_table(t.cos, t); }, "[max_position, head_dim] float32")
-        .def_prop_ro("sin", [](const RopeTables& t) { return host_table(t.sin, t); }, "[max_position, head_dim] float32");
+        .def_prop_ro("pairing", [](const RopeTables& t) { return rope_pairing_name(t.pairing); })
+        .def_prop_ro(
+            "cos", [](const RopeTables& t) { return host_table(t.cos, t); },
+            "[max_position, head_dim] float32")
+        .def_prop_ro(
+            "sin", [](const RopeTables& t) { return host_table(t.sin, t); },
+            "[max_position, head_dim] float32");
 
     m.def(
         "rope_frequencies",
         [](uint32_t head_dim, double theta, nb::handle scaling) {
-            std::vector<double> f = rope_frequencies(head_dim, options_from(theta, scaling, "interleaved"));
+            std::vector<double> f =
+                rope_frequencies(head_dim, rope_options_from(theta, scaling, "interleaved"));
             const size_t n = f.size();
             return numpy_array(std::move(f), std::vector<size_t>{n});
         },
@@ -78,8 +99,9 @@ void bind_rope(nb::module_& m) {
         "The head_dim / 2 RoPE frequencies theta^(-2k / head_dim), Llama 3 scaling applied (float64).");
     m.def(
         "rope_tables",
-        [](uint32_t head_dim, uint32_t max_position, double theta, nb::handle scaling, const std::string& pairing) {
-            return rope_tables(head_dim, max_position, options_from(theta, scaling, pairing));
+        [](uint32_t head_dim, uint32_t max_position, double theta, nb::handle scaling,
+           const std::string& pairing) {
+            return rope_tables(head_dim, max_position, rope_options_from(theta, scaling, pairing));
         },
         nb::arg("head_dim"), nb::arg("max_position"), nb::kw_only(), nb::arg("theta") = 10000.0,
         nb::arg("scaling") = nb::none(), nb::arg("pairing") = "interleaved",

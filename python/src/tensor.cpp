@@ -298,9 +298,13 @@ void bind_tensor(nb::module_& m) {
         },
         nb::arg("input_tensor"), nb::arg("slice_start"), nb::arg("slice_end"), nb::arg("slice_step") = nb::none(),
         nb::kw_only(), nb::arg("memory_config") = nb::none(), release_gil());
-    m.def("transpose",
-          [](const Tensor& t, int dim0, int dim1, std::optional<MemoryConfig> mc) { return transpose(t, dim0, dim1, mc); },
-          nb::arg("input_tensor"), nb::arg("dim0"), nb::arg("dim1"), nb::kw_only(), nb::arg("memory_config") = nb::none(), release_gil());
+    m.def(
+        "transpose",
+        [](const Tensor& t, int dim1, int dim2, std::optional<MemoryConfig> mc) {
+            return transpose(t, dim1, dim2, mc);
+        },
+        nb::arg("input_tensor"), nb::arg("dim1"), nb::arg("dim2"), nb::kw_only(),
+        nb::arg("memory_config") = nb::none(), release_gil());
 
     m.def("full",
           [](nb::handle shape, float fill_value, std::optional<DataType> dtype, Layout layout, std::optional<Device> device,

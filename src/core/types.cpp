@@ -28,7 +28,12 @@ std::string to_string(DataType dtype) {
 std::string to_string(Layout layout) { return layout == Layout::TILE ? "Layout::TILE" : "Layout::ROW_MAJOR"; }
 
 std::string to_string(const MemoryConfig& config) {
-    return config.buffer_type == BufferType::L1 ? "L1_MEMORY_CONFIG" : "DRAM_MEMORY_CONFIG";
+    const char* buffer = config.buffer_type == BufferType::L1 ? "L1" : "DRAM";
+    if (config.memory_layout == TensorMemoryLayout::INTERLEAVED)
+        return std::string(buffer) + "_MEMORY_CONFIG";
+    static const char* const layouts[] = {"INTERLEAVED", "HEIGHT_SHARDED", "WIDTH_SHARDED", "BLOCK_SHARDED"};
+    return std::string("MemoryConfig(memory_layout=TensorMemoryLayout::") +
+           layouts[int(config.memory_layout)] + ", buffer_type=BufferType::" + buffer + ")";
 }
 
 std::ostream& operator<<(std::ostream& os, DataType dtype) { return os << to_string(dtype); }

@@ -7,6 +7,7 @@
 
 #include "attnn/attnn.hpp"
 #include "attnn/ops/experimental.hpp"
+#include "ops/kv_cache/kv_layout.hpp"
 
 namespace attnn::nn {
 
@@ -20,6 +21,11 @@ void check_config(const LlamaAttentionConfig& c) {
                 " must be a multiple of num_kv_heads=", c.num_kv_heads);
     ATTNN_CHECK(c.head_dim % 2 == 0, op, "head_dim=", c.head_dim, " must be even for RoPE");
     ATTNN_CHECK(c.max_batch > 0 && c.max_seq_len > 0, op, "max_batch and max_seq_len must be positive");
+    for (auto [dtype, name] : {std::pair{c.weight_dtype, "weight_dtype"},
+                               {c.activation_dtype, "activation_dtype"},
+                               {c.cache_dtype, "cache_dtype"}})
+        ATTNN_CHECK_TYPE(is_floating_point(dtype), op, name, " must be a floating-point type, given ",
+                         to_string(dtype));
     // Checked here, not first by the decode op: decode writes this step's K and V into the cache
     // before the op runs, and a rejected step must leave the cache as it was.
     ATTNN_CHECK(is_valid(c.decode_math_fidelity), op,
@@ -173,6 +179,11 @@ Tensor LlamaAttention::decode(const Tensor& x, const std::vector<int32_t>& posit
                       : transformer::scaled_dot_product_attention_decode(q, k_cache_, v_cache_, options);
     Tensor concat = experimental::nlp_concat_heads_decode(attn, c.num_heads);
     return linear(concat, wo_, {.dtype = c.activation_dtype});
+}
+
+Tensor LlamaAttention::decode(const Tensor& x, const Tensor& positions) {
+    return decode(
+        x, detail::read_index_vector(positions, "LlamaAttention::decode", "positions", device_.impl().get()));
 }
 
 }  // namespace attnn::nn

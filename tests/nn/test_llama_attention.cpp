@@ -219,6 +219,25 @@ TEST(LlamaAttentionLayer, BadInputsAreRejected) {
             layer.decode(input(two, 2, 256, DataType::FLOAT32), {5, 128});
         },
         {"positions[1]=128"});
+    // Positions as an INT32 tensor [b] (tt_transformers' current_pos) give the list's result.
+    Tensor pos =
+        from_host(std::span<const int32_t>(std::vector<int32_t>{5, -1}), Shape{2}, {.device = test_device()});
+    EXPECT_EQ(to_host<float>(layer.decode(input(two, 2, 256, DataType::FLOAT32), pos)),
+              to_host<float>(layer.decode(input(two, 2, 256, DataType::FLOAT32), {5, -1})));
+    testing::expect_error(
+        [&] {
+            layer.decode(input(two, 2, 256, DataType::FLOAT32), reshape(pos, Shape{1, 2}));
+        },
+        {"LlamaAttention::decode", "positions must be 1-D"});
+    for (auto [dtype, name] : {std::pair{&LlamaAttentionConfig::cache_dtype, "cache_dtype"},
+                               {&LlamaAttentionConfig::weight_dtype, "weight_dtype"},
+                               {&LlamaAttentionConfig::activation_dtype, "activation_dtype"}}) {
+        LlamaAttentionConfig integer = c;
+        integer.*dtype = DataType::INT32;
+        testing::expect_error(
+            [&] { LlamaAttention(test_device(), integer, LlamaAttentionWeights::random(integer, 1)); },
+            {"LlamaAttention", name, "floating-point", "INT32"});
+    }
     LlamaAttentionConfig bad = c;
     bad.num_kv_heads = 3;
     testing::expect_error([&] { LlamaAttention(test_device(), bad, LlamaAttentionWeights::random(bad, 1)); },

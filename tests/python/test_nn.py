@@ -56,3 +56,44 @@ def test_llama_attention_rejects_wrong_weights(device):
     with pytest.raises(TypeError, match="decode_math_fidelity: expected a MathFidelity, given int"):
         attnn.nn.LlamaAttentionConfig(decode_math_fidelity=4)
     assert attnn.nn.LlamaAttentionConfig().decode_math_fidelity == attnn.MathFidelity.HiFi2
+
+
+def test_llama_attention_config_reads_back_and_checks_its_values():
+    scaling = {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+               "original_max_position_embeddings": 8192}
+    c = attnn.nn.LlamaAttentionConfig(dim=64, num_heads=2, num_kv_heads=1, head_dim=32, rope_theta=1e4,
+                                      rope_scaling=scaling, rope_pairing="rotate_half", cache_dtype=attnn.bfloat8_b,
+                                      weight_dtype=attnn.float32, activation_dtype=attnn.float32)
+    assert (c.rope_theta, c.rope_scaling, c.rope_pairing) == (1e4, scaling, "rotate_half")
+    assert (c.weight_dtype, c.activation_dtype, c.cache_dtype) == (attnn.float32, attnn.float32, attnn.bfloat8_b)
+    assert "rope_pairing='rotate_half'" in repr(c) and "cache_dtype=DataType::BFLOAT8_B" in repr(c)
+    assert attnn.nn.LlamaAttentionConfig().rope_scaling is None
+    with pytest.raises(ValueError, match="LlamaAttentionConfig: dim must be in"):
+        attnn.nn.LlamaAttentionConfig(dim=-1)
+    with pytest.raises(ValueError, match="pairing 'sideways'"):
+        attnn.nn.LlamaAttentionConfig(rope_pairing="sideways")
+
+
+def test_llama_attention_decode_takes_positions_as_a_tensor(rng, device):
+    """tt_transformers keeps current_pos as an INT32 tensor [b]; the layer takes it as it takes a list.
+    Bad positions and users are ValueErrors naming them."""
+    dim = 64
+    config = attnn.nn.LlamaAttentionConfig(dim=dim, num_heads=2, num_kv_heads=1, head_dim=32, max_batch=2,
+                                           max_seq_len=64, weight_dtype=attnn.float32,
+                                           activation_dtype=attnn.float32, cache_dtype=attnn.float32)
+    w = lambda o, i: (rng.standard_normal((o, i)) / i**0.5).astype(np.float32)
+    layer = attnn.nn.LlamaAttention(device, config, w(64, 64), w(32, 64), w(32, 64), w(64, 64))
+    x = attnn.from_numpy(rng.standard_normal((1, 1, 2, dim)).astype(np.float32), layout=attnn.TILE_LAYOUT,
+                         device=device)
+    listed = attnn.to_numpy(layer.decode(x, [5, -1]))
+    pos = attnn.from_numpy(np.array([5, -1], np.int32), device=device)
+    assert np.array_equal(attnn.to_numpy(layer.decode(x, pos)), listed)
+    with pytest.raises(ValueError, match="positions\\[0\\]=2147483648"):
+        layer.decode(x, [2**31, 1])
+    with pytest.raises(ValueError, match="user must be in"):
+        layer.prefill(x, -1)
+    assert len(pos) == 2
+    with pytest.raises(TypeError, match="1-D attnn.Tensor"):
+        list(pos)
+    rows = [attnn.to_numpy(r) for r in x[0, 0]]  # a 2-D tensor iterates over its rows
+    assert len(rows) == 2 and np.array_equal(rows[1], attnn.to_numpy(x)[0, 0, 1])

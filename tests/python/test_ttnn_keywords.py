@@ -226,6 +226,30 @@ def test_kv_cache_module_and_sharded_memory_configs(rng, device):
     back = ttnn.to_memory_config(sharded, ttnn.DRAM_MEMORY_CONFIG, dtype=ttnn.float32)
     assert back.dtype == ttnn.float32 and back.memory_config() == ttnn.DRAM_MEMORY_CONFIG
     assert ttnn.L1_WIDTH_SHARDED_MEMORY_CONFIG != ttnn.L1_BLOCK_SHARDED_MEMORY_CONFIG
+    assert repr(ttnn.L1_MEMORY_CONFIG) == "L1_MEMORY_CONFIG"
+    assert repr(ttnn.L1_HEIGHT_SHARDED_MEMORY_CONFIG) == (
+        "MemoryConfig(memory_layout=TensorMemoryLayout::HEIGHT_SHARDED, buffer_type=BufferType::L1)")
+
+
+def test_transpose_and_attention_softmax_keywords(rng, device):
+    """tt-metal's names: transpose(input_tensor, dim1, dim2); attention_softmax[_](tensor, *, head_size,
+    attention_mask, program_config, causal_mask, memory_config)."""
+    x = tensor(rng, (1, 2, 32, 64), device, ttnn.float32)
+    t = ttnn.transpose(x, dim1=1, dim2=2)
+    assert list(t.shape) == [1, 32, 2, 64]
+    assert np.array_equal(ttnn.to_numpy(t), ttnn.to_numpy(x).transpose(0, 2, 1, 3))
+    scores = tensor(rng, (1, 2, 32, 32), device, ttnn.float32)
+    mask = ttnn.from_numpy(np.triu(np.full((1, 1, 32, 32), -np.inf, np.float32), 1), layout=ttnn.TILE_LAYOUT,
+                           device=device)
+    plain = ttnn.to_numpy(ttnn.transformer.attention_softmax(scores, head_size=64, attention_mask=mask))
+    named = ttnn.transformer.attention_softmax(tensor=scores, head_size=64, attention_mask=mask,
+                                               program_config=ttnn.SoftmaxDefaultProgramConfig(), causal_mask=True)
+    assert np.array_equal(ttnn.to_numpy(named), plain)
+    ttnn.transformer.attention_softmax_(scores, head_size=64, attention_mask=mask, program_config=None,
+                                        causal_mask=True)
+    assert np.array_equal(ttnn.to_numpy(scores), plain)
+    with pytest.raises(NotImplementedError, match="attention_softmax: program_config"):
+        ttnn.transformer.attention_softmax(scores, head_size=64, program_config=object())
 
 
 def test_tt_transformers_decode_step_rope_rows_and_positions(rng, device):

@@ -30,7 +30,8 @@ struct LlamaAttentionConfig {
     RopeOptions rope = {.theta = 500000.0};
     DataType weight_dtype = DataType::BFLOAT16;
     DataType activation_dtype = DataType::BFLOAT16;
-    DataType cache_dtype = DataType::BFLOAT16;  // FLOAT32, BFLOAT16 or BFLOAT8_B
+    DataType cache_dtype =
+        DataType::BFLOAT16;  // FLOAT32, BFLOAT16, BFLOAT8_B or BFLOAT4_B (each checked floating-point)
     bool paged = false;  // a paged cache [blocks, nkv, block_size, dh] with a page table
     uint32_t block_size = 64;
     // Local attention as Mistral 7B's layers have it: each token sees its last sliding_window
@@ -61,6 +62,9 @@ class LlamaAttention {
     // x [1, 1, b, dim] -> [1, 1, b, dim]: one new token per user i at positions[i] (-1 skips the
     // user, whose output row is zeros), attending to the cache up to that position.
     Tensor decode(const Tensor& x, const std::vector<int32_t>& positions);
+    // The same with the positions as an INT32 / UINT32 tensor [b] (on the layer's device or the
+    // host), as tt_transformers keeps current_pos.
+    Tensor decode(const Tensor& x, const Tensor& positions);
 
     const LlamaAttentionConfig& config() const { return config_; }
     const Tensor& k_cache() const { return k_cache_; }
