@@ -61,7 +61,8 @@ struct RotaryEmbeddingLlamaOptions {
 };
 
 // out = x * cos + (x @ trans_mat) * sin, trans_mat [1, 1, 32, 32] applied to each 32-wide block of
-// the head dim (so dh must be a multiple of 32, as the matrix is one tile).
+// the head dim; unlike TT-NN, dh need only be even (a narrower last block, dh = 80: 32, 32, 16,
+// takes the matrix's top-left corner).
 //   prefill:     x [b, nh, s, dh], cos/sin [1, 1 | nh, s, dh]
 //   decode mode: x [1, b, nh, dh], cos/sin [1, b, 1 | nh, dh] (one position per user, the same
 //                for every head unless given per head; TT-NN's models pass [1, b, 1, dh] padded
