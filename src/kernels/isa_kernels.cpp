@@ -1910,6 +1910,7 @@ const KernelTable table = {
     softmax_rows,
     tile_scores,
     tile_accumulate,
+    has_nonfinite_rows,
 #if defined(__AVX512F__)
     pack_q_bf16,
     tile_scores_bf16,

@@ -104,6 +104,10 @@ struct KernelTable {
                         int64_t lds, float* work);
     void (*tile_accumulate)(const TileBand& values, const float* p, int64_t ldp, int64_t heads, float* out,
                             int64_t ldo, float* work);
+    // Whether a block-float band holds a face row whose shared exponent is 255 (an Inf or a NaN
+    // in it): the tile kernels read such a row as NaN throughout, as attention wants (a NaN key
+    // must not drop out of the softmax); the GEMV decodes such a band exactly instead.
+    bool (*has_nonfinite_rows)(const TileBand& band);
 
     // The same for a BFLOAT16 cache and a bf16 query, with AVX512_BF16 dot products (32 bf16
     // products per instruction, K and V used as stored): pack_q_bf16 lays the query (rows as

@@ -209,6 +209,54 @@ TEST(Matmul, GemvOddKeepsInfinityInTheLastRow) {
     }
 }
 
+// A block-float weight with an Inf and a NaN: its face rows share exponent 255, and decode as
+// the Inf, the NaN and 0 beside them (to_host). The GEMV (up to 16 rows) reads such a band as
+// the GEMM (17 rows) does, B [K, N] and transposed, every ISA: the other 14 columns of the face
+// row stay finite (the tile kernels would make them NaN, as attention wants of a KV cache).
+TEST(Matmul, BlockFloatWeightsWithInfinityMatchTheGemm) {
+    for (DataType dtype : {DataType::BFLOAT8_B, DataType::BFLOAT4_B})
+        for (bool tb : {false, true}) {
+            const uint32_t k = 70, n = 40;
+            std::vector<float> bv(std::size_t(k) * n, 0.5f);
+            // B [K, N]: row 20 holds the Inf (column 7) and the NaN (column 9); transposed, row 7.
+            auto at = [&](uint32_t kk, uint32_t j) {
+                return tb ? std::size_t(j) * k + kk : std::size_t(kk) * n + j;
+            };
+            bv[at(20, 7)] = INFINITY;
+            bv[at(20, 9)] = NAN;
+            Tensor b = from_host(std::span<const float>(bv), tb ? Shape{n, k} : Shape{k, n},
+                                 {.dtype = dtype, .layout = Layout::TILE, .device = test_device()});
+            const Array rb = reference::from_tensor(b);
+            for (kernels::Isa isa : kernels::supported_isas()) {
+                testing::ScopedIsa scoped(isa);
+                for (uint32_t rows : {1u, 16u, 17u}) {
+                    SCOPED_TRACE(to_string(dtype) + (tb ? " transposed" : "") + " " + kernels::isa_name(isa) +
+                                 " rows=" + std::to_string(rows));
+                    std::vector<float> av = random_values(std::size_t(rows) * k, 3);
+                    Tensor a = from_host(
+                        std::span<const float>(av), Shape{rows, k},
+                        {.dtype = DataType::BFLOAT16, .layout = Layout::TILE, .device = test_device()});
+                    const Array want = reference::matmul(reference::from_tensor(a), rb, false, tb);
+                    const auto got =
+                        to_host<double>(matmul(a, b, {.transpose_b = tb, .dtype = DataType::FLOAT32}));
+                    int64_t finite = 0;
+                    for (std::size_t i = 0; i < got.size(); ++i) {
+                        const double w = want.values[i];
+                        if (std::isnan(w)) {
+                            ASSERT_TRUE(std::isnan(got[i])) << i;
+                        } else if (std::isinf(w)) {
+                            ASSERT_EQ(got[i], w) << i;
+                        } else {
+                            ASSERT_NEAR(got[i], w, 1e-4 * (std::fabs(w) + 1)) << i;
+                            ++finite;
+                        }
+                    }
+                    EXPECT_EQ(finite, int64_t(rows) * (n - 2));  // only the Inf's and the NaN's columns
+                }
+            }
+        }
+}
+
 // Activations at the edges of their domain, every ISA: relu keeps NaN (as torch does), silu of a
 // large negative input is -0 (not -0.04 from a clamped exp), of -inf NaN (as torch), of +inf +inf.
 TEST(Matmul, ActivationsAtTheEdges) {

@@ -49,7 +49,7 @@ Array matmul(const Array& a, const Array& b, bool transpose_a, bool transpose_b,
                          (transpose_b ? pb[j * k + kk] : pb[kk * n + j]);
                 if (bias) s += (*bias)[j];
                 if (activation == "relu")
-                    s = s > 0 ? s : 0;
+                    s = s > 0 || std::isnan(s) ? s : 0;  // NaN stays NaN, as torch's relu keeps it
                 else if (activation == "gelu")
                     s = 0.5 * s * (1 + std::erf(s / std::sqrt(2.0)));
                 else if (activation == "silu")

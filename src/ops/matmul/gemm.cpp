@@ -241,6 +241,32 @@ void pack_b(const GemmProgram& p, const MatrixView& b, int64_t b_matrix, int64_t
     }
 }
 
+// A block-float band decoded into FLOAT32 tiles in `stage`: a face row holding an Inf or a NaN
+// (shared exponent 255) then reads as the codec decodes it (the Inf, the NaN, 0 beside them), as
+// the GEMM reads it, where the tile kernels would make the whole row NaN. Rare: checked per band.
+kernels::TileBand exact_band(const kernels::TileBand& band, std::vector<float>& stage) {
+    const auto& kt = kernels::table();
+    const int64_t tiles = ceil_div(band.dh, TILE_WIDTH), tile_floats = TILE_HEIGHT * TILE_WIDTH;
+    stage.resize(std::size_t(tiles * tile_floats));
+    for (int64_t t = 0; t < tiles; ++t) {
+        const uint8_t* tile = band.tiles + t * band.tile_bytes;
+        for (int64_t row = 0; row < 64; ++row) {  // face row: face row / 16, row row % 16 of that face
+            float* dst = stage.data() + t * tile_floats + row * 16;
+            if (band.format == 2)
+                kt.bfp8_decode16(tile[row], tile + 64 + row * 16, dst);
+            else
+                kt.bfp4_decode16(tile[row], tile + 64 + row * 8, dst);
+        }
+    }
+    return {0,
+            reinterpret_cast<const uint8_t*>(stage.data()),
+            tile_floats * int64_t(sizeof(float)),
+            band.dh,
+            band.row,
+            band.n,
+            nullptr};
+}
+
 // C = act(A B + bias) for the program's few rows of A (GemmProgram::gemv). Worker w takes the
 // w-th run of C's 32-column tiles: for B [K, N], the same tiles of every 32-row band of B; for a
 // transposed B [N, K], whole bands of B (its rows are C's columns). Each worker finishes its
@@ -262,7 +288,8 @@ void run_gemv(GemmProgram& p, DeviceImpl& device, const MatrixView& a, const Mat
         std::fill(row + k, row + lda, 0.0f);  // the kernels read whole face rows
     }
     // Rows that bf16 holds exactly (BFLOAT16 activations) meet B on bf16 dot products where the
-    // CPU has them and they pay; the products are exact in fp32 either way. A BFLOAT16 B [K, N]
+    // CPU has them and they pay; the products are exact in fp32 either way (but for subnormals:
+    // vdpbf16ps reads subnormal inputs and products as 0, an error below 2^-126 each). A BFLOAT16 B [K, N]
     // from 8 rows (with fewer, B's reads bound the GEMV and the fp32 kernel, one band per call,
     // reads them faster); a transposed BFLOAT16 B from 4 rows (with fewer, as fast); a transposed
     // BFLOAT8_B B at any row count, its face rows' exponents scaling the sums (tile_scores_bfp8),
@@ -278,6 +305,7 @@ void run_gemv(GemmProgram& p, DeviceImpl& device, const MatrixView& a, const Mat
     if ((bf16_rows || bfp8_scores || bf16_scores) && !bf16_exact(p.gemv_a.data(), rows * lda))
         bf16_rows = bfp8_scores = bf16_scores = false;
     const int64_t tile_bytes = int64_t(tile_size_bytes(b.dtype));
+    const bool block_float = format >= 2;
     // A transposed B is scored a block of its tiles at a time (about 16 KiB, staying in L1 while
     // every row passes over it), the blocks' dot products summed.
     const int64_t block = std::max<int64_t>(1, gemv_block_bytes / tile_bytes) * TILE_WIDTH;
@@ -316,9 +344,15 @@ void run_gemv(GemmProgram& p, DeviceImpl& device, const MatrixView& a, const Mat
                 } else {
                     for (int64_t k0 = 0; k0 < k; k0 += TILE_HEIGHT) {
                         const uint8_t* tiles = b_data + (k0 / TILE_HEIGHT) * band_bytes + u0 * tile_bytes;
-                        const kernels::TileBand band{format, tiles, tile_bytes, cols, 0,
-                                                     std::min<int64_t>(TILE_HEIGHT, k - k0),
-                                                     k0 + TILE_HEIGHT < k ? tiles + band_bytes : nullptr};
+                        kernels::TileBand band{format,
+                                               tiles,
+                                               tile_bytes,
+                                               cols,
+                                               0,
+                                               std::min<int64_t>(TILE_HEIGHT, k - k0),
+                                               k0 + TILE_HEIGHT < k ? tiles + band_bytes : nullptr};
+                        if (block_float && kt.has_nonfinite_rows(band)) [[unlikely]]
+                            band = exact_band(band, p.scratch[std::size_t(w)].stage);
                         kt.tile_accumulate(band, p.gemv_a.data() + k0, lda, rows, c, ldc, work);
                     }
                 }
@@ -332,9 +366,12 @@ void run_gemv(GemmProgram& p, DeviceImpl& device, const MatrixView& a, const Mat
                         const uint8_t* ahead = k0 + block < k ? tiles + (block / TILE_WIDTH) * tile_bytes
                                                : u + 1 < u1  ? b_data + (u + 1) * band_bytes
                                                              : nullptr;
-                        const kernels::TileBand band{format, tiles, tile_bytes,
-                                                     std::min(block, k - k0), 0, valid, ahead};
-                        if (bfp8_scores)
+                        kernels::TileBand band{format, tiles, tile_bytes, std::min(block, k - k0),
+                                               0,      valid, ahead};
+                        const bool exact = block_float && kt.has_nonfinite_rows(band);
+                        if (exact) [[unlikely]]
+                            band = exact_band(band, p.scratch[std::size_t(w)].stage);
+                        if (bfp8_scores && !exact)
                             kt.tile_scores_bfp8(band, p.gemv_qb.data() + k0 / 16 * 64, rows, p.gemv_ld_qb,
                                                 k0 ? part : cu, k0 ? TILE_WIDTH : ldc, work);
                         else if (bf16_scores)

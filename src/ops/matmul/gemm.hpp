@@ -49,6 +49,7 @@ struct GemmProgram : Program {
     struct Scratch {
         std::vector<float> a_pack, b_pack, c_tile;
         std::vector<float> band;  // up to 32 decoded rows of A or B, or an edge panel
+        std::vector<float> stage;  // GEMV: a block-float band with an Inf or NaN, as FLOAT32 tiles
         int64_t packed_b_batch = -1, packed_b_strip = -1;  // which B strip b_pack holds
     };
     std::vector<Scratch> scratch;  // one per worker
