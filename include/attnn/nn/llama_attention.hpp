@@ -30,8 +30,8 @@ struct LlamaAttentionConfig {
     RopeOptions rope = {.theta = 500000.0};
     DataType weight_dtype = DataType::BFLOAT16;
     DataType activation_dtype = DataType::BFLOAT16;
-    DataType cache_dtype =
-        DataType::BFLOAT16;  // FLOAT32, BFLOAT16, BFLOAT8_B or BFLOAT4_B (each checked floating-point)
+    // Any floating-point dtype (FLOAT32, BFLOAT16, BFLOAT8_B, BFLOAT4_B), checked when the layer is built.
+    DataType cache_dtype = DataType::BFLOAT16;
     bool paged = false;  // a paged cache [blocks, nkv, block_size, dh] with a page table
     uint32_t block_size = 64;
     // Local attention as Mistral 7B's layers have it: each token sees its last sliding_window

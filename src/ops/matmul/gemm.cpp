@@ -258,13 +258,10 @@ kernels::TileBand exact_band(const kernels::TileBand& band, std::vector<float>& 
                 kt.bfp4_decode16(tile[row], tile + 64 + row * 8, dst);
         }
     }
-    return {0,
-            reinterpret_cast<const uint8_t*>(stage.data()),
-            tile_floats * int64_t(sizeof(float)),
-            band.dh,
-            band.row,
-            band.n,
-            nullptr};
+    kernels::TileBand decoded = band;
+    decoded.format = 0, decoded.tiles = reinterpret_cast<const uint8_t*>(stage.data());
+    decoded.tile_bytes = tile_floats * int64_t(sizeof(float)), decoded.ahead = nullptr;
+    return decoded;
 }
 
 // C = act(A B + bias) for the program's few rows of A (GemmProgram::gemv). Worker w takes the
@@ -344,15 +341,13 @@ void run_gemv(GemmProgram& p, DeviceImpl& device, const MatrixView& a, const Mat
                 } else {
                     for (int64_t k0 = 0; k0 < k; k0 += TILE_HEIGHT) {
                         const uint8_t* tiles = b_data + (k0 / TILE_HEIGHT) * band_bytes + u0 * tile_bytes;
-                        kernels::TileBand band{format,
-                                               tiles,
-                                               tile_bytes,
-                                               cols,
-                                               0,
-                                               std::min<int64_t>(TILE_HEIGHT, k - k0),
-                                               k0 + TILE_HEIGHT < k ? tiles + band_bytes : nullptr};
-                        if (block_float && kt.has_nonfinite_rows(band)) [[unlikely]]
-                            band = exact_band(band, p.scratch[std::size_t(w)].stage);
+                        const int64_t n_rows = std::min<int64_t>(TILE_HEIGHT, k - k0);
+                        const uint8_t* ahead = k0 + TILE_HEIGHT < k ? tiles + band_bytes : nullptr;
+                        const kernels::TileBand stored{format, tiles, tile_bytes, cols, 0, n_rows, ahead};
+                        const kernels::TileBand band =
+                            block_float && kt.has_nonfinite_rows(stored)
+                                ? exact_band(stored, p.scratch[std::size_t(w)].stage)
+                                : stored;
                         kt.tile_accumulate(band, p.gemv_a.data() + k0, lda, rows, c, ldc, work);
                     }
                 }
@@ -366,11 +361,11 @@ void run_gemv(GemmProgram& p, DeviceImpl& device, const MatrixView& a, const Mat
                         const uint8_t* ahead = k0 + block < k ? tiles + (block / TILE_WIDTH) * tile_bytes
                                                : u + 1 < u1  ? b_data + (u + 1) * band_bytes
                                                              : nullptr;
-                        kernels::TileBand band{format, tiles, tile_bytes, std::min(block, k - k0),
-                                               0,      valid, ahead};
-                        const bool exact = block_float && kt.has_nonfinite_rows(band);
-                        if (exact) [[unlikely]]
-                            band = exact_band(band, p.scratch[std::size_t(w)].stage);
+                        const int64_t width = std::min(block, k - k0);
+                        const kernels::TileBand stored{format, tiles, tile_bytes, width, 0, valid, ahead};
+                        const bool exact = block_float && kt.has_nonfinite_rows(stored);
+                        const kernels::TileBand band =
+                            exact ? exact_band(stored, p.scratch[std::size_t(w)].stage) : stored;
                         if (bfp8_scores && !exact)
                             kt.tile_scores_bfp8(band, p.gemv_qb.data() + k0 / 16 * 64, rows, p.gemv_ld_qb,
                                                 k0 ? part : cu, k0 ? TILE_WIDTH : ldc, work);
