@@ -18,6 +18,8 @@
 #include <cstring>
 #include <numbers>
 
+#include "attnn/error.hpp"
+
 namespace attnn {
 
 namespace {
@@ -136,6 +138,10 @@ uint64_t Generator::random64() {
 }
 
 std::vector<float> Generator::uniform(std::size_t n, float from, float to) {
+    // As torch's uniform_: a half-open [from, to) whose width is a finite float.
+    ATTNN_CHECK(from <= to && std::isfinite(to - from), "Generator::uniform",
+                "expects a range [from, to) with from <= to and a finite width, given from=", from,
+                ", to=", to);
     std::vector<float> out(n);
     const float range = to - from;
     for (auto& v : out) {
@@ -148,6 +154,8 @@ std::vector<float> Generator::uniform(std::size_t n, float from, float to) {
 }
 
 std::vector<float> Generator::normal(std::size_t n, float mean, float std) {
+    ATTNN_CHECK(std >= 0.0f && std::isfinite(std) && std::isfinite(mean), "Generator::normal",
+                "expects a finite mean and std >= 0, given mean=", mean, ", std=", std);
     std::vector<float> out(n);
     if (n >= box_muller_block) {
         // normal_fill: all uniforms first, then Box-Muller in place over whole blocks. A ragged

@@ -1,5 +1,6 @@
 #include "attnn/tensor.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -137,6 +138,17 @@ Tensor from_host(std::span<const uint32_t> data, const Shape& shape, const Tenso
     return from_host_impl(data, shape, options);
 }
 Tensor from_host(std::span<const double> data, const Shape& shape, const TensorOptions& options) {
+    const DataType dtype = options.dtype.value_or(DataType::FLOAT32);
+    if (is_integer(dtype)) {  // straight to the integers (through fp32, 16777217 would read 16777216)
+        const double lo = dtype == DataType::INT32 ? double(INT32_MIN) : 0.0,
+                     hi = dtype == DataType::INT32 ? double(INT32_MAX) : double(UINT32_MAX);
+        std::vector<uint32_t> bits(data.size());
+        for (std::size_t i = 0; i < data.size(); ++i) {  // nearest even, saturated, NaN 0: as typecast
+            const double v = std::isnan(data[i]) ? 0.0 : std::clamp(std::nearbyint(data[i]), lo, hi);
+            bits[i] = dtype == DataType::INT32 ? uint32_t(int32_t(v)) : uint32_t(v);
+        }
+        return from_host_impl(std::span<const uint32_t>(bits), shape, options);
+    }
     std::vector<float> f(data.begin(), data.end());
     return from_host_impl(std::span<const float>(f), shape, options);
 }
@@ -162,6 +174,16 @@ std::vector<T> to_host(const Tensor& tensor) {
                     uint32_t bits;
                     std::memcpy(&bits, v.element(b, r, c), 4);
                     dst[c] = T(bits);
+                }
+                return;
+            }
+        }
+        if constexpr (std::is_same_v<T, double>) {
+            if (is_integer(tensor.dtype())) {  // every INT32 / UINT32 value exactly (fp32 would round)
+                for (int64_t c = 0; c < v.cols; ++c) {
+                    uint32_t bits;
+                    std::memcpy(&bits, v.element(b, r, c), 4);
+                    dst[c] = tensor.dtype() == DataType::INT32 ? double(int32_t(bits)) : double(bits);
                 }
                 return;
             }
@@ -307,7 +329,14 @@ void deallocate(Tensor& tensor) {
 }
 
 Tensor full(const Shape& shape, float value, const TensorOptions& options) {
-    std::vector<float> data(shape.volume(), value);
+    detail::check_storage_size(shape, options.dtype.value_or(DataType::FLOAT32), options.layout, "full");
+    std::vector<float> data;
+    try {
+        data.assign(shape.volume(), value);
+    } catch (const std::exception&) {  // bad_alloc, or length_error past the vector's limit
+        detail::fail(ErrorKind::Runtime, "full", "cannot allocate ", shape.volume(), " values for shape ",
+                     shape);
+    }
     return from_host(std::span<const float>(data), shape, options);
 }
 Tensor zeros(const Shape& shape, const TensorOptions& options) { return full(shape, 0.0f, options); }
@@ -320,8 +349,12 @@ namespace {
 constexpr uint32_t edge_items = 2;
 constexpr uint32_t summarize_above = 4;
 
-void print_dim(std::ostream& os, const std::vector<float>& values, const Shape& shape, int dim,
-               uint64_t offset, int indent, bool integer) {
+// How a value prints: integers exactly; floats as %8.5f, or %.5e for the whole tensor where its
+// largest finite magnitude reaches 1e8 (fixed notation would run to 40 digits).
+enum class Notation { integer, fixed, scientific };
+
+void print_dim(std::ostream& os, const std::vector<double>& values, const Shape& shape, int dim,
+               uint64_t offset, int indent, Notation notation) {
     uint32_t n = shape[dim];
     uint64_t stride = 1;
     for (int d = dim + 1; d < shape.rank(); ++d) stride *= shape[d];
@@ -336,14 +369,15 @@ void print_dim(std::ostream& os, const std::vector<float>& values, const Shape& 
         if (!first) os << (dim + 1 == shape.rank() ? ", " : ",\n" + std::string(indent + 1, ' '));
         first = false;
         if (dim + 1 == shape.rank()) {
-            char buf[32];
-            if (integer)
-                std::snprintf(buf, sizeof buf, "%d", int(values[offset + i]));
+            char buf[64];
+            const double x = values[offset + i];
+            if (notation == Notation::integer)
+                std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(x));
             else
-                std::snprintf(buf, sizeof buf, "%8.5f", values[offset + i]);
+                std::snprintf(buf, sizeof buf, notation == Notation::fixed ? "%8.5f" : "%.5e", x);
             os << buf;
         } else {
-            print_dim(os, values, shape, dim + 1, offset + i * stride, indent + 1, integer);
+            print_dim(os, values, shape, dim + 1, offset + i * stride, indent + 1, notation);
         }
     }
     os << ']';
@@ -356,8 +390,14 @@ std::string Tensor::to_string() const {
     if (!is_allocated()) {
         os << "<deallocated>";
     } else {
-        std::vector<float> values = to_host<float>(*this);
-        print_dim(os, values, shape_, 0, 0, 12, dtype_ == DataType::INT32 || dtype_ == DataType::UINT32);
+        const std::vector<double> values = to_host<double>(*this);
+        double largest = 0;
+        for (double x : values)
+            if (std::isfinite(x)) largest = std::max(largest, std::fabs(x));
+        const Notation notation = is_integer(dtype_) ? Notation::integer
+                                  : largest >= 1e8   ? Notation::scientific
+                                                     : Notation::fixed;
+        print_dim(os, values, shape_, 0, 0, 12, notation);
     }
     os << ", shape=" << shape_ << ", dtype=" << attnn::to_string(dtype_)
        << ", layout=" << attnn::to_string(layout_) << ")";

@@ -321,6 +321,26 @@ DeviceImpl& require_device(std::string_view op,
     return *device;
 }
 
+void check_storage_size(const Shape& shape, DataType dtype, Layout layout, std::string_view op) {
+    // TILE pads the last two dims up to 32, in 32-bit dims.
+    if (layout == Layout::TILE)
+        for (int d = std::max(0, shape.rank() - 2); d < shape.rank(); ++d)
+            if (shape[d] > UINT32_MAX - (TILE_WIDTH - 1))
+                fail(ErrorKind::InvalidArgument, op, "shape ", shape, ": dim ", d,
+                     " of a TILE tensor must be at most ", UINT32_MAX - (TILE_WIDTH - 1),
+                     " (it is padded to a multiple of 32)");
+    // Sizes in 128 bits, where the 64-bit volume would wrap (to a small buffer).
+    unsigned __int128 bytes = is_block_float(dtype) ? tile_size_bytes(dtype) : element_size_bytes(dtype);
+    const unsigned __int128 limit = uint64_t(1) << 47;
+    for (int d = 0; d < shape.rank() && bytes <= limit * TILE_HEIGHT * TILE_WIDTH; ++d)
+        bytes *= layout == Layout::TILE && d >= shape.rank() - 2 ? uint64_t(round_up(shape[d], TILE_WIDTH))
+                                                                 : shape[d];
+    if (is_block_float(dtype)) bytes /= TILE_HEIGHT * TILE_WIDTH;
+    if (bytes > limit)
+        fail(ErrorKind::InvalidArgument, op, "shape ", shape, " in ", to_string(dtype), " ",
+             to_string(layout), " needs more than 2^47 bytes (128 TiB)");
+}
+
 Tensor allocate_tensor(const Shape& shape, DataType dtype, Layout layout, const MemoryConfig& memory_config,
                        const std::shared_ptr<DeviceImpl>& device, std::string_view op) {
     if (shape.rank() == 0)
@@ -330,11 +350,19 @@ Tensor allocate_tensor(const Shape& shape, DataType dtype, Layout layout, const 
     if (is_block_float(dtype) && layout != Layout::TILE)
         fail(ErrorKind::TypeMismatch, op, to_string(dtype), " requires Layout::TILE, given ",
              to_string(layout));
+    check_storage_size(shape, dtype, layout, op);
     Shape padded = padded_shape_for(shape, layout);
     // Every op writes all logical values, so only tile padding needs the zeros.
     // (A rank-1 TILE tensor stores one logical row in 32-row tiles.)
     const bool has_padding = !(padded == shape) || (layout == Layout::TILE && shape.rank() < 2);
-    auto buffer = std::make_shared<Buffer>(storage_bytes(padded, dtype, layout), has_padding);
+    const std::size_t size = storage_bytes(padded, dtype, layout);
+    std::shared_ptr<Buffer> buffer;
+    try {
+        buffer = std::make_shared<Buffer>(size, has_padding);
+    } catch (const std::bad_alloc&) {
+        fail(ErrorKind::Runtime, op, "cannot allocate ", size, " bytes for shape ", shape, " in ",
+             to_string(dtype));
+    }
     return Tensor(std::move(buffer), shape, padded, dtype, layout, memory_config, device);
 }
 

@@ -86,6 +86,9 @@ DeviceImpl& require_device(std::string_view op,
                            std::initializer_list<std::pair<const Tensor*, const char*>> tensors);
 
 // A zero-filled tensor on `device` (nullptr: host).
+// Refuses a shape whose storage would pass 2^47 bytes, or whose TILE padding would pass a 32-bit dim
+// (the 64-bit volume and the padded dims would wrap), naming op.
+void check_storage_size(const Shape& shape, DataType dtype, Layout layout, std::string_view op);
 Tensor allocate_tensor(const Shape& shape, DataType dtype, Layout layout, const MemoryConfig& memory_config,
                        const std::shared_ptr<DeviceImpl>& device, std::string_view op);
 // Fills every stored value (padding included) with `value`.

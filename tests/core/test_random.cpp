@@ -194,5 +194,13 @@ TEST(Generator, DefaultGeneratorFollowsManualSeed) {
     EXPECT_EQ(default_generator().random(), 1388712499u);
 }
 
+TEST(Generator, RefusesTheRangesTorchRefuses) {
+    Generator gen(1);
+    testing::expect_error([&] { gen.uniform(4, 2.0f, 1.0f); }, {"Generator::uniform", "from=2", "to=1"});
+    testing::expect_error([&] { gen.uniform(4, -3e38f, 3e38f); }, {"Generator::uniform", "finite width"});
+    testing::expect_error([&] { gen.normal(4, 0.0f, -1.0f); }, {"Generator::normal", "std=-1"});
+    EXPECT_EQ(gen.uniform(3, 1.0f, 1.0f), std::vector<float>(3, 1.0f));  // an empty range: from, as torch
+}
+
 }  // namespace
 }  // namespace attnn

@@ -207,6 +207,78 @@ TEST(Tensor, PrintsLikeTtnn) {
               "dtype=DataType::BFLOAT16, layout=Layout::TILE)");
 }
 
+// Integers print exactly (they went through fp32 and int: 2147483647 printed -2147483648), and a
+// tensor whose values reach 1e8 prints in scientific notation (%8.5f ran 3e38 to 40 digits, cut
+// off at 31 so that it read as 3e30).
+TEST(Tensor, PrintsIntegersExactlyAndLargeValuesInScientificNotation) {
+    std::vector<int32_t> ints = {2147483647, 16777217, -2147483647};
+    EXPECT_EQ(from_host(std::span<const int32_t>(ints), Shape{3}).to_string(),
+              "ttnn.Tensor([2147483647, 16777217, -2147483647], shape=Shape([3]), dtype=DataType::INT32, "
+              "layout=Layout::ROW_MAJOR)");
+    std::vector<uint32_t> uints = {4000000000u, 3000000001u};
+    EXPECT_NE(
+        from_host(std::span<const uint32_t>(uints), Shape{2}).to_string().find("[4000000000, 3000000001]"),
+        std::string::npos);
+    std::vector<float> big = {3e38f, -1.5f};
+    EXPECT_NE(
+        from_host(std::span<const float>(big), Shape{2}).to_string().find("[3.00000e+38, -1.50000e+00]"),
+        std::string::npos);
+}
+
+// INT32 / UINT32 values pass to and from doubles exactly (they went through fp32: 16777217 read
+// 16777216); doubles bound for an integer tensor round to nearest even and saturate, as typecast.
+TEST(Tensor, IntegersPassThroughDoublesExactly) {
+    std::vector<int32_t> ints = {16777217, 2147483647, -2147483647};
+    EXPECT_EQ(to_host<double>(from_host(std::span<const int32_t>(ints), Shape{3})),
+              (std::vector<double>{16777217.0, 2147483647.0, -2147483647.0}));
+    std::vector<uint32_t> uints = {4294967295u};
+    EXPECT_EQ(to_host<double>(from_host(std::span<const uint32_t>(uints), Shape{1})),
+              std::vector<double>{4294967295.0});
+    std::vector<double> d = {16777217.0, 123456789.0, 2.5, 3.5, -1e12, NAN};
+    EXPECT_EQ(to_host<int32_t>(from_host(std::span<const double>(d), Shape{6}, {.dtype = DataType::INT32})),
+              (std::vector<int32_t>{16777217, 123456789, 2, 4, INT32_MIN, 0}));
+    std::vector<double> u = {4294967295.0, -3.0, 1e20};
+    EXPECT_EQ(to_host<uint32_t>(from_host(std::span<const double>(u), Shape{3}, {.dtype = DataType::UINT32})),
+              (std::vector<uint32_t>{4294967295u, 0u, 4294967295u}));
+}
+
+// Shapes whose storage would wrap the 64-bit volume, or whose TILE padding would pass a 32-bit
+// dim, are refused by name (they used to allocate a few bytes and write past them).
+TEST(Tensor, ShapesTooLargeToStoreAreRefused) {
+    testing::expect_error([] { zeros(Shape{65536, 65536, 65536, 65536}); }, {"full", "2^47 bytes"});
+    testing::expect_error(
+        [] {
+            zeros(Shape{1u << 20, 1u << 20, 1u << 20}, {.layout = Layout::TILE});
+        },
+        {"full", "2^47 bytes"});
+    testing::expect_error(
+        [] {
+            zeros(Shape{4, 4294967295u}, {.layout = Layout::TILE});
+        },
+        {"full", "dim 1 of a TILE tensor must be at most 4294967264"});
+    std::vector<float> none;
+    testing::expect_error(
+        [&] {
+            from_host(std::span<const float>(none), Shape{65536, 65536, 65536, 65536});
+        },
+        {"from_host"});
+}
+
+// TT-NN's comp_pcc: an all-zero input beside one holding a NaN or Inf fails (torch's .bool()
+// counts them non-zero); both all NaN pass, one all NaN fails; constants pass when close; values
+// past 1e154 do not overflow the sums.
+TEST(Accuracy, CompPccFollowsTtnn) {
+    EXPECT_EQ(comp_pcc({0, 0, 0}, {NAN, 0, 0}), 0.0);
+    EXPECT_EQ(comp_pcc({0, 0, 0}, {INFINITY, 0, 0}), 0.0);
+    EXPECT_EQ(comp_pcc({NAN, NAN}, {NAN, NAN}), 1.0);
+    EXPECT_EQ(comp_pcc({NAN, NAN}, {0, 0}), 0.0);
+    EXPECT_EQ(comp_pcc({1.0 / 3, 1.0 / 3}, {double(1.0f / 3), double(1.0f / 3)}), 1.0);
+    EXPECT_EQ(comp_pcc({1, 1}, {2, 2}), 0.0);
+    EXPECT_EQ(comp_pcc({1, 1}, {1, 2}), 0.0);
+    EXPECT_NEAR(comp_pcc({1e200, -1e200, 3e200}, {2e200, -2e200, 6e200}), 1.0, 1e-12);
+    EXPECT_NEAR(comp_pcc({1, 2, 3, INFINITY}, {1, 2, 3, 4}), comp_pcc({1, 2, 3, 0}, {1, 2, 3, 4}), 1e-15);
+}
+
 TEST(Storage, LargeBlocksAreRecycledAndZeroFilledWhenAsked) {
     detail::trim_storage_cache();  // start from an empty cache
     std::size_t cap_a = 0, cap_b = 0;
