@@ -31,13 +31,18 @@ double comp_pcc(const std::vector<double>& golden, const std::vector<double>& ca
     const auto [g, g_max] = clean(golden);
     const auto [c, c_max] = clean(calculated);
     if (g == c) return 1.0;
+    auto scaled = [](std::vector<double> v, double largest) {
+        if (largest > 0)
+            for (double& x : v) x /= largest;
+        return v;
+    };
+    const std::vector<double> gs = scaled(g, g_max), cs = scaled(c, c_max);
     double mg = 0, mc = 0;
-    for (std::size_t i = 0; i < n; ++i)
-        mg += g[i] / (g_max > 0 ? g_max : 1), mc += c[i] / (c_max > 0 ? c_max : 1);
+    for (std::size_t i = 0; i < n; ++i) mg += gs[i], mc += cs[i];
     mg /= double(n), mc /= double(n);
     double sgc = 0, sgg = 0, scc = 0;
     for (std::size_t i = 0; i < n; ++i) {
-        const double gi = g[i] / (g_max > 0 ? g_max : 1) - mg, ci = c[i] / (c_max > 0 ? c_max : 1) - mc;
+        const double gi = gs[i] - mg, ci = cs[i] - mc;
         sgc += gi * ci, sgg += gi * gi, scc += ci * ci;
     }
     if (sgg == 0 || scc == 0) {  // constant: close means (torch.isclose: rtol 1e-5, atol 1e-8)
