@@ -16,6 +16,16 @@ namespace attnn::python {
 // inferred so the volume matches (reshape).
 Shape to_shape(nb::handle obj, const char* op, const char* arg, std::optional<uint64_t> infer_volume = {});
 
+// An int argument bound for a uint32 (an index, a count): taken as any Python int, so that a
+// negative or too large one is a ValueError naming op, argument, range and value (`what` says
+// which kind) rather than nanobind's list of signatures.
+inline uint32_t uint32_arg(int64_t value, const char* op, const char* arg, const char* what = "an index") {
+    if (value < 0 || value > int64_t(UINT32_MAX))
+        detail::fail(ErrorKind::InvalidArgument, op, arg, ": expected ", what, " in [0, 2^32), given ",
+                     value);
+    return uint32_t(value);
+}
+
 // RoPE options from Python: theta, Hugging Face's rope_scaling dict (or None) and the pairing's
 // name ('interleaved' or 'rotate_half'); and back (None where there is no scaling).
 RopeOptions rope_options_from(double theta, nb::handle scaling, const std::string& pairing);

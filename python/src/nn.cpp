@@ -19,14 +19,6 @@ std::vector<float> values(const Weight& w, const char* name, size_t rows, size_t
     return {w.data(), w.data() + w.size()};
 }
 
-// A count or size argument as uint32: a negative or too large int is a ValueError naming it
-// (nanobind would only say the arguments were incompatible).
-uint32_t unsigned32(int64_t v, const char* op, const char* arg) {
-    if (v < 0 || v > int64_t(UINT32_MAX))
-        detail::fail(ErrorKind::InvalidArgument, op, arg, " must be in [0, 2^32), given ", v);
-    return uint32_t(v);
-}
-
 nb::object math_fidelity_type() { return nb::module_::import_("attnn._config").attr("MathFidelity"); }
 
 std::string config_repr(const nn::LlamaAttentionConfig& c) {
@@ -61,19 +53,19 @@ void bind_nn(nb::module_& m) {
                nb::handle decode_math_fidelity) {
                 const char* op = "LlamaAttentionConfig";
                 Config config{};
-                config.dim = unsigned32(dim, op, "dim");
-                config.num_heads = unsigned32(num_heads, op, "num_heads");
-                config.num_kv_heads = unsigned32(num_kv_heads, op, "num_kv_heads");
-                config.head_dim = unsigned32(head_dim, op, "head_dim");
-                config.max_batch = unsigned32(max_batch, op, "max_batch");
-                config.max_seq_len = unsigned32(max_seq_len, op, "max_seq_len");
+                config.dim = uint32_arg(dim, op, "dim", "a size");
+                config.num_heads = uint32_arg(num_heads, op, "num_heads", "a size");
+                config.num_kv_heads = uint32_arg(num_kv_heads, op, "num_kv_heads", "a size");
+                config.head_dim = uint32_arg(head_dim, op, "head_dim", "a size");
+                config.max_batch = uint32_arg(max_batch, op, "max_batch", "a size");
+                config.max_seq_len = uint32_arg(max_seq_len, op, "max_seq_len", "a size");
                 config.rope = rope_options_from(rope_theta, rope_scaling, rope_pairing);
                 config.weight_dtype = weight_dtype;
                 config.activation_dtype = activation_dtype;
                 config.cache_dtype = cache_dtype;
                 config.paged = paged;
-                config.block_size = unsigned32(block_size, op, "block_size");
-                config.sliding_window = unsigned32(sliding_window, op, "sliding_window");
+                config.block_size = uint32_arg(block_size, op, "block_size", "a size");
+                config.sliding_window = uint32_arg(sliding_window, op, "sliding_window", "a size");
                 // attnn.MathFidelity (a Python enum), as compute_kernel_config.math_fidelity is
                 // taken everywhere else; None is the default, HiFi2.
                 if (!decode_math_fidelity.is_none()) {
@@ -96,8 +88,7 @@ void bind_nn(nb::module_& m) {
             nb::arg("decode_math_fidelity").none() = nb::none(),
             "rope_scaling: Hugging Face's rope_scaling dict (rope_type 'llama3') or None; rope_pairing: "
             "'interleaved' (Meta checkpoints) or 'rotate_half' (Hugging Face checkpoints, whose wq and wk "
-            "rows "
-            "the layer moves to the interleaved order)")
+            "rows the layer moves to the interleaved order)")
         .def_ro("dim", &Config::dim)
         .def_ro("num_heads", &Config::num_heads)
         .def_ro("num_kv_heads", &Config::num_kv_heads)
@@ -131,7 +122,7 @@ void bind_nn(nb::module_& m) {
         .def(
             "prefill",
             [](nn::LlamaAttention& layer, const Tensor& x, int64_t user) {
-                return layer.prefill(x, unsigned32(user, "LlamaAttention::prefill", "user"));
+                return layer.prefill(x, uint32_arg(user, "LlamaAttention::prefill", "user"));
             },
             nb::arg("x"), nb::arg("user"),
             "x [1, 1, s, dim] -> [1, 1, s, dim]: user's prompt at positions 0..s-1, its K/V written to the "

@@ -54,14 +54,6 @@ void bind_binary(nb::module_& m, const char* name, Fn fn) {
         nb::arg("dtype") = nb::none(), release_gil());
 }
 
-// An index argument (a batch or cache position) taken as any Python int, so that a negative one
-// gets attnn's message (op, argument, range, value) rather than nanobind's list of signatures.
-uint32_t index_arg(int64_t value, const char* op, const char* arg) {
-    if (value < 0 || value > int64_t(std::numeric_limits<uint32_t>::max()))
-        detail::fail(ErrorKind::InvalidArgument, op, arg, ": expected an index in [0, 2^32), given ", value);
-    return uint32_t(value);
-}
-
 // A TT-NN keyword attnn takes only at its no-op value (None or False): sharding, multi-device
 // and preallocated-output options that have no meaning on one CPU device.
 // Called from bindings that release the GIL: it takes it back to look at the value.
@@ -381,7 +373,7 @@ void bind_experimental(nb::module_& e) {
                 experimental::paged_fill_cache(cache, input, page_table, *batch_idx_tensor);
             else
                 experimental::paged_fill_cache(cache, input, page_table,
-                                               index_arg(batch_idx, "paged_fill_cache", "batch_idx"));
+                                               uint32_arg(batch_idx, "paged_fill_cache", "batch_idx"));
             return cache;
         },
         nb::arg("cache_tensor"), nb::arg("input_tensor"), nb::arg("page_table"), nb::kw_only(),
@@ -427,15 +419,15 @@ void bind_ops(nb::module_& m) {
     m.def(
         "fill_cache",
         [](Tensor& cache, const Tensor& input, int64_t batch_idx) {
-            fill_cache(cache, input, index_arg(batch_idx, "fill_cache", "batch_idx"));
+            fill_cache(cache, input, uint32_arg(batch_idx, "fill_cache", "batch_idx"));
             return cache;
         },
         nb::arg("cache_tensor"), nb::arg("input_tensor"), nb::arg("batch_idx"), release_gil());
     m.def(
         "update_cache",
         [](Tensor& cache, const Tensor& input, int64_t update_idx, int64_t batch_offset, nb::handle) {
-            update_cache(cache, input, index_arg(update_idx, "update_cache", "update_idx"),
-                         index_arg(batch_offset, "update_cache", "batch_offset"));
+            update_cache(cache, input, uint32_arg(update_idx, "update_cache", "update_idx"),
+                         uint32_arg(batch_offset, "update_cache", "batch_offset"));
             return cache;
         },
         nb::arg("cache"), nb::arg("input"), nb::arg("update_idx"), nb::arg("batch_offset") = 0,

@@ -163,27 +163,23 @@ std::vector<T> to_host(const Tensor& tensor) {
     auto lock = detail::lock_device_of(tensor.device_impl());
     MatrixView v = detail::matrix_view(tensor, "to_host");
     std::vector<T> out(tensor.volume());
-    const bool raw_int =
-        is_integer(tensor.dtype()) && (std::is_same_v<T, int32_t> || std::is_same_v<T, uint32_t>);
+    // INT32 / UINT32 values read as their bits: reinterpreted into int32_t / uint32_t (as a C cast
+    // would), exactly into double (fp32 would round them).
+    constexpr bool raw_type =
+        std::is_same_v<T, int32_t> || std::is_same_v<T, uint32_t> || std::is_same_v<T, double>;
+    const bool raw_int = raw_type && is_integer(tensor.dtype());
     for_each_row(tensor.device_impl(), v.batch * v.rows, [&](int64_t row) {
         int64_t b = row / v.rows, r = row % v.rows;
         T* dst = out.data() + row * v.cols;
-        if constexpr (std::is_integral_v<T>) {
+        if constexpr (raw_type) {
             if (raw_int) {
                 for (int64_t c = 0; c < v.cols; ++c) {
                     uint32_t bits;
                     std::memcpy(&bits, v.element(b, r, c), 4);
-                    dst[c] = T(bits);
-                }
-                return;
-            }
-        }
-        if constexpr (std::is_same_v<T, double>) {
-            if (is_integer(tensor.dtype())) {  // every INT32 / UINT32 value exactly (fp32 would round)
-                for (int64_t c = 0; c < v.cols; ++c) {
-                    uint32_t bits;
-                    std::memcpy(&bits, v.element(b, r, c), 4);
-                    dst[c] = tensor.dtype() == DataType::INT32 ? double(int32_t(bits)) : double(bits);
+                    if constexpr (std::is_same_v<T, double>)
+                        dst[c] = tensor.dtype() == DataType::INT32 ? double(int32_t(bits)) : double(bits);
+                    else
+                        dst[c] = T(bits);
                 }
                 return;
             }

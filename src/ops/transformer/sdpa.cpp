@@ -68,14 +68,6 @@ struct Inputs {
     std::vector<float> sinks;  // per query head (empty: none)
 };
 
-// One Q chunk `chunk` of KV head `kvh` of batch `bi`, all `group` query heads stacked: row
-// r = h * qn + i is query q0 + i of head kvh * group + h.
-//
-// The scores are computed transposed, S^T = K (scale Q)^T, one key per row: then K and V
-// enter the microkernel exactly as decoded (row-major chunks, no packing or transposing),
-// only Q^T is packed, once per chunk, and the softmax runs down the columns of S^T with plain
-// vertical vector ops. S^T is stored as panels of nr queries, which is the packed-B layout the
-// second product O^T += V^T P^T reads directly.
 // Whether rows [0, n) of m (width w, stride ld) hold only finite values.
 bool all_finite(const float* m, int64_t n, int64_t w, int64_t ld) {
     uint32_t seen = 0;  // the exponent bits every value has: all set only for Inf and NaN
@@ -88,6 +80,14 @@ bool all_finite(const float* m, int64_t n, int64_t w, int64_t ld) {
     return seen == 0;
 }
 
+// One Q chunk `chunk` of KV head `kvh` of batch `bi`, all `group` query heads stacked: row
+// r = h * qn + i is query q0 + i of head kvh * group + h.
+//
+// The scores are computed transposed, S^T = K (scale Q)^T, one key per row: then K and V
+// enter the microkernel exactly as decoded (row-major chunks, no packing or transposing),
+// only Q^T is packed, once per chunk, and the softmax runs down the columns of S^T with plain
+// vertical vector ops. S^T is stored as panels of nr queries, which is the packed-B layout the
+// second product O^T += V^T P^T reads directly.
 void attend_chunk(const SdpaProgram& p, SdpaProgram::Scratch& s, const Inputs& in, int64_t bi, int64_t kvh,
                   int64_t chunk) {
     const auto& kt = kernels::table();
@@ -176,25 +176,20 @@ void attend_chunk(const SdpaProgram& p, SdpaProgram::Scratch& s, const Inputs& i
                 }
             }
         }
-        if (p.causal && k0 + kn - 1 > q0 + offset) {  // the chunk crosses the diagonal
-            for (int64_t h = 0; h < p.group; ++h)
-                for (int64_t i = 0; i < qn; ++i) {  // (keys past the panel's `seen` are never read)
-                    const int64_t r = h * qn + i;
-                    float* col = column(r);
-                    // (this also covers the keys past both[] that a narrow half never computed)
-                    for (int64_t j = std::max<int64_t>(q0 + i + offset - k0 + 1, 0); j < seen[r / nr]; ++j)
-                        col[j * nr] = -INFINITY;
-                }
-        }
-        if (p.window && k0 < q0 + qn + offset - p.window) {  // the last row's window starts past k0
-            for (int64_t h = 0; h < p.group; ++h)
-                for (int64_t i = 0; i < qn; ++i) {
-                    const int64_t r = h * qn + i;
-                    float* col = column(r);
-                    const int64_t outside = std::min(q0 + i + offset - p.window + 1 - k0, seen[r / nr]);
-                    for (int64_t j = below[r / nr]; j < outside; ++j) col[j * nr] = -INFINITY;
-                }
-        }
+        // Row r (query q0 + r % qn) sees the chunk's keys below past_diagonal(r) (causal) and from
+        // past_diagonal(r) - window on (a window); keys past the panel's `seen` are never read.
+        auto past_diagonal = [&](int64_t r) { return q0 + r % qn + offset - k0 + 1; };
+        const bool crosses_diagonal = p.causal && k0 + kn - 1 > q0 + offset;
+        const bool window_inside =
+            p.window && k0 < q0 + qn + offset - p.window;  // the last row's starts past k0
+        if (crosses_diagonal)  // (this also covers the keys past both[] that a narrow half never computed)
+            for (int64_t r = 0; r < rows; ++r)
+                for (int64_t j = std::max<int64_t>(past_diagonal(r), 0); j < seen[r / nr]; ++j)
+                    column(r)[j * nr] = -INFINITY;
+        if (window_inside)
+            for (int64_t r = 0; r < rows; ++r)
+                for (int64_t j = below[r / nr]; j < std::min(past_diagonal(r) - p.window, seen[r / nr]); ++j)
+                    column(r)[j * nr] = -INFINITY;
         for (int64_t pnl = 0; pnl < panels; ++pnl) {
             float* a = s.alpha.data() + pnl * nr;
             kt.softmax_panel(st + (pnl * kc + below[pnl]) * nr, seen[pnl] - below[pnl], s.m.data() + pnl * nr,
@@ -209,14 +204,12 @@ void attend_chunk(const SdpaProgram& p, SdpaProgram::Scratch& s, const Inputs& i
         // would meet an Inf or NaN in V there as 0 x Inf = NaN: a chunk with hidden keys and a
         // non-finite V takes each row's own keys alone (slow, and only for such chunks), so keys
         // a query cannot see never count, as in flash decode.
-        const bool hides =
-            (p.causal && k0 + kn - 1 > q0 + offset) || (p.window && k0 < q0 + qn + offset - p.window);
-        if (hides && !all_finite(vbuf, kn, dh, v_ld)) {
+        if ((crosses_diagonal || window_inside) && !all_finite(vbuf, kn, dh, v_ld)) {
             for (int64_t r = 0; r < rows_pad; ++r) {
-                const int64_t pnl = r / nr, c = r % nr, at = q0 + r % qn + offset - k0;
+                const int64_t pnl = r / nr, c = r % nr;
                 int64_t jlo = below[pnl], jhi = r < rows ? seen[pnl] : 0;  // padding rows: zeros
-                if (p.causal) jhi = std::min(jhi, at + 1);
-                if (p.window) jlo = std::max(jlo, at - p.window + 1);
+                if (p.causal) jhi = std::min(jhi, past_diagonal(r));
+                if (p.window) jlo = std::max(jlo, past_diagonal(r) - p.window);
                 const float* pr = st + pnl * kc * nr + c;
                 for (int64_t d = 0; d < dh; ++d) {
                     float acc = first ? 0.0f : ot[d * rows_pad + r];
