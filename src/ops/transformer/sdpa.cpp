@@ -182,14 +182,15 @@ void attend_chunk(const SdpaProgram& p, SdpaProgram::Scratch& s, const Inputs& i
         const bool crosses_diagonal = p.causal && k0 + kn - 1 > q0 + offset;
         const bool window_inside =
             p.window && k0 < q0 + qn + offset - p.window;  // the last row's starts past k0
+        auto hide = [&](int64_t r, int64_t from, int64_t to) {  // row r's scores of keys [from, to)
+            float* col = column(r);
+            for (int64_t j = std::max<int64_t>(from, 0); j < to; ++j) col[j * nr] = -INFINITY;
+        };
         if (crosses_diagonal)  // (this also covers the keys past both[] that a narrow half never computed)
-            for (int64_t r = 0; r < rows; ++r)
-                for (int64_t j = std::max<int64_t>(past_diagonal(r), 0); j < seen[r / nr]; ++j)
-                    column(r)[j * nr] = -INFINITY;
+            for (int64_t r = 0; r < rows; ++r) hide(r, past_diagonal(r), seen[r / nr]);
         if (window_inside)
             for (int64_t r = 0; r < rows; ++r)
-                for (int64_t j = below[r / nr]; j < std::min(past_diagonal(r) - p.window, seen[r / nr]); ++j)
-                    column(r)[j * nr] = -INFINITY;
+                hide(r, below[r / nr], std::min(past_diagonal(r) - p.window, seen[r / nr]));
         for (int64_t pnl = 0; pnl < panels; ++pnl) {
             float* a = s.alpha.data() + pnl * nr;
             kt.softmax_panel(st + (pnl * kc + below[pnl]) * nr, seen[pnl] - below[pnl], s.m.data() + pnl * nr,
