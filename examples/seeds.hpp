@@ -11,7 +11,7 @@ struct SeedsOptions {
     bool full = false;      // the seeds' own sizes (e.g. 10000 forward passes): hours, not minutes
     std::string json_path;  // also write the results as JSON
     std::string only;       // run one program: simple_attention, self_attention_v2, multi_head_attention
-    int workers = 0;        // 0: one per hardware thread
+    int workers = 0;        // 0: one per CPU this process may run on
 };
 
 // Runs the selected seed programs, printing their results; returns a process exit code.

@@ -13,7 +13,7 @@ struct DeviceImpl;
 }
 
 struct DeviceOptions {
-    int num_workers = 0;  // 0: one per hardware thread
+    int num_workers = 0;  // 0: one per CPU this process may run on
     // TT-NN's open_device takes L1/trace sizes for its SRAM; the CPU device has none to size.
     std::size_t l1_small_size = 0;
     std::size_t trace_region_size = 0;

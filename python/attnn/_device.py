@@ -30,7 +30,7 @@ def open_device(
 ):
     """Opens the CPU device (device 0) and returns it.
 
-    ``num_workers`` (attnn's own) sets the worker threads; 0 gives one per hardware thread.
+    ``num_workers`` (attnn's own) sets the worker threads; 0 gives one per CPU this process may run on.
     TT-NN's ``l1_small_size``, ``trace_region_size``, ``num_command_queues``,
     ``dispatch_core_config`` and ``worker_l1_size`` size Tensix SRAM and dispatch queues, which a
     CPU does not have: they are accepted so TT-NN programs run unchanged, and have no effect.
@@ -51,7 +51,8 @@ def manage_device(device_id=0, **kwargs):
     try:
         yield device
     finally:
-        close_device(device)
+        if device.is_open():  # the body may have closed it; its own exception then stands
+            close_device(device)
 
 
 def CoreCoord(x, y):

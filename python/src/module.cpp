@@ -59,11 +59,13 @@ void bind_types(nb::module_& m) {
         .value("BLOCK_SHARDED", TensorMemoryLayout::BLOCK_SHARDED);
     nb::enum_<BufferType>(m, "BufferType").value("DRAM", BufferType::DRAM).value("L1", BufferType::L1);
     nb::class_<MemoryConfig>(m, "MemoryConfig")
-        .def(nb::init<TensorMemoryLayout, BufferType>(), nb::arg("memory_layout") = TensorMemoryLayout::INTERLEAVED,
+        .def(nb::init<TensorMemoryLayout, BufferType>(),
+             nb::arg("memory_layout") = TensorMemoryLayout::INTERLEAVED,
              nb::arg("buffer_type") = BufferType::DRAM)
         .def_rw("memory_layout", &MemoryConfig::memory_layout)
         .def_rw("buffer_type", &MemoryConfig::buffer_type)
-        .def("__eq__", [](const MemoryConfig& a, const MemoryConfig& b) { return a == b; })
+        .def(
+            "__eq__", [](const MemoryConfig& a, const MemoryConfig& b) { return a == b; }, nb::is_operator())
         .def("__hash__", [](const MemoryConfig& c) { return int(c.memory_layout) * 2 + int(c.buffer_type); })
         .def("__repr__", [](const MemoryConfig& c) { return to_string(c); });
     m.attr("DRAM_MEMORY_CONFIG") = DRAM_MEMORY_CONFIG;
@@ -71,12 +73,19 @@ void bind_types(nb::module_& m) {
 
     nb::class_<CoreGrid>(m, "CoreGrid")
         .def(nb::init<>())
-        .def("__init__", [](CoreGrid* g, uint32_t y, uint32_t x) { new (g) CoreGrid{y, x}; }, nb::kw_only(),
-             nb::arg("y"), nb::arg("x"))
+        .def(
+            "__init__",
+            [](CoreGrid* g, uint32_t y, uint32_t x) {
+                new (g) CoreGrid{y, x};
+            },
+            nb::kw_only(), nb::arg("y"), nb::arg("x"))
         .def_rw("y", &CoreGrid::y)
         .def_rw("x", &CoreGrid::x)
         .def_prop_ro("num_cores", &CoreGrid::num_cores)
-        .def("__eq__", [](const CoreGrid& a, const CoreGrid& b) { return a.y == b.y && a.x == b.x; })
+        .def(
+            "__eq__", [](const CoreGrid& a, const CoreGrid& b) { return a.y == b.y && a.x == b.x; },
+            nb::is_operator())
+        .def("__hash__", [](const CoreGrid& g) { return nb::hash(nb::make_tuple(g.y, g.x)); })
         .def("__repr__", [](const CoreGrid& g) {
             return "ttnn.CoreGrid(x=" + std::to_string(g.x) + ", y=" + std::to_string(g.y) + ")";
         });
@@ -95,7 +104,11 @@ void bind_device(nb::module_& m) {
         .def("num_program_cache_entries", &Device::num_program_cache_entries)
         .def("program_cache_hits", &Device::program_cache_hits)
         .def("program_cache_misses", &Device::program_cache_misses)
-        .def("__eq__", [](const Device& a, const Device& b) { return a == b; })
+        // Handles of one device are equal and hash alike (a dict keyed by device finds
+        // tensor.device()); anything else compares unequal.
+        .def(
+            "__eq__", [](const Device& a, const Device& b) { return a == b; }, nb::is_operator())
+        .def("__hash__", [](const Device& d) { return std::hash<const void*>{}(d.impl().get()); })
         .def("__repr__", [](const Device& d) {
             if (!d.is_open()) return std::string("<attnn.Device (closed)>");
             return "<attnn.Device id=" + std::to_string(d.id()) + " cpu workers=" + std::to_string(d.num_workers()) +
@@ -110,7 +123,9 @@ void bind_device(nb::module_& m) {
                                                         .trace_region_size = trace_region_size});
         },
         nb::arg("device_id"), nb::arg("num_workers"), nb::arg("l1_small_size"), nb::arg("trace_region_size"));
-    m.def("close_device", [](Device& d) { close_device(d); }, nb::arg("device"));
+    // Waits for an op running on another thread: without the GIL, so that thread can finish.
+    m.def(
+        "close_device", [](Device& d) { close_device(d); }, nb::arg("device"), release_gil());
     m.def("get_num_devices", &get_num_devices);
     m.def("enable_program_cache", [](Device& d) { enable_program_cache(d); }, nb::arg("device"));
     m.def("disable_and_clear_program_cache", [](Device& d) { disable_and_clear_program_cache(d); },

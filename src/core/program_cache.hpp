@@ -24,7 +24,7 @@ class ProgramKey {
   public:
     // Programs are built for the active SIMD path (blocking follows its register tiles), so the
     // path is part of every key.
-    explicit ProgramKey(std::string_view op) {
+    explicit ProgramKey(std::string_view op) : op_size_(op.size()) {
         add(op);
         add(kernels::table().isa);
     }
@@ -52,8 +52,11 @@ class ProgramKey {
         return *this;
     }
     const std::string& bytes() const { return bytes_; }
+    // The op's name, which the key starts with (after its length).
+    std::string_view op() const { return std::string_view(bytes_).substr(sizeof(uint32_t), op_size_); }
 
   private:
+    std::size_t op_size_;
     std::string bytes_;
 };
 

@@ -39,16 +39,19 @@ std::size_t Tensor::size_bytes() const { return buffer_ ? buffer_->size : 0; }
 
 namespace {
 
-// Runs fn(row_index) over all batch*rows rows, on the device's workers when there is one.
+// Runs fn(row_index) over all batch*rows rows, on the device's workers when there is one (under
+// its op lock: the device cannot close meanwhile; `op` fails if it has).
 template <class F>
-void for_each_row(const std::shared_ptr<detail::DeviceImpl>& device, int64_t rows, F&& fn) {
+void for_each_row(std::string_view op, const std::shared_ptr<detail::DeviceImpl>& device, int64_t rows,
+                  F&& fn) {
     constexpr int64_t rows_per_task = 64;
     int64_t tasks = (rows + rows_per_task - 1) / rows_per_task;
     auto task = [&](int64_t t, int) {
         int64_t end = std::min(rows, (t + 1) * rows_per_task);
         for (int64_t r = t * rows_per_task; r < end; ++r) fn(r);
     };
-    if (device && device->open && device->pool)
+    detail::DeviceLocks lock(op, device.get());
+    if (device)
         device->pool->parallel_for(tasks, task);
     else
         for (int64_t t = 0; t < tasks; ++t) task(t, 0);
@@ -97,13 +100,13 @@ Tensor from_host_impl(std::span<const T> data, const Shape& shape, const TensorO
     std::shared_ptr<detail::DeviceImpl> device;
     if (options.device) {
         device = options.device->impl();
-        if (!device || !device->open) detail::fail(ErrorKind::Runtime, op, "the target device is closed");
+        if (!device || !device->usable()) detail::fail(ErrorKind::Runtime, op, "the target device is closed");
     }
     Tensor t = detail::allocate_tensor(shape, dtype, options.layout, options.memory_config, device, op);
     if (options.layout == Layout::TILE) detail::fill_storage(t, options.pad_value);
     MatrixView v = detail::matrix_view(t, op);
     const bool raw_int = is_integer(dtype) && (std::is_same_v<T, int32_t> || std::is_same_v<T, uint32_t>);
-    for_each_row(device, v.batch * v.rows, [&](int64_t row) {
+    for_each_row(op, device, v.batch * v.rows, [&](int64_t row) {
         int64_t b = row / v.rows, r = row % v.rows;
         const T* src = data.data() + row * v.cols;
         if constexpr (std::is_integral_v<T>) {
@@ -160,7 +163,7 @@ template <class T>
 std::vector<T> to_host(const Tensor& tensor) {
     // Under the device's op lock, like every op: an in-place op on another thread (update_cache,
     // plus_one, copy) is read all or not at all.
-    auto lock = detail::lock_device_of(tensor.device_impl());
+    detail::DeviceLocks lock("to_host", tensor.device_impl().get());
     MatrixView v = detail::matrix_view(tensor, "to_host");
     std::vector<T> out(tensor.volume());
     // INT32 / UINT32 values read as their bits: reinterpreted into int32_t / uint32_t (as a C cast
@@ -168,7 +171,7 @@ std::vector<T> to_host(const Tensor& tensor) {
     constexpr bool raw_type =
         std::is_same_v<T, int32_t> || std::is_same_v<T, uint32_t> || std::is_same_v<T, double>;
     const bool raw_int = raw_type && is_integer(tensor.dtype());
-    for_each_row(tensor.device_impl(), v.batch * v.rows, [&](int64_t row) {
+    for_each_row("to_host", tensor.device_impl(), v.batch * v.rows, [&](int64_t row) {
         int64_t b = row / v.rows, r = row % v.rows;
         T* dst = out.data() + row * v.cols;
         if constexpr (raw_type) {
@@ -208,7 +211,8 @@ namespace {
 // Copies the logical values of src into a new tensor with the given layout/dtype/placement.
 Tensor convert(const Tensor& src, DataType dtype, Layout layout, const MemoryConfig& memory_config,
                const std::shared_ptr<detail::DeviceImpl>& device, const char* op) {
-    auto lock = detail::lock_device_of(src.device_impl());  // src read as an op would (see to_host)
+    // src read as an op would (see to_host); the target device cannot close while it is written.
+    detail::DeviceLocks lock(op, src.device_impl().get(), device.get());
     detail::require_allocated(src, op, "tensor");
     Tensor dst = detail::allocate_tensor(src.shape(), dtype, layout, memory_config, device, op);
     MatrixView in = detail::matrix_view(src, op), out = detail::matrix_view(dst, op);
@@ -218,7 +222,7 @@ Tensor convert(const Tensor& src, DataType dtype, Layout layout, const MemoryCon
         return dst;
     }
     const bool raw_int = is_integer(src.dtype()) && is_integer(dtype);
-    for_each_row(device ? device : src.device_impl(), in.batch * in.rows, [&](int64_t row) {
+    for_each_row(op, device ? device : src.device_impl(), in.batch * in.rows, [&](int64_t row) {
         int64_t b = row / in.rows, r = row % in.rows;
         if (raw_int) {
             for (int64_t c = 0; c < in.cols; ++c) std::memcpy(out.element(b, r, c), in.element(b, r, c), 4);
@@ -284,15 +288,7 @@ void copy_into(const char* op, const Tensor& from, const char* from_name, Tensor
     ATTNN_CHECK(from.shape() == to.shape(), op, "the shapes differ: ", from_name, ".shape=", from.shape(),
                 ", ", to_name, ".shape=", to.shape());
     if (from.buffer() == to.buffer()) return;
-    detail::DeviceImpl *a = from.device_impl().get(), *b = to.device_impl().get();
-    std::unique_lock<std::recursive_mutex> lock_a, lock_b;
-    if (a && b && a != b) {
-        std::lock(a->op_mutex, b->op_mutex);
-        lock_a = std::unique_lock(a->op_mutex, std::adopt_lock);
-        lock_b = std::unique_lock(b->op_mutex, std::adopt_lock);
-    } else if (a || b) {
-        lock_a = std::unique_lock((a ? a : b)->op_mutex);
-    }
+    detail::DeviceLocks lock(op, from.device_impl().get(), to.device_impl().get());
     Tensor converted = convert(from, to.dtype(), to.layout(), to.memory_config(), nullptr, op);
     std::memcpy(to.buffer()->data, converted.buffer()->data, converted.buffer()->size);
 }

@@ -2,6 +2,10 @@
 
 #include <immintrin.h>
 
+#include <exception>
+
+#include "attnn/error.hpp"
+
 namespace attnn::detail {
 
 namespace {
@@ -12,14 +16,25 @@ constexpr int spin_polls = 4000;
 }  // namespace
 
 WorkerPool::WorkerPool(int num_workers) : num_workers_(num_workers < 1 ? 1 : num_workers) {
-    for (int w = 1; w < num_workers_; ++w) threads_.emplace_back([this, w] { worker_loop(w); });
+    try {
+        threads_.reserve(std::size_t(num_workers_ - 1));
+        for (int w = 1; w < num_workers_; ++w) threads_.emplace_back([this, w] { worker_loop(w); });
+    } catch (const std::exception& e) {  // the system's thread or memory limits (system_error, bad_alloc)
+        const std::size_t started = threads_.size();
+        stop();
+        fail(ErrorKind::Runtime, "open_device", "cannot start ", num_workers_ - 1, " worker threads (",
+             started, " started, then: ", e.what(), "); ask for fewer num_workers");
+    }
 }
 
-WorkerPool::~WorkerPool() {
+WorkerPool::~WorkerPool() { stop(); }
+
+void WorkerPool::stop() {
     stop_.store(true);
     generation_.fetch_add(1);
     generation_.notify_all();
     for (auto& t : threads_) t.join();
+    threads_.clear();
 }
 
 void WorkerPool::drain(int worker) {

@@ -42,6 +42,7 @@ class WorkerPool {
 
   private:
     void run(int64_t num_tasks, TaskFn fn, int max_workers);
+    void stop();  // stops and joins the workers
     void worker_loop(int worker);
     void drain(int worker);
 

@@ -2,7 +2,16 @@
 // (attnn_tests holds device 0 open for its whole run), so every test opens the device it
 // needs and closes it before it ends.
 #include <gtest/gtest.h>
+#include <sched.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <atomic>
+#include <chrono>
+#include <exception>
+#include <fstream>
+#include <functional>
 #include <thread>
 
 #include "attnn/attnn.hpp"
@@ -100,10 +109,117 @@ TEST(DeviceLifecycle, NumWorkersOption) {
         EXPECT_EQ(open.device.compute_with_storage_grid_size().x, 3u);
     }
     {
+        // 0 (the default): one per CPU this process may run on (taskset, a cpuset), not per CPU
+        // of the machine.
         OpenDevice open;
-        unsigned hw = std::thread::hardware_concurrency();
-        EXPECT_EQ(open.device.num_workers(), int(hw > 0 ? hw : 1));
+        cpu_set_t set;
+        ASSERT_EQ(sched_getaffinity(0, sizeof(set), &set), 0);
+        EXPECT_EQ(open.device.num_workers(), CPU_COUNT(&set));
     }
+}
+
+// In a child process: an address-space limit too small for 4096 thread stacks, then a device
+// with 4096 workers. Exits 0 when open_device fails with its own error.
+[[noreturn]] void open_more_workers_than_fit() {
+    long pages = 0;
+    std::ifstream("/proc/self/statm") >> pages;  // the address space in use
+    const rlim_t limit = rlim_t(pages) * rlim_t(sysconf(_SC_PAGESIZE)) + (rlim_t(256) << 20);
+    const rlimit rl{limit, limit};
+    if (setrlimit(RLIMIT_AS, &rl) != 0) _exit(3);
+    try {
+        open_device(0, {.num_workers = 4096});  // 4096 stacks of 8 MiB: past the limit
+        _exit(1);
+    } catch (const Error& e) {
+        const std::string msg = e.what();
+        const bool named =
+            msg.find("open_device") != std::string::npos && msg.find("worker threads") != std::string::npos;
+        _exit(named ? 0 : 2);
+    }
+}
+
+// The system refusing threads is an error of open_device, with the threads already started
+// stopped, not std::terminate.
+TEST(DeviceLifecycle, WorkersTheSystemCannotStartAreAnError) {
+#if defined(__SANITIZE_ADDRESS__)
+    GTEST_SKIP() << "AddressSanitizer reserves more address space than the limit allows";
+#else
+    EXPECT_EXIT(open_more_workers_than_fit(), ::testing::ExitedWithCode(0), "");
+#endif
+}
+
+// An op that passed its checks while another thread closed the device finds it closed once it
+// holds the op lock: an error, not a run on the workers close_device stopped. Holding the lock
+// here makes the interleaving certain (close_device takes it again on this thread).
+TEST(DeviceLifecycle, ClosingWhileAnOpWaitsFailsTheOp) {
+    // Each op gets a [2, 2] tensor and the same values as a [1, 1, 2, 2] one.
+    using Op = std::function<void(const Tensor&, const Tensor&, Device&)>;
+    const std::vector<std::pair<const char*, Op>> ops = {
+        {"softmax", [](const Tensor& t, const Tensor&, Device&) { softmax(t); }},
+        {"scaled_dot_product_attention",
+         [](const Tensor&, const Tensor& q, Device&) { transformer::scaled_dot_product_attention(q, q, q); }},
+        {"from_host", [](const Tensor&, const Tensor&, Device& d) { small_tensor(d); }},
+        {"to_host", [](const Tensor& t, const Tensor&, Device&) { to_host<float>(t); }},
+    };
+    for (const auto& [name, op] : ops) {
+        SCOPED_TRACE(name);
+        OpenDevice open;
+        Tensor t = small_tensor(open.device, Layout::TILE), q = reshape(t, Shape{1, 1, 2, 2});
+        std::unique_lock held(open.device.impl()->op_mutex);
+        std::atomic<bool> started{false};
+        std::exception_ptr error;
+        std::thread runner([&] {
+            started = true;
+            try {
+                op(t, q, open.device);
+            } catch (...) {
+                error = std::current_exception();
+            }
+        });
+        while (!started) std::this_thread::yield();
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));  // at the lock, or not yet there
+        close_device(open.device);
+        held.unlock();
+        runner.join();
+        ASSERT_TRUE(error) << name << " ran on a closed device";
+        expect_error([&] { std::rethrow_exception(error); }, {name, "closed"});
+    }
+}
+
+// A forked child has none of its parent's worker threads: the parent's device refuses ops there
+// (an error, where the first op used to wait forever for the missing workers) and the child
+// opens a device of its own; closing the parent's handle there joins nothing.
+TEST(DeviceLifecycle, AForkedChildOpensItsOwnDevice) {
+    OpenDevice open;
+    Tensor t = small_tensor(open.device, Layout::TILE);
+    softmax(t);
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        alarm(30);  // a hang fails the test rather than the run
+        int code = 0;
+        try {
+            softmax(t);
+            code = 1;
+        } catch (const Error& e) {
+            if (std::string(e.what()).find("fork") == std::string::npos) code = 2;
+        }
+        if (open.device.is_open()) code = 3;
+        try {
+            Device own = open_device(0, {.num_workers = 2});
+            softmax(small_tensor(own, Layout::TILE));
+            close_device(own);
+            close_device(open.device);
+        } catch (...) {
+            code = 4;
+        }
+        _exit(code);
+    }
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status)) << "the child was killed by signal " << WTERMSIG(status);
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+    EXPECT_TRUE(open.device.is_open());
+    EXPECT_NO_THROW(softmax(t));  // the parent's device is untouched
 }
 
 // ---- program cache ----------------------------------------------------------------------------
@@ -182,6 +298,48 @@ TEST(ProgramCache, DisableClearsEntries) {
     open.device.enable_program_cache();
     run_op(open.device, small_tensor(open.device), 1, builds);
     EXPECT_EQ(builds, 2);  // cleared: built again
+}
+
+// The cache's accessors hold the op lock, as ops do when they look programs up and insert them:
+// a clear never runs beside an insert. Here the reader waits until this thread lets go.
+TEST(ProgramCache, AccessorsWaitForTheOpLock) {
+    OpenDevice open;
+    std::unique_lock held(open.device.impl()->op_mutex);
+    std::atomic<bool> done{false};
+    std::thread reader([&] {
+        open.device.disable_and_clear_program_cache();
+        done = true;
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_FALSE(done);
+    held.unlock();
+    reader.join();
+    EXPECT_TRUE(done);
+}
+
+// A program whose working memory cannot be allocated fails its op with attnn::Error (the only
+// exception the API throws), naming the op.
+TEST(ProgramCache, AProgramThatCannotAllocateIsAnError) {
+    OpenDevice open;
+    detail::DeviceImpl& impl = *open.device.impl();
+    auto lock = impl.lock("test_op");
+    EXPECT_EQ(detail::ProgramKey("test_op").add(3).op(), "test_op");
+    expect_error(
+        [&] {
+            impl.program<CountingProgram>(
+                detail::ProgramKey("test_op"),
+                []() -> std::shared_ptr<CountingProgram> { throw std::bad_alloc(); });
+        },
+        {"test_op", "cannot allocate"});
+    expect_error(
+        [&] {
+            impl.program<CountingProgram>(detail::ProgramKey("test_op"), [] {
+                std::vector<float> scratch;
+                scratch.resize(scratch.max_size() + 1);  // std::length_error
+                return std::make_shared<CountingProgram>();
+            });
+        },
+        {"test_op", "cannot allocate"});
 }
 
 TEST(ProgramCache, ClosingTheDeviceDropsTheCache) {

@@ -7,7 +7,7 @@
 using namespace attnn;
 
 int main() {
-    Device device = open_device(0);  // the CPU: one worker per hardware thread
+    Device device = open_device(0);  // the CPU: one worker per CPU it may run on
     enable_program_cache(device);
     std::vector<float> x(8 * 384 * 1024), w(1024 * 3072);
     for (std::size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.001f * float(i));

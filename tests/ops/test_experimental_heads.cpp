@@ -2,6 +2,7 @@
 
 #include "attnn/ops/experimental.hpp"
 #include "ops/op_test_util.hpp"
+#include "ops/transformer/head_rows.hpp"
 #include "reference/heads.hpp"
 
 namespace attnn {
@@ -69,28 +70,38 @@ TEST(NlpCreateQkvHeads, DefaultsToAsManyKvHeadsAndTransposedK) {
     EXPECT_EQ(v.shape(), (Shape{1, 2, 5, 8}));
 }
 
-// With input_kv the result equals that of the fused row [x | input_kv].
+// With input_kv the result equals that of the fused row [x | input_kv]; q takes x's dtype and
+// layout, k and v input_kv's (as split_query_key_value_and_split_heads' k and v do), so nothing is
+// rounded to the other tensor's format.
 TEST(NlpCreateQkvHeads, TakesKAndVFromInputKv) {
     const uint32_t b = 2, s = 33, nh = 4, nkv = 2, dh = 80;
     for (const Format& format : all_formats())
-        for (bool transpose : {true, false}) {
-            Tensor x = random_tensor({b, 1, s, nh * dh}, format, 160);
-            Tensor input_kv = random_tensor({b, 1, s, 2 * nkv * dh}, format, 161);
-            auto [q, k, v] = experimental::nlp_create_qkv_heads(
-                x, nh, {.input_kv = input_kv, .num_kv_heads = nkv, .transpose_k_heads = transpose});
-            const reference::Array xa = reference::from_tensor(x), kva = reference::from_tensor(input_kv);
-            reference::Array fused{{b, 1, s, (nh + 2 * nkv) * dh}, {}};
-            for (uint32_t row = 0; row < b * s; ++row) {
-                fused.values.insert(fused.values.end(), xa.values.begin() + row * nh * dh,
-                                    xa.values.begin() + (row + 1) * nh * dh);
-                fused.values.insert(fused.values.end(), kva.values.begin() + row * 2 * nkv * dh,
-                                    kva.values.begin() + (row + 1) * 2 * nkv * dh);
+        for (const Format& kv_format : all_formats())
+            for (bool transpose : {true, false}) {
+                SCOPED_TRACE(format_name(format) + " x, " + format_name(kv_format) + " input_kv");
+                Tensor x = random_tensor({b, 1, s, nh * dh}, format, 160);
+                Tensor input_kv = random_tensor({b, 1, s, 2 * nkv * dh}, kv_format, 161);
+                auto [q, k, v] = experimental::nlp_create_qkv_heads(
+                    x, nh, {.input_kv = input_kv, .num_kv_heads = nkv, .transpose_k_heads = transpose});
+                EXPECT_EQ(q.dtype(), x.dtype());
+                EXPECT_EQ(q.layout(), x.layout());
+                for (const Tensor* t : {&k, &v}) {
+                    EXPECT_EQ(t->dtype(), input_kv.dtype());
+                    EXPECT_EQ(t->layout(), input_kv.layout());
+                }
+                const reference::Array xa = reference::from_tensor(x), kva = reference::from_tensor(input_kv);
+                reference::Array fused{{b, 1, s, (nh + 2 * nkv) * dh}, {}};
+                for (uint32_t row = 0; row < b * s; ++row) {
+                    fused.values.insert(fused.values.end(), xa.values.begin() + row * nh * dh,
+                                        xa.values.begin() + (row + 1) * nh * dh);
+                    fused.values.insert(fused.values.end(), kva.values.begin() + row * 2 * nkv * dh,
+                                        kva.values.begin() + (row + 1) * 2 * nkv * dh);
+                }
+                auto [rq, rk, rv] = reference::nlp_create_qkv_heads(fused, nh, nkv, transpose);
+                expect_exact(q, rq);
+                expect_exact(k, rk);
+                expect_exact(v, rv);
             }
-            auto [rq, rk, rv] = reference::nlp_create_qkv_heads(fused, nh, nkv, transpose);
-            expect_exact(q, rq);
-            expect_exact(k, rk);
-            expect_exact(v, rv);
-        }
 }
 
 TEST(NlpCreateQkvHeads, OutputsTakeTheGivenMemoryConfig) {
@@ -199,6 +210,10 @@ TEST(NlpCreateQkvHeadsDecode, InvalidArgumentsAreRejected) {
     expect_error([&] { experimental::nlp_create_qkv_heads_decode(prefill, 1); },
                  {op, "x.shape=Shape([2, 1, 4, 96])", "[1, 1, B"});
     expect_error([&] { experimental::nlp_create_qkv_heads_decode(from_device(x), 1); }, {op, "host tensor"});
+    // More KV heads than query heads (TT-NN refuses it too): 1 + 2 * 4 heads of 32.
+    Tensor x288 = random_tensor({1, 1, 2, 288}, f32_rm, 73);
+    expect_error([&] { experimental::nlp_create_qkv_heads_decode(x288, 1, {.num_kv_heads = 4}); },
+                 {op, "num_kv_heads=4", "must be <= num_heads=1"});
 }
 
 class NlpConcatHeadsMatchesReference
@@ -243,6 +258,16 @@ TEST(NlpConcatHeads, InvalidArgumentsAreRejected) {
     expect_error([&] { experimental::nlp_concat_heads(x3); }, {op, "x.shape=Shape([2, 4, 8])", "rank 4"});
     Tensor x = random_tensor({1, 2, 4, 8}, f32_rm, 75);
     expect_error([&] { experimental::nlp_concat_heads(from_device(x)); }, {op, "host tensor"});
+}
+
+// The joined width of the concat ops (heads * head_dim) is checked in 64 bits: it used to wrap
+// in uint32 to a short output row. (A tensor that wide would take gigabytes, so the shared
+// check is tested directly; every concat op computes its width through it.)
+TEST(ConcatHeads, JoinedWidthMustFitA32BitDim) {
+    EXPECT_EQ(detail::joined_width("nlp_concat_heads", 32, 128), 4096u);
+    EXPECT_EQ(detail::joined_width("nlp_concat_heads", 65535, 65537), 4294967295u);
+    expect_error([] { detail::joined_width("nlp_concat_heads", 65536, 65536); },
+                 {"nlp_concat_heads", "num_heads * head_dim=65536 * 65536 = 4294967296", "32-bit dim"});
 }
 
 struct ConcatDecodeCase {

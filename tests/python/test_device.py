@@ -1,5 +1,8 @@
 """open_device / close_device, TT-NN's ignored keywords, the program cache, closed devices."""
 
+import os
+import signal
+
 import numpy as np
 import pytest
 
@@ -87,3 +90,54 @@ def test_tensors_of_two_devices_do_not_mix():
             attnn.add(a, b)
     finally:
         attnn.close_device(second)
+
+
+def test_device_equality_and_hash(device):
+    t = attnn.from_numpy(np.ones((2, 2), np.float32), device=device)
+    same = t.device()
+    assert same == device and hash(same) == hash(device)
+    assert len({device, same}) == 1 and {device: 1}[same] == 1  # a dict keyed by device finds it
+    assert device != None and not (device == 5) and device in [None, device]  # noqa: E711
+    assert attnn.DRAM_MEMORY_CONFIG != None and attnn.DRAM_MEMORY_CONFIG != 3  # noqa: E711
+    grid = attnn.CoreGrid(y=1, x=2)
+    assert grid != None and grid == attnn.CoreGrid(y=1, x=2)  # noqa: E711
+    assert hash(grid) == hash(attnn.CoreGrid(y=1, x=2))
+
+
+def test_manage_device_keeps_the_bodys_exception():
+    close_session_device()
+    with pytest.raises(KeyError, match="the body's"):
+        with attnn.manage_device(device_id=0) as device:
+            attnn.close_device(device)
+            raise KeyError("the body's")
+    assert not device.is_open()
+
+
+def test_a_forked_child_opens_its_own_device(device):
+    a = attnn.from_numpy(np.ones((32, 32), np.float32), layout=attnn.TILE_LAYOUT, device=device)
+    attnn.softmax(a)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report, then leave without running the parent's clean-up
+        code = 0
+        try:
+            signal.alarm(30)
+            try:
+                attnn.softmax(a)
+                code = 1
+            except RuntimeError as e:
+                code = 0 if "fork" in str(e) else 2
+            if code == 0:
+                own = attnn.open_device(device_id=0)
+                b = attnn.from_numpy(np.ones((32, 32), np.float32), layout=attnn.TILE_LAYOUT, device=own)
+                attnn.softmax(b)
+                attnn.close_device(own)
+        except BaseException:
+            code = 3
+        os.write(write, bytes([code]))
+        os._exit(code)
+    os.close(write)
+    _, status = os.waitpid(pid, 0)
+    assert os.read(read, 1) == bytes([0]) and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    os.close(read)
+    assert np.allclose(attnn.to_numpy(attnn.softmax(a)), 1 / 32)  # the parent's device still runs

@@ -25,7 +25,7 @@ struct CommandRegistration {
     CommandRegistration(int order, CommandSetup setup);
 };
 
-// --workers N on `app`, into `workers` (0: one per hardware thread).
+// --workers N on `app`, into `workers` (0: one per CPU this process may run on).
 void add_workers_option(CLI::App* app, int& workers);
 
 // A progress line on stderr: "[attnn 12.3s] text".

@@ -28,7 +28,8 @@ CommandRegistration::CommandRegistration(int order, CommandSetup setup) {
 }
 
 void add_workers_option(CLI::App* app, int& workers) {
-    app->add_option("-w,--workers", workers, "Worker threads of the device (0: one per hardware thread)")
+    app->add_option("-w,--workers", workers,
+                    "Worker threads of the device (0: one per CPU this process may run on)")
         ->check(CLI::Range(0, max_workers));
 }
 

@@ -18,7 +18,8 @@ namespace attnn::experimental {
 
 struct NlpCreateQkvHeadsOptions {
     // K and V from a separate tensor [B, 1, S, 2*nkv * dh] (all K heads, then all V heads); x
-    // then holds only the Q heads, [B, 1, S, nh * dh].
+    // then holds only the Q heads, [B, 1, S, nh * dh]. k and v then have input_kv's dtype and
+    // layout (TT-NN refuses a dtype other than x's).
     std::optional<Tensor> input_kv;
     std::optional<uint32_t> num_kv_heads;       // default: num_heads
     bool transpose_k_heads = true;              // TT-NN's default: K comes out [B, nkv, dh, S]

@@ -142,7 +142,7 @@ Tensor permute(const Tensor& input, const std::vector<int64_t>& dims,
     for (int d = 0; d < rank; ++d) out_dims[d] = input.shape()[axes[d]];
     const Shape out_shape(out_dims);
 
-    std::lock_guard lock(device.op_mutex);
+    auto lock = device.lock(name);
     detail::ProgramKey key(name);
     key.add(input);
     for (int axis : axes) key.add(axis);

@@ -76,7 +76,7 @@ Tensor reshape(const Tensor& input, const Shape& shape, std::optional<MemoryConf
         return out;
     }
     detail::DeviceImpl& device = *input.device_impl();
-    std::lock_guard lock(device.op_mutex);
+    auto lock = device.lock(name);
     auto program = device.program<ReshapeProgram>(detail::ProgramKey(name).add(input).add(shape), [&] {
         return std::make_shared<ReshapeProgram>(device.pool->size(), ov.cols);
     });

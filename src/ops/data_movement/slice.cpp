@@ -67,7 +67,7 @@ Tensor slice(const Tensor& input, const std::vector<int64_t>& begins, const std:
     map.in_rows = rank >= 2 ? input.shape()[-2] : 1;
     const int64_t col0 = begins.back(), col_step = steps.empty() ? 1 : steps.back();
 
-    std::lock_guard lock(device.op_mutex);
+    auto lock = device.lock(name);
     Tensor out = detail::allocate_tensor(Shape(out_dims), input.dtype(), input.layout(),
                                          memory_config.value_or(input.memory_config()), input.device_impl(), name);
     const MatrixView in = detail::matrix_view(input, name), ov = detail::matrix_view(out, name);

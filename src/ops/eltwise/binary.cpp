@@ -66,7 +66,7 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b, const BinaryOptions
     const Shape out_shape = detail::broadcast_shape(name, "a", a.shape(), "b", b.shape());
     const DataType dtype = output_dtype(name, a, options);
 
-    std::lock_guard lock(device.op_mutex);
+    auto lock = device.lock(name);
     const int64_t cols = out_shape[-1];
     auto program = device.program<BinaryProgram>(detail::ProgramKey(name).add(a).add(b).add(dtype), [&] {
         return std::make_shared<BinaryProgram>(detail::row_broadcast(a.shape(), out_shape),
@@ -101,7 +101,7 @@ Tensor binary(BinaryOp op, const Tensor& a, float b, const BinaryOptions& option
     detail::check_floating_point(name, "a", a.dtype());
     const DataType dtype = output_dtype(name, a, options);
 
-    std::lock_guard lock(device.op_mutex);
+    auto lock = device.lock(name);
     const int64_t cols = a.shape()[-1];
     auto program = device.program<ScalarProgram>(
         detail::ProgramKey(name).add("scalar").add(a).add(dtype),

@@ -13,7 +13,7 @@ void plus_one(Tensor& input, const PlusOneOptions& options) {
     detail::require_allocated(input, op, "input_tensor");
     ATTNN_CHECK_TYPE(input.dtype() == DataType::INT32 || input.dtype() == DataType::UINT32, op,
                      "input_tensor.dtype must be INT32 or UINT32, given ", to_string(input.dtype()));
-    auto lock = detail::lock_device_of(input.device_impl());
+    detail::DeviceLocks lock(op, input.device_impl().get());
     const detail::MatrixView v = detail::matrix_view(input, op);
     const bool skip_negative = options.skip_negative_entries && input.dtype() == DataType::INT32;
     for (int64_t b = 0; b < v.batch; ++b)

@@ -49,7 +49,7 @@ Tensor embedding(const Tensor& input, const Tensor& weight, const EmbeddingOptio
     ATTNN_CHECK_TYPE(!is_block_float(dtype) || layout == Layout::TILE, op, "dtype=", to_string(dtype),
                      " exists only in Layout::TILE, given layout=", to_string(layout));
 
-    std::lock_guard lock(device.op_mutex);  // the indices are read as the op sees them
+    auto lock = device.lock(op);  // the indices are read as the op sees them
     std::vector<int64_t> index(static_cast<std::size_t>(count));
     if (input.dtype() == DataType::UINT32) {
         std::vector<uint32_t> u = to_host<uint32_t>(input);

@@ -18,13 +18,14 @@ Tensor nlp_concat_heads(const Tensor& x, std::optional<MemoryConfig> memory_conf
     const Shape& shape = x.shape();
     ATTNN_CHECK(shape.rank() == 4, name, "x.shape=", shape, " must have rank 4: [B, num_heads, S, head_dim]");
     const uint32_t batch = shape[0], heads = shape[1], tokens = shape[2], head_dim = shape[3];
+    const uint32_t width = detail::joined_width(name, heads, head_dim);
     const MemoryConfig config = memory_config.value_or(x.memory_config());
 
-    std::lock_guard lock(device.op_mutex);
+    auto lock = device.lock(name);
     auto program = device.program<detail::HeadRowsProgram>(detail::ProgramKey(name).add(x).add(config), [&] {
-        return std::make_shared<detail::HeadRowsProgram>(device.pool->size(), int64_t(heads) * head_dim);
+        return std::make_shared<detail::HeadRowsProgram>(device.pool->size(), width);
     });
-    Tensor out = detail::allocate_tensor({batch, 1, tokens, heads * head_dim}, x.dtype(), x.layout(), config,
+    Tensor out = detail::allocate_tensor({batch, 1, tokens, width}, x.dtype(), x.layout(), config,
                                          x.device_impl(), name);
     detail::join_head_rows(device, *program, detail::matrix_view(x, name), detail::matrix_view(out, name),
                            heads, head_dim, [&](int64_t r, int64_t h) {

@@ -23,16 +23,15 @@ Tensor nlp_concat_heads_decode(const Tensor& x, uint32_t num_heads,
     ATTNN_CHECK(num_heads > 0 && num_heads <= shape[2], name, "num_heads=", num_heads,
                 " must be in [1, x.shape[2]=", shape[2], "]");
     const uint32_t users = shape[1], head_dim = shape[3];
+    const uint32_t width = detail::joined_width(name, num_heads, head_dim);
     const MemoryConfig config = memory_config.value_or(x.memory_config());
 
-    std::lock_guard lock(device.op_mutex);
+    auto lock = device.lock(name);
     auto program = device.program<detail::HeadRowsProgram>(
-        detail::ProgramKey(name).add(x).add(num_heads).add(config), [&] {
-            return std::make_shared<detail::HeadRowsProgram>(device.pool->size(),
-                                                             int64_t(num_heads) * head_dim);
-        });
-    Tensor out = detail::allocate_tensor({1, 1, users, num_heads * head_dim}, x.dtype(), x.layout(), config,
-                                         x.device_impl(), name);
+        detail::ProgramKey(name).add(x).add(num_heads).add(config),
+        [&] { return std::make_shared<detail::HeadRowsProgram>(device.pool->size(), width); });
+    Tensor out =
+        detail::allocate_tensor({1, 1, users, width}, x.dtype(), x.layout(), config, x.device_impl(), name);
     // x's view is B matrices of nh_padded rows: user r's head h is row h of matrix r.
     detail::join_head_rows(device, *program, detail::matrix_view(x, name), detail::matrix_view(out, name),
                            num_heads, head_dim, [](int64_t r, int64_t h) {

@@ -1,7 +1,8 @@
 // nlp_create_qkv_heads: the prefill cut of a fused QKV projection into Q, K and V heads. The
 // input is 4-D with a unit second dim ([B, 1, S, fused]), so its view is the same [B][S] rows as
 // split_query_key_value_and_split_heads' [B, S, fused], and the moves are shared
-// (ops/transformer/head_rows.hpp). With input_kv, Q comes from x and K, V from input_kv.
+// (ops/transformer/head_rows.hpp). With input_kv, Q comes from x and K, V from input_kv, in
+// input_kv's dtype and layout.
 #include <mutex>
 
 #include "attnn/ops/experimental.hpp"
@@ -46,11 +47,14 @@ std::tuple<Tensor, Tensor, Tensor> nlp_create_qkv_heads(const Tensor& x, uint32_
     }
     const uint32_t batch = shape[0], tokens = shape[2];
     const MemoryConfig config = options.memory_config.value_or(x.memory_config());
-    auto allocate = [&](const Shape& s) {
-        return detail::allocate_tensor(s, x.dtype(), x.layout(), config, x.device_impl(), name);
+    // K and V take input_kv's dtype and layout, as in split_query_key_value_and_split_heads (TT-NN
+    // refuses an input_kv whose dtype differs from x's; attnn converts nothing silently instead).
+    const Tensor& kv_source = input_kv ? *input_kv : x;
+    auto allocate = [&](const Shape& s, const Tensor& like) {
+        return detail::allocate_tensor(s, like.dtype(), like.layout(), config, x.device_impl(), name);
     };
 
-    std::lock_guard lock(device.op_mutex);
+    auto lock = device.lock(name);
     detail::ProgramKey key(name);
     key.add(x)
         .add(num_heads)
@@ -63,10 +67,10 @@ std::tuple<Tensor, Tensor, Tensor> nlp_create_qkv_heads(const Tensor& x, uint32_
         return std::make_shared<detail::HeadRowsProgram>(device.pool->size(),
                                                          detail::split_scratch(head_dim));
     });
-    Tensor q = allocate({batch, num_heads, tokens, head_dim});
-    Tensor k = options.transpose_k_heads ? allocate({batch, num_kv_heads, head_dim, tokens})
-                                         : allocate({batch, num_kv_heads, tokens, head_dim});
-    Tensor v = allocate({batch, num_kv_heads, tokens, head_dim});
+    Tensor q = allocate({batch, num_heads, tokens, head_dim}, x);
+    Tensor k = options.transpose_k_heads ? allocate({batch, num_kv_heads, head_dim, tokens}, kv_source)
+                                         : allocate({batch, num_kv_heads, tokens, head_dim}, kv_source);
+    Tensor v = allocate({batch, num_kv_heads, tokens, head_dim}, kv_source);
     const detail::MatrixView xv = detail::matrix_view(x, name), qv = detail::matrix_view(q, name),
                              kv = detail::matrix_view(k, name), vv = detail::matrix_view(v, name);
     if (!input_kv) {

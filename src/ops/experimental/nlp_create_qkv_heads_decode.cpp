@@ -22,6 +22,8 @@ std::tuple<Tensor, Tensor, Tensor> nlp_create_qkv_heads_decode(
     ATTNN_CHECK(shape.rank() == 4 && shape[0] == 1 && shape[1] == 1, name, "x.shape=", shape,
                 " must be [1, 1, B, (num_heads + 2 * num_kv_heads) * head_dim]");
     const uint32_t head_dim = detail::fused_qkv_head_dim(name, shape[3], num_heads, num_kv_heads);
+    ATTNN_CHECK(num_kv_heads <= num_heads, name, "num_kv_heads=", num_kv_heads,
+                " must be <= num_heads=", num_heads, " (each KV head serves one or more query heads)");
     const uint32_t users = shape[2];
     const MemoryConfig config = options.memory_config.value_or(x.memory_config());
     auto allocate = [&](uint32_t heads) {
@@ -29,7 +31,7 @@ std::tuple<Tensor, Tensor, Tensor> nlp_create_qkv_heads_decode(
                                        x.device_impl(), name);
     };
 
-    std::lock_guard lock(device.op_mutex);
+    auto lock = device.lock(name);
     auto program = device.program<detail::HeadRowsProgram>(
         detail::ProgramKey(name).add(x).add(num_heads).add(num_kv_heads).add(config),
         [&] { return std::make_shared<detail::HeadRowsProgram>(device.pool->size(), head_dim); });

@@ -52,7 +52,7 @@ void fill(const char* op, Tensor& cache, const Tensor& input, const KvLayout& la
     ATTNN_CHECK(user < layout.users(), op, "batch_idx=", user, " is out of range for ", layout.users(),
                 " users");
     layout.check_positions(op, "input.shape[2]", user, 0, s - 1);
-    std::lock_guard lock(device.op_mutex);
+    auto lock = device.lock(op);
     RowCopier copy{detail::matrix_view(input, op), detail::matrix_view(cache, op), dh};
     std::vector<std::vector<float>> rows(std::size_t(device.pool->size()),
                                          std::vector<float>(std::size_t(dh)));
@@ -77,7 +77,7 @@ void update(const char* op, const char* positions_arg, Tensor& cache, const Tens
                     "; expected >= 0, or -1 to skip the user");
         if (pos >= 0) layout.check_positions(op, positions_arg, i, pos, pos);  // the one row written
     }
-    std::lock_guard lock(device.op_mutex);
+    auto lock = device.lock(op);
     RowCopier copy{detail::matrix_view(input, op), detail::matrix_view(cache, op), dh};
     // Any batch size: one task per user, each writing only its own rows (TT-NN #52671).
     std::vector<std::vector<float>> rows(std::size_t(device.pool->size()),
@@ -126,7 +126,7 @@ void paged_fill_cache(Tensor& cache, const Tensor& input, const Tensor& page_tab
     const char* op = "paged_fill_cache";
     check_cache_and_input(op, cache, input);
     detail::require_allocated(page_table, op, "page_table");
-    auto lock = detail::lock_device_of(cache.device_impl());  // the page table read as written
+    detail::DeviceLocks lock(op, cache.device_impl().get());  // the page table read as written
     fill(op, cache, input, KvLayout::paged(cache, page_table, op), batch_idx);
 }
 
@@ -134,7 +134,7 @@ void paged_fill_cache(Tensor& cache, const Tensor& input, const Tensor& page_tab
                       const Tensor& batch_idx_tensor) {
     const char* op = "paged_fill_cache";
     check_cache_and_input(op, cache, input);
-    auto lock = detail::lock_device_of(cache.device_impl());  // the index read as written
+    detail::DeviceLocks lock(op, cache.device_impl().get());  // the index read as written
     const std::vector<int32_t> idx =
         detail::read_index_vector(batch_idx_tensor, op, "batch_idx_tensor", cache.device_impl().get());
     ATTNN_CHECK(
@@ -147,7 +147,7 @@ void paged_fill_cache(Tensor& cache, const Tensor& input, const Tensor& page_tab
 void paged_update_cache(Tensor& cache, const Tensor& input, const PagedUpdateOptions& options) {
     const char* op = "paged_update_cache";
     check_cache_and_input(op, cache, input);
-    auto lock = detail::lock_device_of(cache.device_impl());  // positions and page table read as written
+    detail::DeviceLocks lock(op, cache.device_impl().get());  // positions and page table read as written
     std::vector<int32_t> positions = options.update_idxs;
     if (options.update_idxs_tensor) {
         ATTNN_CHECK(options.update_idxs.empty(), op, "give update_idxs or update_idxs_tensor, not both");

@@ -148,7 +148,7 @@ Tensor run(const char* op, const Tensor& a, const Tensor& b, const Tensor* bias,
 Tensor matmul(const Tensor& a, const Tensor& b, const MatmulOptions& options) {
     const char* op = "matmul";
     detail::DeviceImpl& device = detail::require_device(op, {{&a, "a"}, {&b, "b"}});
-    std::lock_guard lock(device.op_mutex);
+    auto lock = device.lock(op);
     MatmulSpec spec = plan(op, a, b, options.transpose_a, options.transpose_b, options.dtype,
                            options.memory_config, options.core_grid, device);
     return run(op, a, b, nullptr, std::move(spec), device);
@@ -159,7 +159,7 @@ Tensor linear(const Tensor& a, const Tensor& b, const LinearOptions& options) {
     const Tensor* bias = options.bias ? &*options.bias : nullptr;
     detail::DeviceImpl& device = bias ? detail::require_device(op, {{&a, "a"}, {&b, "b"}, {bias, "bias"}})
                                       : detail::require_device(op, {{&a, "a"}, {&b, "b"}});
-    std::lock_guard lock(device.op_mutex);
+    auto lock = device.lock(op);
     MatmulSpec spec = plan(op, a, b, options.transpose_a, options.transpose_b, options.dtype,
                            options.memory_config, options.core_grid, device);
     spec.problem.activation = parse_activation(options.activation, op);

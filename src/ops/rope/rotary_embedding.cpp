@@ -32,7 +32,7 @@ Tensor rotary_embedding(const Tensor& x, const Tensor& cos_cache, const Tensor& 
                     " (positions 0..s-1) must be <= cos_cache.shape[2]=", max_seq);
     const MemoryConfig config = options.memory_config.value_or(x.memory_config());
 
-    std::lock_guard lock(device.op_mutex);
+    auto lock = device.lock(name);
     auto program = device.program<detail::RopeProgram>(
         detail::ProgramKey(name)
             .add(x)

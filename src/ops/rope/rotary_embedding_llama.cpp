@@ -90,7 +90,7 @@ Tensor rotary_embedding_llama(const Tensor& x, const Tensor& cos, const Tensor& 
     }
     const MemoryConfig config = options.memory_config.value_or(x.memory_config());
 
-    std::lock_guard lock(device.op_mutex);
+    auto lock = device.lock(name);
     auto program = device.program<RotaryEmbeddingLlamaProgram>(
         detail::ProgramKey(name)
             .add(x)

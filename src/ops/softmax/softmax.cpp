@@ -104,7 +104,7 @@ Tensor softmax(const Tensor& input, int dim, std::optional<MemoryConfig> memory_
     detail::check_floating_point(name, "input", input.dtype());
     const int axis = detail::normalize_dim(name, "dim", dim, input.shape().rank());
 
-    std::lock_guard lock(device.op_mutex);
+    auto lock = device.lock(name);
     auto program = device.program<SoftmaxProgram>(detail::ProgramKey(name).add(input).add(axis), [&] {
         return build_program(input.shape(), axis, device.pool->size());
     });

@@ -85,7 +85,7 @@ Tensor attention_softmax(const Tensor& x, const AttentionSoftmaxOptions& options
     const char* name = "attention_softmax";
     validate(name, x, options);
     detail::DeviceImpl& device = *x.device_impl();
-    std::lock_guard lock(device.op_mutex);
+    auto lock = device.lock(name);
     Tensor out =
         detail::allocate_tensor(x.shape(), x.dtype(), x.layout(),
                                 options.memory_config.value_or(x.memory_config()), x.device_impl(), name);
@@ -101,7 +101,7 @@ Tensor attention_softmax_(Tensor& x, const AttentionSoftmaxOptions& options) {
                 "memory_config=", to_string(options.memory_config.value_or(x.memory_config())),
                 " differs from x's ", to_string(x.memory_config()), "; the in-place op keeps x's storage");
     detail::DeviceImpl& device = *x.device_impl();
-    std::lock_guard lock(device.op_mutex);
+    auto lock = device.lock(name);
     run(device, name, x, x, options);
     return x;
 }

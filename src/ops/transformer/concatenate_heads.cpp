@@ -18,12 +18,13 @@ Tensor concatenate_heads(const Tensor& x, std::optional<MemoryConfig> memory_con
     ATTNN_CHECK(shape.rank() == 4, name, "x.shape=", shape,
                 " must have rank 4: [b, num_heads, s, head_size]");
     const uint32_t batch = shape[0], heads = shape[1], tokens = shape[2], head_size = shape[3];
+    const uint32_t width = detail::joined_width(name, heads, head_size);
 
-    std::lock_guard lock(device.op_mutex);
+    auto lock = device.lock(name);
     auto program = device.program<detail::HeadRowsProgram>(detail::ProgramKey(name).add(x), [&] {
-        return std::make_shared<detail::HeadRowsProgram>(device.pool->size(), int64_t(heads) * head_size);
+        return std::make_shared<detail::HeadRowsProgram>(device.pool->size(), width);
     });
-    Tensor out = detail::allocate_tensor({batch, tokens, heads * head_size}, x.dtype(), x.layout(),
+    Tensor out = detail::allocate_tensor({batch, tokens, width}, x.dtype(), x.layout(),
                                          memory_config.value_or(x.memory_config()), x.device_impl(), name);
     detail::join_head_rows(device, *program, detail::matrix_view(x, name), detail::matrix_view(out, name),
                            heads, head_size, [&](int64_t r, int64_t h) {

@@ -112,6 +112,15 @@ inline void check_head_counts(std::string_view op, uint32_t num_heads, uint32_t 
     ATTNN_CHECK(num_kv_heads > 0, op, "num_kv_heads=", num_kv_heads, " must be > 0");
 }
 
+// The width of heads x head_dim joined side by side, checked to fit a 32-bit dim (the product
+// would wrap in uint32 and cut every output row short).
+inline uint32_t joined_width(std::string_view op, uint32_t heads, uint32_t head_dim) {
+    const uint64_t width = uint64_t(heads) * head_dim;
+    ATTNN_CHECK(width <= UINT32_MAX, op, "num_heads * head_dim=", heads, " * ", head_dim, " = ", width,
+                " must fit a 32-bit dim (<= ", UINT32_MAX, ")");
+    return uint32_t(width);
+}
+
 // The head size of a fused QKV row of `width` values, checked: width = (nh + 2*nkv) * head_dim.
 inline uint32_t fused_qkv_head_dim(std::string_view op, uint32_t width, uint32_t num_heads,
                                    uint32_t num_kv_heads) {

@@ -294,7 +294,7 @@ Tensor run_sdpa(const char* op, detail::DeviceImpl& device, const Tensor& q, con
     const int64_t window = detail::sliding_window(op, options.sliding_window_size, options.is_causal);
     const float scale = options.scale.value_or(1.0f / std::sqrt(float(q.shape()[3])));
     std::vector<float> sinks = detail::attention_sinks(op, options.attention_sink, q, q.shape()[1], scale);
-    std::lock_guard lock(device.op_mutex);
+    auto lock = device.lock(op);
     const SDPAProgramConfig config = options.program_config.value_or(SDPAProgramConfig{});
     const int workers = detail::attention_workers(op, config, device.pool->size());
 
@@ -398,7 +398,7 @@ Tensor chunked_scaled_dot_product_attention(const Tensor& q, const Tensor& k, co
                 " but k.shape[3]=", k.shape()[3]);
     ATTNN_CHECK(q.shape()[1] % k.shape()[1] == 0, op, "q.shape[1]=", q.shape()[1],
                 " must be a multiple of k.shape[1]=", k.shape()[1]);
-    std::lock_guard lock(device.op_mutex);  // the page table read as written (the op locks again)
+    auto lock = device.lock(op);  // the page table read as written (the op locks again)
     detail::KvLayout layout = detail::KvLayout::paged(k, page_table, op);
     ATTNN_CHECK(layout.users() >= q.shape()[0], op, "page_table.shape[0]=", layout.users(),
                 " must cover q.shape[0]=", q.shape()[0], " users");

@@ -258,7 +258,7 @@ Tensor run_decode(const char* op, const Tensor& q, const Tensor& k, const Tensor
         detail::require_device(op, {{&q, "q"}, {&*options.attn_mask, "attn_mask"}});
     // From before the page table and cur_pos_tensor are read: a concurrent plus_one or copy into
     // them is seen whole.
-    std::lock_guard lock(device.op_mutex);
+    auto lock = device.lock(op);
     for (auto [t, name] : args) {
         ATTNN_CHECK(t->shape().rank() == 4, op, name, " must be 4-d, given ", name, ".shape=", t->shape());
         ATTNN_CHECK_TYPE(is_floating_point(t->dtype()), op, name,

@@ -53,7 +53,7 @@ std::tuple<Tensor, Tensor, Tensor> split_query_key_value_and_split_heads(const T
         return detail::allocate_tensor(s, like.dtype(), like.layout(), config, x.device_impl(), name);
     };
 
-    std::lock_guard lock(device.op_mutex);
+    auto lock = device.lock(name);
     detail::ProgramKey key(name);
     key.add(x).add(num_heads).add(num_kv_heads).add(options.transpose_key).add(kv_input != nullptr);
     if (kv_input) key.add(*kv_input);
