@@ -59,7 +59,7 @@ def test_program_cache_counts_hits_and_misses():
     try:
         a = attnn.from_numpy(np.ones((64, 64), np.float32), layout=attnn.TILE_LAYOUT, device=device)
         attnn.matmul(a, a)
-        assert device.num_program_cache_entries() == 0  # off until enabled, as in TT-NN
+        assert device.num_program_cache_entries() == 0  # off until enabled (README: the program cache)
         attnn.enable_program_cache(device)
         assert device.program_cache_enabled()
         attnn.matmul(a, a)
