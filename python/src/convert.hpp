@@ -25,6 +25,11 @@ inline uint32_t uint32_arg(int64_t value, const char* op, const char* arg, const
                      value);
     return uint32_t(value);
 }
+inline std::optional<uint32_t> uint32_arg(std::optional<int64_t> value, const char* op, const char* arg,
+                                          const char* what = "an index") {
+    if (!value) return std::nullopt;
+    return uint32_arg(*value, op, arg, what);
+}
 
 // RoPE options from Python: theta, Hugging Face's rope_scaling dict (or None) and the pairing's
 // name ('interleaved' or 'rotate_half'); and back (None where there is no scaling).

@@ -31,8 +31,13 @@ void bind_extras(nb::module_& m) {
     nb::module_ r = m.def_submodule("random", "torch's CPU generator, draw for draw (float32 results)");
     nb::class_<Generator>(r, "Generator")
         .def(nb::init<uint64_t>(), nb::arg("seed") = 67280421310721ULL)
-        .def("manual_seed", [](Generator& g, uint64_t seed) { g.manual_seed(seed); return &g; }, nb::arg("seed"),
-             nb::rv_policy::reference)
+        .def(
+            "manual_seed",
+            [](Generator& g, uint64_t seed) {
+                g.manual_seed(seed);
+                return &g;
+            },
+            nb::arg("seed"), nb::rv_policy::reference)
         .def(
             "uniform",
             [](Generator& g, nb::handle size, float from, float to) {
@@ -50,8 +55,10 @@ void bind_extras(nb::module_& m) {
             nb::arg("size"), "torch.randn(size)")
         .def(
             "linear_weight",
-            [](Generator& g, uint32_t in_features, uint32_t out_features) {
-                return numpy_array(linear_weight_init(g, in_features, out_features), {out_features, in_features});
+            [](Generator& g, int64_t in_features, int64_t out_features) {
+                const uint32_t in = uint32_arg(in_features, "linear_weight", "in_features", "a count");
+                const uint32_t out = uint32_arg(out_features, "linear_weight", "out_features", "a count");
+                return numpy_array(linear_weight_init(g, in, out), {out, in});
             },
             nb::arg("in_features"), nb::arg("out_features"),
             "nn.Linear(in_features, out_features).weight as torch initialises it: [out, in]");

@@ -4,6 +4,7 @@
 
 #include "attnn/attnn.hpp"
 #include "bindings.hpp"
+#include "convert.hpp"
 
 namespace attnn::python {
 
@@ -75,8 +76,9 @@ void bind_types(nb::module_& m) {
         .def(nb::init<>())
         .def(
             "__init__",
-            [](CoreGrid* g, uint32_t y, uint32_t x) {
-                new (g) CoreGrid{y, x};
+            [](CoreGrid* g, int64_t y, int64_t x) {
+                new (g) CoreGrid{uint32_arg(y, "CoreGrid", "y", "a count"),
+                                 uint32_arg(x, "CoreGrid", "x", "a count")};
             },
             nb::kw_only(), nb::arg("y"), nb::arg("x"))
         .def_rw("y", &CoreGrid::y)

@@ -124,13 +124,15 @@ void bind_transformer(nb::module_& t) {
     nb::class_<transformer::SDPAProgramConfig>(t, "SDPAProgramConfig")
         .def(
             "__init__",
-            [](transformer::SDPAProgramConfig* c, nb::handle grid, uint32_t q_chunk_size,
-               uint32_t k_chunk_size, std::optional<bool> exp_approx_mode, uint32_t max_cores_per_head_batch,
+            [](transformer::SDPAProgramConfig* c, nb::handle grid, int64_t q_chunk_size, int64_t k_chunk_size,
+               std::optional<bool> exp_approx_mode, int64_t max_cores_per_head_batch,
                nb::handle sub_core_grids) {
-                require_unset("SDPAProgramConfig", "sub_core_grids", sub_core_grids);
-                new (c)
-                    transformer::SDPAProgramConfig{core_grid_arg(grid), q_chunk_size, k_chunk_size,
-                                                   exp_approx_mode.value_or(false), max_cores_per_head_batch};
+                const char* op = "SDPAProgramConfig";
+                require_unset(op, "sub_core_grids", sub_core_grids);
+                new (c) transformer::SDPAProgramConfig{
+                    core_grid_arg(grid), uint32_arg(q_chunk_size, op, "q_chunk_size", "a size"),
+                    uint32_arg(k_chunk_size, op, "k_chunk_size", "a size"), exp_approx_mode.value_or(false),
+                    uint32_arg(max_cores_per_head_batch, op, "max_cores_per_head_batch", "a count")};
             },
             nb::kw_only(), nb::arg("compute_with_storage_grid_size") = nb::none(),
             nb::arg("q_chunk_size") = 0, nb::arg("k_chunk_size") = 0, nb::arg("exp_approx_mode") = nb::none(),
@@ -157,35 +159,42 @@ void bind_transformer(nb::module_& t) {
 
     t.def(
         "split_query_key_value_and_split_heads",
-        [](const Tensor& x, std::optional<Tensor> kv_input, uint32_t num_heads, std::optional<uint32_t> num_kv_heads,
-           bool transpose_key, std::optional<MemoryConfig> mc) {
+        [](const Tensor& x, std::optional<Tensor> kv_input, int64_t num_heads,
+           std::optional<int64_t> num_kv_heads, bool transpose_key, std::optional<MemoryConfig> mc) {
+            const char* op = "split_query_key_value_and_split_heads";
             return transformer::split_query_key_value_and_split_heads(
-                x, num_heads,
-                {.num_kv_heads = num_kv_heads, .transpose_key = transpose_key, .memory_config = mc,
+                x, uint32_arg(num_heads, op, "num_heads", "a count"),
+                {.num_kv_heads = uint32_arg(num_kv_heads, op, "num_kv_heads", "a count"),
+                 .transpose_key = transpose_key,
+                 .memory_config = mc,
                  .kv_input_tensor = std::move(kv_input)});
         },
         nb::arg("input_tensor"), nb::arg("kv_input_tensor") = nb::none(), nb::kw_only(), nb::arg("num_heads"),
-        nb::arg("num_kv_heads") = nb::none(),
-        nb::arg("transpose_key") = true, nb::arg("memory_config") = nb::none(), release_gil());
+        nb::arg("num_kv_heads") = nb::none(), nb::arg("transpose_key") = true,
+        nb::arg("memory_config") = nb::none(), release_gil());
     t.def(
         "attention_softmax",
-        [](const Tensor& x, std::optional<uint32_t> head_size, std::optional<Tensor> mask,
+        [](const Tensor& x, std::optional<int64_t> head_size, std::optional<Tensor> mask,
            nb::handle program_config, bool /*causal_mask: the mask broadcasts whatever its shape*/,
            std::optional<MemoryConfig> mc) {
             softmax_program_config("attention_softmax", program_config);
             return transformer::attention_softmax(
-                x, {.head_size = head_size, .attention_mask = std::move(mask), .memory_config = mc});
+                x, {.head_size = uint32_arg(head_size, "attention_softmax", "head_size", "a size"),
+                    .attention_mask = std::move(mask),
+                    .memory_config = mc});
         },
         nb::arg("tensor"), nb::kw_only(), nb::arg("head_size") = nb::none(),
         nb::arg("attention_mask") = nb::none(), nb::arg("program_config").none() = nb::none(),
         nb::arg("causal_mask") = false, nb::arg("memory_config") = nb::none(), release_gil());
     t.def(
         "attention_softmax_",
-        [](Tensor& x, std::optional<uint32_t> head_size, std::optional<Tensor> mask,
-           nb::handle program_config, bool /*causal_mask*/, std::optional<MemoryConfig> mc) {
+        [](Tensor& x, std::optional<int64_t> head_size, std::optional<Tensor> mask, nb::handle program_config,
+           bool /*causal_mask*/, std::optional<MemoryConfig> mc) {
             softmax_program_config("attention_softmax_", program_config);
             return transformer::attention_softmax_(
-                x, {.head_size = head_size, .attention_mask = std::move(mask), .memory_config = mc});
+                x, {.head_size = uint32_arg(head_size, "attention_softmax_", "head_size", "a size"),
+                    .attention_mask = std::move(mask),
+                    .memory_config = mc});
         },
         nb::arg("tensor"), nb::kw_only(), nb::arg("head_size") = nb::none(),
         nb::arg("attention_mask") = nb::none(), nb::arg("program_config").none() = nb::none(),
@@ -198,14 +207,16 @@ void bind_transformer(nb::module_& t) {
     t.def(
         "scaled_dot_product_attention",
         [](const Tensor& q, const Tensor& k, const Tensor& v, std::optional<Tensor> attn_mask, bool is_causal,
-           std::optional<float> scale, std::optional<uint32_t> sliding_window_size,
+           std::optional<float> scale, std::optional<int64_t> sliding_window_size,
            std::optional<Tensor> attention_sink, std::optional<transformer::SDPAProgramConfig> program_config,
            nb::handle, std::optional<MemoryConfig> mc) {
+            const std::optional<uint32_t> window = uint32_arg(
+                sliding_window_size, "scaled_dot_product_attention", "sliding_window_size", "a size");
             return transformer::scaled_dot_product_attention(q, k, v,
                                                              {.attn_mask = std::move(attn_mask),
                                                               .is_causal = is_causal,
                                                               .scale = scale,
-                                                              .sliding_window_size = sliding_window_size,
+                                                              .sliding_window_size = window,
                                                               .attention_sink = std::move(attention_sink),
                                                               .program_config = program_config,
                                                               .memory_config = mc});
@@ -219,10 +230,12 @@ void bind_transformer(nb::module_& t) {
         "chunked_scaled_dot_product_attention",
         [](const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& page_table,
            std::optional<int64_t> chunk_start_idx, std::optional<Tensor> chunk_start_idx_tensor,
-           std::optional<float> scale, std::optional<uint32_t> sliding_window_size,
+           std::optional<float> scale, std::optional<int64_t> sliding_window_size,
            std::optional<Tensor> attention_sink, std::optional<transformer::SDPAProgramConfig> program_config,
            nb::handle, std::optional<MemoryConfig> mc) {
             const char* op = "chunked_scaled_dot_product_attention";
+            const std::optional<uint32_t> window =
+                uint32_arg(sliding_window_size, op, "sliding_window_size", "a size");
             if (chunk_start_idx.has_value() == chunk_start_idx_tensor.has_value())
                 throw nb::value_error(
                     "chunked_scaled_dot_product_attention: give chunk_start_idx or chunk_start_idx_tensor, "
@@ -253,7 +266,7 @@ void bind_transformer(nb::module_& t) {
             return transformer::chunked_scaled_dot_product_attention(
                 q, k, v, page_table, uint32_t(start),
                 {.scale = scale,
-                 .sliding_window_size = sliding_window_size,
+                 .sliding_window_size = window,
                  .attention_sink = std::move(attention_sink),
                  .program_config = program_config,
                  .memory_config = mc});
@@ -271,22 +284,25 @@ void bind_transformer(nb::module_& t) {
         [](const Tensor& q, const Tensor& k, const Tensor& v, std::optional<Tensor> page_table,
            bool is_causal, std::optional<Tensor> attn_mask, std::optional<std::vector<int32_t>> cur_pos,
            std::optional<Tensor> cur_pos_tensor, std::optional<float> scale,
-           std::optional<uint32_t> sliding_window_size, std::optional<Tensor> attention_sink,
+           std::optional<int64_t> sliding_window_size, std::optional<Tensor> attention_sink,
            std::optional<transformer::SDPAProgramConfig> program_config, std::optional<int> math_fidelity,
            std::optional<MemoryConfig> mc) {
+            const char* op = page_table ? "paged_scaled_dot_product_attention_decode"
+                                        : "scaled_dot_product_attention_decode";
             std::optional<WormholeComputeKernelConfig> compute;
             if (math_fidelity)
                 compute = WormholeComputeKernelConfig{.math_fidelity = MathFidelity(*math_fidelity)};
-            transformer::SDPADecodeOptions o{.is_causal = is_causal,
-                                             .attn_mask = std::move(attn_mask),
-                                             .cur_pos = cur_pos.value_or(std::vector<int32_t>{}),
-                                             .cur_pos_tensor = std::move(cur_pos_tensor),
-                                             .scale = scale,
-                                             .sliding_window_size = sliding_window_size,
-                                             .attention_sink = std::move(attention_sink),
-                                             .program_config = program_config,
-                                             .compute_kernel_config = compute,
-                                             .memory_config = mc};
+            transformer::SDPADecodeOptions o{
+                .is_causal = is_causal,
+                .attn_mask = std::move(attn_mask),
+                .cur_pos = cur_pos.value_or(std::vector<int32_t>{}),
+                .cur_pos_tensor = std::move(cur_pos_tensor),
+                .scale = scale,
+                .sliding_window_size = uint32_arg(sliding_window_size, op, "sliding_window_size", "a size"),
+                .attention_sink = std::move(attention_sink),
+                .program_config = program_config,
+                .compute_kernel_config = compute,
+                .memory_config = mc};
             if (page_table)
                 return transformer::paged_scaled_dot_product_attention_decode(q, k, v, *page_table, o);
             return transformer::scaled_dot_product_attention_decode(q, k, v, o);
@@ -301,16 +317,18 @@ void bind_transformer(nb::module_& t) {
 void bind_experimental(nb::module_& e) {
     e.def(
         "nlp_create_qkv_heads",
-        [](const Tensor& x, std::optional<Tensor> input_kv, uint32_t num_heads,
-           std::optional<uint32_t> num_kv_heads, bool transpose_k_heads, std::optional<MemoryConfig> mc,
+        [](const Tensor& x, std::optional<Tensor> input_kv, int64_t num_heads,
+           std::optional<int64_t> num_kv_heads, bool transpose_k_heads, std::optional<MemoryConfig> mc,
            nb::handle output_tensors, nb::handle kv_tied) {
-            require_unset("nlp_create_qkv_heads", "output_tensors", output_tensors);
-            require_unset("nlp_create_qkv_heads", "kv_tied", kv_tied);
-            return experimental::nlp_create_qkv_heads(x, num_heads,
-                                                      {.input_kv = std::move(input_kv),
-                                                       .num_kv_heads = num_kv_heads,
-                                                       .transpose_k_heads = transpose_k_heads,
-                                                       .memory_config = mc});
+            const char* op = "nlp_create_qkv_heads";
+            require_unset(op, "output_tensors", output_tensors);
+            require_unset(op, "kv_tied", kv_tied);
+            return experimental::nlp_create_qkv_heads(
+                x, uint32_arg(num_heads, op, "num_heads", "a count"),
+                {.input_kv = std::move(input_kv),
+                 .num_kv_heads = uint32_arg(num_kv_heads, op, "num_kv_heads", "a count"),
+                 .transpose_k_heads = transpose_k_heads,
+                 .memory_config = mc});
         },
         nb::arg("input"), nb::arg("input_kv") = nb::none(), nb::kw_only(), nb::arg("num_heads"),
         nb::arg("num_kv_heads") = nb::none(), nb::arg("transpose_k_heads") = true,
@@ -318,13 +336,16 @@ void bind_experimental(nb::module_& e) {
         nb::arg("kv_tied").none() = false, release_gil());
     e.def(
         "nlp_create_qkv_heads_decode",
-        [](const Tensor& x, uint32_t num_heads, std::optional<uint32_t> num_kv_heads,
+        [](const Tensor& x, int64_t num_heads, std::optional<int64_t> num_kv_heads,
            std::optional<MemoryConfig> mc, nb::handle /*overlap_qk_coregrid: a placement hint*/,
            nb::handle batch_offset, nb::handle slice_size) {
-            require_unset("nlp_create_qkv_heads_decode", "batch_offset", batch_offset);
-            require_unset("nlp_create_qkv_heads_decode", "slice_size", slice_size);
-            return experimental::nlp_create_qkv_heads_decode(x, num_heads,
-                                                             {.num_kv_heads = num_kv_heads, .memory_config = mc});
+            const char* op = "nlp_create_qkv_heads_decode";
+            require_unset(op, "batch_offset", batch_offset);
+            require_unset(op, "slice_size", slice_size);
+            return experimental::nlp_create_qkv_heads_decode(
+                x, uint32_arg(num_heads, op, "num_heads", "a count"),
+                {.num_kv_heads = uint32_arg(num_kv_heads, op, "num_kv_heads", "a count"),
+                 .memory_config = mc});
         },
         nb::arg("input_tensor"), nb::kw_only(), nb::arg("num_heads"), nb::arg("num_kv_heads") = nb::none(),
         nb::arg("memory_config") = nb::none(), nb::arg("overlap_qk_coregrid").none() = true,
@@ -335,11 +356,13 @@ void bind_experimental(nb::module_& e) {
         nb::arg("input_tensor"), nb::kw_only(), nb::arg("memory_config") = nb::none(), release_gil());
     e.def(
         "nlp_concat_heads_decode",
-        [](const Tensor& x, uint32_t num_heads, std::optional<MemoryConfig> mc, nb::handle sub_core_grids,
+        [](const Tensor& x, int64_t num_heads, std::optional<MemoryConfig> mc, nb::handle sub_core_grids,
            nb::handle output_tensor) {
-            require_unset("nlp_concat_heads_decode", "sub_core_grids", sub_core_grids);
-            require_unset("nlp_concat_heads_decode", "output_tensor", output_tensor);
-            return experimental::nlp_concat_heads_decode(x, num_heads, mc);
+            const char* op = "nlp_concat_heads_decode";
+            require_unset(op, "sub_core_grids", sub_core_grids);
+            require_unset(op, "output_tensor", output_tensor);
+            return experimental::nlp_concat_heads_decode(x, uint32_arg(num_heads, op, "num_heads", "a count"),
+                                                         mc);
         },
         nb::arg("input_tensor"), nb::kw_only(), nb::arg("num_heads"), nb::arg("memory_config") = nb::none(),
         nb::arg("sub_core_grids") = nb::none(), nb::arg("output_tensor") = nb::none(), release_gil());
@@ -355,12 +378,16 @@ void bind_experimental(nb::module_& e) {
         nb::arg("compute_kernel_config") = nb::none(), release_gil());
     e.def(
         "rotary_embedding",
-        [](const Tensor& x, const Tensor& cos, const Tensor& sin, std::optional<uint32_t> token_index,
+        [](const Tensor& x, const Tensor& cos, const Tensor& sin, std::optional<int64_t> token_index,
            std::optional<MemoryConfig> mc, nb::handle) {
-            return experimental::rotary_embedding(x, cos, sin, {.token_index = token_index, .memory_config = mc});
+            return experimental::rotary_embedding(
+                x, cos, sin,
+                {.token_index = uint32_arg(token_index, "rotary_embedding", "token_index", "a position"),
+                 .memory_config = mc});
         },
-        nb::arg("input_tensor"), nb::arg("cos_cache"), nb::arg("sin_cache"), nb::arg("token_index") = nb::none(),
-        nb::kw_only(), nb::arg("memory_config") = nb::none(), nb::arg("compute_kernel_config") = nb::none(), release_gil());
+        nb::arg("input_tensor"), nb::arg("cos_cache"), nb::arg("sin_cache"),
+        nb::arg("token_index") = nb::none(), nb::kw_only(), nb::arg("memory_config") = nb::none(),
+        nb::arg("compute_kernel_config") = nb::none(), release_gil());
     e.def(
         "get_rot_transformation_mat", [](Device& d) { return experimental::get_rot_transformation_mat(d); },
         nb::arg("device"),

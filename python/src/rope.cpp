@@ -89,9 +89,10 @@ void bind_rope(nb::module_& m) {
 
     m.def(
         "rope_frequencies",
-        [](uint32_t head_dim, double theta, nb::handle scaling) {
+        [](int64_t head_dim, double theta, nb::handle scaling) {
             std::vector<double> f =
-                rope_frequencies(head_dim, rope_options_from(theta, scaling, "interleaved"));
+                rope_frequencies(uint32_arg(head_dim, "rope_frequencies", "head_dim", "a size"),
+                                 rope_options_from(theta, scaling, "interleaved"));
             const size_t n = f.size();
             return numpy_array(std::move(f), std::vector<size_t>{n});
         },
@@ -99,9 +100,11 @@ void bind_rope(nb::module_& m) {
         "The head_dim / 2 RoPE frequencies theta^(-2k / head_dim), Llama 3 scaling applied (float64).");
     m.def(
         "rope_tables",
-        [](uint32_t head_dim, uint32_t max_position, double theta, nb::handle scaling,
+        [](int64_t head_dim, int64_t max_position, double theta, nb::handle scaling,
            const std::string& pairing) {
-            return rope_tables(head_dim, max_position, rope_options_from(theta, scaling, pairing));
+            return rope_tables(uint32_arg(head_dim, "rope_tables", "head_dim", "a size"),
+                               uint32_arg(max_position, "rope_tables", "max_position", "a count"),
+                               rope_options_from(theta, scaling, pairing));
         },
         nb::arg("head_dim"), nb::arg("max_position"), nb::kw_only(), nb::arg("theta") = 10000.0,
         nb::arg("scaling") = nb::none(), nb::arg("pairing") = "interleaved",
@@ -118,21 +121,30 @@ void bind_rope(nb::module_& m) {
         "(cos, sin), each [1, 1, max_position, head_dim]: rotary_embedding's caches.");
     m.def(
         "rope_prefill_tensors",
-        [](const RopeTables& t, uint32_t start, uint32_t length, Device& device, DataType dtype, Layout layout,
+        [](const RopeTables& t, int64_t start, int64_t length, Device& device, DataType dtype, Layout layout,
            std::optional<MemoryConfig> mc) {
-            return tensor_pair(rope_prefill_tensors(t, start, length, device, tensor_options(dtype, layout, mc)));
+            const char* op = "rope_prefill_tensors";
+            return tensor_pair(rope_prefill_tensors(t, uint32_arg(start, op, "start", "a position"),
+                                                    uint32_arg(length, op, "length", "a count"), device,
+                                                    tensor_options(dtype, layout, mc)));
         },
         nb::arg("tables"), nb::arg("start"), nb::arg("length"), nb::arg("device"), nb::kw_only(),
-        nb::arg("dtype") = DataType::FLOAT32, nb::arg("layout") = Layout::TILE, nb::arg("memory_config") = nb::none(),
+        nb::arg("dtype") = DataType::FLOAT32, nb::arg("layout") = Layout::TILE,
+        nb::arg("memory_config") = nb::none(),
         "(cos, sin), each [1, 1, length, head_dim], for positions start .. start + length - 1.");
     m.def(
         "rope_decode_tensors",
-        [](const RopeTables& t, const std::vector<uint32_t>& positions, Device& device, DataType dtype, Layout layout,
-           std::optional<MemoryConfig> mc) {
-            return tensor_pair(rope_decode_tensors(t, positions, device, tensor_options(dtype, layout, mc)));
+        [](const RopeTables& t, const std::vector<int64_t>& positions, Device& device, DataType dtype,
+           Layout layout, std::optional<MemoryConfig> mc) {
+            std::vector<uint32_t> p;
+            p.reserve(positions.size());
+            for (int64_t x : positions)
+                p.push_back(uint32_arg(x, "rope_decode_tensors", "positions", "a position"));
+            return tensor_pair(rope_decode_tensors(t, p, device, tensor_options(dtype, layout, mc)));
         },
-        nb::arg("tables"), nb::arg("positions"), nb::arg("device"), nb::kw_only(), nb::arg("dtype") = DataType::FLOAT32,
-        nb::arg("layout") = Layout::TILE, nb::arg("memory_config") = nb::none(),
+        nb::arg("tables"), nb::arg("positions"), nb::arg("device"), nb::kw_only(),
+        nb::arg("dtype") = DataType::FLOAT32, nb::arg("layout") = Layout::TILE,
+        nb::arg("memory_config") = nb::none(),
         "(cos, sin), each [1, b, 1, head_dim]: one position per user, rotary_embedding_llama's decode mode.");
 }
 

@@ -222,6 +222,35 @@ TEST(DeviceLifecycle, AForkedChildOpensItsOwnDevice) {
     EXPECT_NO_THROW(softmax(t));  // the parent's device is untouched
 }
 
+// Resident-set high-water mark in bytes (resettable through /proc/self/clear_refs).
+int64_t peak_rss_bytes() {
+    std::ifstream in("/proc/self/status");
+    for (std::string line; std::getline(in, line);)
+        if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
+    return 0;
+}
+
+// An op's scratch follows the work there is, not the pool: softmax over a long dim 0 with 16
+// columns is one unit of work, and gave each of the 16 workers a dim-long slab (67 MB here,
+// gigabytes on a large server); now one slab (4 MB).
+TEST(WorkerScratch, FollowsTheWorkNotThePool) {
+    OpenDevice open({.num_workers = 16});
+    const uint32_t n = 65536;
+    std::vector<float> data(std::size_t(n) * 16);
+    for (std::size_t i = 0; i < data.size(); ++i) data[i] = float(i % 97) / 97.0f;
+    Tensor x = from_host(std::span<const float>(data), Shape{n, 16}, {.device = open.device});
+    std::ofstream("/proc/self/clear_refs") << "5";
+    const int64_t before = peak_rss_bytes();
+    Tensor y = softmax(x, 0);
+    const int64_t grown = peak_rss_bytes() - before;
+    EXPECT_LT(grown, int64_t(32) << 20)
+        << "softmax over dim 0 of [65536, 16] took " << (grown >> 20) << " MiB";
+    const std::vector<float> out = to_host<float>(y);
+    double column_sum = 0;
+    for (uint32_t r = 0; r < n; ++r) column_sum += out[std::size_t(r) * 16 + 3];
+    EXPECT_NEAR(column_sum, 1.0, 1e-3);
+}
+
 // ---- program cache ----------------------------------------------------------------------------
 
 // What an op does with the cache: key on (op, attributes, input specs), build on a miss.

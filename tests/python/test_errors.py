@@ -59,7 +59,7 @@ def test_wrong_types_are_type_errors(device):
     with pytest.raises(TypeError):
         attnn.reshape(t(device, (2, 2)), "4")
     with pytest.raises(TypeError):
-        attnn.transformer.split_query_key_value_and_split_heads(t(device, (1, 4, 12)), num_heads=-1)
+        attnn.transformer.split_query_key_value_and_split_heads(t(device, (1, 4, 12)), num_heads="4")
     with pytest.raises(TypeError, match="page_table"):
         attnn.transformer.chunked_scaled_dot_product_attention(
             t(device, (1, 1, 32, 32)), t(device, (2, 1, 32, 32)), t(device, (2, 1, 32, 32)),
@@ -84,3 +84,43 @@ def test_an_unclosed_device_at_exit_does_not_hang_or_crash():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "64.0" and done.stderr == ""
+
+
+def test_counts_sizes_and_positions_out_of_uint32_are_value_errors(device):
+    """A negative or too large count, size or position is a ValueError naming the op and the
+    argument (it was nanobind's TypeError listing the signatures)."""
+    x = t(device, (1, 1, 32, 96))
+    tables = attnn.rope_tables(32, 8)
+    cases = [
+        ("SDPAProgramConfig", "q_chunk_size", lambda v: attnn.transformer.SDPAProgramConfig(q_chunk_size=v)),
+        ("SDPAProgramConfig", "max_cores_per_head_batch",
+         lambda v: attnn.transformer.SDPAProgramConfig(max_cores_per_head_batch=v)),
+        ("split_query_key_value_and_split_heads", "num_heads",
+         lambda v: attnn.transformer.split_query_key_value_and_split_heads(t(device, (1, 32, 96)), num_heads=v)),
+        ("split_query_key_value_and_split_heads", "num_kv_heads",
+         lambda v: attnn.transformer.split_query_key_value_and_split_heads(t(device, (1, 32, 96)), num_heads=1,
+                                                                           num_kv_heads=v)),
+        ("attention_softmax", "head_size", lambda v: attnn.transformer.attention_softmax(x, head_size=v)),
+        ("attention_softmax_", "head_size", lambda v: attnn.transformer.attention_softmax_(x, head_size=v)),
+        ("scaled_dot_product_attention", "sliding_window_size",
+         lambda v: attnn.transformer.scaled_dot_product_attention(x, x, x, sliding_window_size=v)),
+        ("nlp_create_qkv_heads", "num_heads", lambda v: attnn.experimental.nlp_create_qkv_heads(x, num_heads=v)),
+        ("nlp_create_qkv_heads", "num_kv_heads",
+         lambda v: attnn.experimental.nlp_create_qkv_heads(x, num_heads=1, num_kv_heads=v)),
+        ("nlp_create_qkv_heads_decode", "num_heads",
+         lambda v: attnn.experimental.nlp_create_qkv_heads_decode(x, num_heads=v)),
+        ("nlp_concat_heads_decode", "num_heads",
+         lambda v: attnn.experimental.nlp_concat_heads_decode(x, num_heads=v)),
+        ("rotary_embedding", "token_index",
+         lambda v: attnn.experimental.rotary_embedding(x, x, x, token_index=v)),
+        ("rope_frequencies", "head_dim", lambda v: attnn.rope_frequencies(v)),
+        ("rope_tables", "max_position", lambda v: attnn.rope_tables(32, v)),
+        ("rope_prefill_tensors", "start", lambda v: attnn.rope_prefill_tensors(tables, v, 1, device)),
+        ("rope_decode_tensors", "positions", lambda v: attnn.rope_decode_tensors(tables, [0, v], device)),
+        ("CoreGrid", "x", lambda v: attnn.CoreGrid(y=1, x=v)),
+        ("linear_weight", "out_features", lambda v: attnn.random.default_generator().linear_weight(4, v)),
+    ]
+    for op, arg, call in cases:
+        for value in (-1, 2**32):
+            with pytest.raises(ValueError, match=f"{op}: {arg}: expected .* given {value}"):
+                call(value)

@@ -30,6 +30,7 @@ struct SoftmaxProgram : detail::Program {
     SoftmaxProgram(int workers, int64_t per_worker) : scratch(workers, per_worker) {}
     // Strided dims only: the input seen as [outer, dim_size, inner_rows] rows of `cols` values.
     int64_t outer = 1, dim_size = 1, inner_rows = 1, column_block = 1, column_blocks = 1;
+    int workers = 1;  // the workers the strided loop runs on: one scratch slab each
     detail::WorkerScratch scratch;
 };
 
@@ -44,12 +45,18 @@ std::shared_ptr<SoftmaxProgram> build_program(const Shape& shape, int dim, int w
     int64_t column_block =
         std::max<int64_t>(face_width, strided_block_floats / dim_size / face_width * face_width);
     column_block = std::min(column_block, cols);
-    auto program = std::make_shared<SoftmaxProgram>(workers, dim_size * column_block + column_block);
+    const int64_t column_blocks = (cols + column_block - 1) / column_block;
+    // A slab of dim_size x column_block values per worker that has a unit to run, not per worker
+    // of the pool: a long dim with few columns can be one unit (and megabytes) in all.
+    const int64_t units = outer * inner_rows * column_blocks;
+    const int slots = int(std::min<int64_t>(workers, units));
+    auto program = std::make_shared<SoftmaxProgram>(slots, dim_size * column_block + column_block);
     program->outer = outer;
     program->dim_size = dim_size;
     program->inner_rows = inner_rows;
     program->column_block = column_block;
-    program->column_blocks = (cols + column_block - 1) / column_block;
+    program->column_blocks = column_blocks;
+    program->workers = slots;
     return program;
 }
 
@@ -72,27 +79,31 @@ void softmax_strided(detail::DeviceImpl& device, SoftmaxProgram& p, const Matrix
                      const MatrixView& out) {
     const auto& k = kernels::table();
     const int64_t units = p.outer * p.inner_rows * p.column_blocks;
-    device.pool->parallel_for(units, [&](int64_t unit, int worker) {
-        const int64_t column_block_index = unit % p.column_blocks;
-        const int64_t inner = unit / p.column_blocks % p.inner_rows;
-        const int64_t outer = unit / p.column_blocks / p.inner_rows;
-        const int64_t c0 = column_block_index * p.column_block;
-        const int64_t width = std::min(p.column_block, in.cols - c0);
-        float* slices = p.scratch.get(worker);  // [width][dim_size]: one contiguous slice per column
-        float* segment = slices + p.dim_size * p.column_block;
-        auto row_of = [&](int64_t i) { return (outer * p.dim_size + i) * p.inner_rows + inner; };
-        for (int64_t i = 0; i < p.dim_size; ++i) {
-            const int64_t row = row_of(i);
-            in.read(row / in.rows, row % in.rows, c0, width, segment);
-            for (int64_t c = 0; c < width; ++c) slices[c * p.dim_size + i] = segment[c];
-        }
-        for (int64_t c = 0; c < width; ++c) detail::softmax_in_place(k, slices + c * p.dim_size, p.dim_size);
-        for (int64_t i = 0; i < p.dim_size; ++i) {
-            const int64_t row = row_of(i);
-            for (int64_t c = 0; c < width; ++c) segment[c] = slices[c * p.dim_size + i];
-            out.write(row / out.rows, row % out.rows, c0, width, segment);
-        }
-    });
+    device.pool->parallel_for(
+        units,
+        [&](int64_t unit, int worker) {
+            const int64_t column_block_index = unit % p.column_blocks;
+            const int64_t inner = unit / p.column_blocks % p.inner_rows;
+            const int64_t outer = unit / p.column_blocks / p.inner_rows;
+            const int64_t c0 = column_block_index * p.column_block;
+            const int64_t width = std::min(p.column_block, in.cols - c0);
+            float* slices = p.scratch.get(worker);  // [width][dim_size]: one contiguous slice per column
+            float* segment = slices + p.dim_size * p.column_block;
+            auto row_of = [&](int64_t i) { return (outer * p.dim_size + i) * p.inner_rows + inner; };
+            for (int64_t i = 0; i < p.dim_size; ++i) {
+                const int64_t row = row_of(i);
+                in.read(row / in.rows, row % in.rows, c0, width, segment);
+                for (int64_t c = 0; c < width; ++c) slices[c * p.dim_size + i] = segment[c];
+            }
+            for (int64_t c = 0; c < width; ++c)
+                detail::softmax_in_place(k, slices + c * p.dim_size, p.dim_size);
+            for (int64_t i = 0; i < p.dim_size; ++i) {
+                const int64_t row = row_of(i);
+                for (int64_t c = 0; c < width; ++c) segment[c] = slices[c * p.dim_size + i];
+                out.write(row / out.rows, row % out.rows, c0, width, segment);
+            }
+        },
+        p.workers);
 }
 
 }  // namespace
