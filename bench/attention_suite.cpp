@@ -166,9 +166,12 @@ std::string dtype_name(DataType dtype) {
 }
 
 double PrefillCase::flops() const {
+    // Pairs are counted as areas: causal as half the s x s square (FlashAttention's convention),
+    // a window W < s as the band s*W - W^2/2, which meets s^2 / 2 at W = s (the exact counts,
+    // s(s+1)/2 and s*W - W(W-1)/2, differ from these by half the diagonal, s/2 or W/2).
     const double per_pair = 4.0 * double(batch) * double(heads) * double(head_dim);
-    if (causal && window > 0 && window < seq)  // query i sees min(i + 1, window) keys
-        return per_pair * (double(seq) * double(window) - double(window) * double(window - 1) / 2);
+    if (causal && window > 0 && window < seq)
+        return per_pair * (double(seq) * double(window) - double(window) * double(window) / 2);
     return per_pair * double(seq) * double(seq) * (causal ? 0.5 : 1.0);
 }
 
@@ -217,10 +220,12 @@ double footprint_bytes(const PrefillCase& c, const AttentionSuiteOptions& o) {
     return bytes;
 }
 
-double footprint_bytes(const DecodeCase& c, const std::vector<DecodeCase>& others) {
+double footprint_bytes(const DecodeCase& c, const std::vector<DecodeCase>& others, int64_t stream_bytes) {
     const double values =
         double(c.users) * double(c.kv_heads) * round_up32(c.cache_len) * round_up32(c.head_dim);
-    double bytes = 4 * values;  // the fp32 host copy the caches are encoded from
+    // The fp32 host copy the caches are encoded from, and the stream probe's buffer, allocated
+    // around every round while the caches are held.
+    double bytes = 4 * values + double(stream_bytes);
     for (const DecodeCase& d : others)
         if (same_geometry(c, d)) bytes += 2 * values * bytes_per_value(d.cache_dtype);  // K and V
     return bytes;
@@ -245,12 +250,12 @@ void require_fits(const AttentionSuiteOptions& o, int64_t available) {
                          " of memory; ", gib(double(available)), " is available. Ask for a shorter --seq");
     }
     for (const DecodeCase& c : o.decode) {
-        const double need = footprint_bytes(c, o.decode);
+        const double need = footprint_bytes(c, o.decode, o.stream_bytes);
         if (need > room)
             detail::fail(ErrorKind::InvalidArgument, "bench attention", "decode users=", c.users,
                          " cache=", c.cache_len, " needs about ", gib(need),
-                         " of memory (an fp32 host copy, K and V in each cache dtype); ",
-                         gib(double(available)),
+                         " of memory (an fp32 host copy, K and V in each cache dtype, the stream probe's ",
+                         gib(double(o.stream_bytes)), " buffer); ", gib(double(available)),
                          " is available. Ask for fewer --users or a shorter --cache-len");
     }
 }
@@ -384,7 +389,7 @@ std::vector<DecodeResult> run_decode(Device& device, const MachineLimits& limits
             r.tokens_per_second = double(r.c.users) / r.seconds.median;
             r.gbps = r.c.kv_bytes() / r.seconds.median / 1e9;
             r.of_stream = paired[g].ratio;
-            if (bf16 && *bf16 != g) {
+            if (bf16 && r.c.cache_dtype != DataType::BFLOAT16) {
                 std::vector<double> speedup;
                 for (std::size_t i = 0; i < paired[g].by_round.size(); ++i)
                     speedup.push_back(paired[*bf16].by_round[i] / paired[g].by_round[i]);
@@ -480,16 +485,19 @@ std::string attention_svg(const std::vector<PrefillResult>& prefill, const std::
                 if (!any) continue;
                 const char* color = colors[series++ % 8];
                 for (bool naive : {false, true}) {
-                    std::ostringstream pts, marks;
+                    std::vector<std::pair<int64_t, double>> points;  // (seq, GFLOP/s), drawn in seq order
                     for (const auto& r : prefill) {
                         if (!drawn(r) || r.c.head_dim != dh || r.c.causal != causal) continue;
                         if (naive && !r.naive_gflops) continue;
-                        double g = naive ? r.naive_gflops->median : r.flash_gflops.median;
-                        pts << px(double(r.c.seq)) << "," << py(g) << " ";
+                        points.emplace_back(r.c.seq, naive ? r.naive_gflops->median : r.flash_gflops.median);
+                    }
+                    std::sort(points.begin(), points.end());
+                    std::ostringstream pts, marks;
+                    for (const auto& [seq, g] : points) {
+                        pts << px(double(seq)) << "," << py(g) << " ";
                         // A marker per point: a series of one length is a point, not a line.
-                        marks << "<circle cx='" << px(double(r.c.seq)) << "' cy='" << py(g)
-                              << "' r='3' fill='" << (naive ? "white" : color) << "' stroke='" << color
-                              << "'/>";
+                        marks << "<circle cx='" << px(double(seq)) << "' cy='" << py(g) << "' r='3' fill='"
+                              << (naive ? "white" : color) << "' stroke='" << color << "'/>";
                     }
                     svg << "<polyline fill='none' stroke='" << color << "' stroke-width='2'"
                         << (naive ? " stroke-dasharray='6,4'" : "") << " points='" << pts.str() << "'/>"

@@ -67,11 +67,14 @@ struct AttentionSuiteOptions {
     std::vector<PrefillCase> prefill;
     std::vector<DecodeCase> decode;
     int repeat = 3;
-    int64_t naive_memory_limit = int64_t(4) << 30;  // skip naive where the scores exceed this
+    // Skip naive where its scores and their softmax (2 x 4 bytes x b x h x s^2) exceed this.
+    int64_t naive_memory_limit = int64_t(4) << 30;
+    // The stream probe's buffer, held beside each decode group's caches (counted in their memory).
+    int64_t stream_bytes = 0;
     std::function<void(const std::string&)> progress;
 };
 
-// The default sweep (about ten minutes here) or the whole one (--full).
+// The default sweep (about a minute and a half here) or the whole one (--full).
 std::vector<PrefillCase> default_prefill_cases(bool full);
 std::vector<DecodeCase> default_decode_cases(bool full);
 
@@ -79,7 +82,7 @@ std::vector<DecodeCase> default_decode_cases(bool full);
 // prefill, naive's scores and mask where it runs; a decode case counts K and V in the cache dtype
 // of every case in `others` with its geometry (they run side by side).
 double footprint_bytes(const PrefillCase& c, const AttentionSuiteOptions& o);
-double footprint_bytes(const DecodeCase& c, const std::vector<DecodeCase>& others);
+double footprint_bytes(const DecodeCase& c, const std::vector<DecodeCase>& others, int64_t stream_bytes);
 // /proc/meminfo's MemAvailable; -1 where unknown.
 int64_t available_memory_bytes();
 // Refuses (attnn::Error, naming the case, what it needs and what is available) a suite with a

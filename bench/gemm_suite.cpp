@@ -79,10 +79,42 @@ AttnnGemm::AttnnGemm(Device& device, const GemmCase& gemm, OnednnSgemm& baseline
                              .device = device}));
     // The baseline computes on the weights as attnn stores them.
     baseline.b() = to_host<float>(bs_[0]);
-    if (gemv) {
-        const double l3 = double(std::max<int64_t>(read_cpu_info().l3_bytes, int64_t(32) << 20));
-        const int copies = int(std::min(16.0, std::ceil(2.0 * l3 / gemm.weight_bytes())));
-        for (int i = 1; i < copies; ++i) bs_.push_back(clone(bs_[0]));
+    if (gemv)
+        for (int i = 1, copies = gemv_weight_copies(gemm); i < copies; ++i) bs_.push_back(clone(bs_[0]));
+}
+
+int gemv_weight_copies(const GemmCase& gemm) {
+    if (gemm.m > detail::gemv_max_rows) return 1;
+    const double l3 = double(std::max<int64_t>(read_cpu_info().l3_bytes, int64_t(32) << 20));
+    // One more than fills twice the L3 (a copy is at least one 512-byte tile: at most 2^18 here).
+    return int(std::min(double(1 << 18), std::floor(2.0 * l3 / gemm.weight_bytes()) + 1));
+}
+
+double footprint_bytes(const GemmCase& gemm, int64_t stream_bytes) {
+    const double m = double(gemm.m), n = double(gemm.n), k = double(gemm.k);
+    const double tiles_a = std::ceil(m / 32) * std::ceil(k / 32),
+                 tiles_c = std::ceil(m / 32) * std::ceil(n / 32);
+    const bool gemv = gemm.m <= detail::gemv_max_rows;
+    double bytes = 4 * (m * k + k * n + m * n);  // oneDNN's A, B, C
+    bytes += tiles_a * double(tile_size_bytes(gemv ? DataType::BFLOAT16 : DataType::FLOAT32));  // attnn's A
+    bytes += gemm.weight_bytes() * double(gemv_weight_copies(gemm));    // B and its copies
+    bytes += 2 * tiles_c * double(tile_size_bytes(DataType::FLOAT32));  // C, and the one being made
+    bytes += 4 * std::max(k * n, m * n);                                // B or C read back in fp32
+    if (gemv) bytes += double(stream_bytes);
+    return bytes;
+}
+
+void require_fits(const std::vector<GemmCase>& cases, int64_t stream_bytes, int64_t available) {
+    if (available <= 0) return;
+    for (const GemmCase& gemm : cases) {
+        const double need = footprint_bytes(gemm, stream_bytes);
+        if (need > 0.9 * double(available))
+            detail::fail(ErrorKind::InvalidArgument, "bench gemm", gemm.op_name(), " ", gemm.shape_name(),
+                         " ", gemm.dtype_name(), " needs about ",
+                         format_number(need / double(int64_t(1) << 30), 1),
+                         " GiB of memory (oneDNN's and attnn's operands, fp32 copies to compare them); ",
+                         format_number(double(available) / double(int64_t(1) << 30), 1),
+                         " GiB is available. Ask for a smaller --shape");
     }
 }
 

@@ -16,7 +16,9 @@ namespace attnn::bench {
 
 // One GEMM: C [M, N] = A [M, K] @ B. With fp32 weights and !linear it is matmul(a, b) with
 // b [K, N]; otherwise it is linear(a, w, {.transpose_b = true}) with weights w [N, K] stored
-// in weight_dtype, as torch's Linear keeps them. A is FLOAT32; every tensor is in TILE layout.
+// in weight_dtype, as torch's Linear keeps them. A is FLOAT32, or BFLOAT16 for a case with few
+// rows (a GEMV: a decode step's activations, BFLOAT16 in TT-NN's models); every tensor is in TILE
+// layout.
 struct GemmCase {
     int64_t m = 0, n = 0, k = 0;
     DataType weight_dtype = DataType::FLOAT32;
@@ -41,8 +43,10 @@ std::vector<DataType> default_weight_dtypes();  // FLOAT32, BFLOAT16, BFLOAT8_B
 // case, so both compute on the same numbers; the weights are then replaced in the baseline by
 // their decoded values (BFLOAT16 / BFLOAT8_B round them), so outputs compare to fp32 rounding.
 // A case with few rows (a GEMV: B read once per call) cycles through copies of B that
-// together exceed twice the L3, so each call reads its B from memory, as a model's layers each
-// read their own weights; otherwise a B that fits the L3 would be timed from cache.
+// together exceed twice the L3 (gemv_weight_copies), so each call reads its B from memory, as a
+// model's layers each read their own weights; otherwise a B that fits the L3 would be timed
+// from cache.
+int gemv_weight_copies(const GemmCase& gemm);
 class AttnnGemm {
   public:
     AttnnGemm(Device& device, const GemmCase& gemm, OnednnSgemm& baseline);
@@ -74,6 +78,14 @@ struct GemmResult {
     double weight_of_stream = 0;
     double max_rel_error = 0;  // max |attnn - oneDNN| / max |oneDNN| over C
 };
+
+// Bytes a case holds at its peak: oneDNN's fp32 A, B and C, attnn's A, B (and its GEMV copies)
+// and C, the fp32 copies read back to compare them, and the stream probe's buffer for a case with
+// few rows (probed around it).
+double footprint_bytes(const GemmCase& gemm, int64_t stream_bytes);
+// Refuses (attnn::Error, naming the case, what it needs and what is available) cases that would
+// not fit in 90% of `available` bytes; nothing where available <= 0.
+void require_fits(const std::vector<GemmCase>& cases, int64_t stream_bytes, int64_t available);
 
 struct GemmSuiteOptions {
     std::vector<GemmCase> cases;

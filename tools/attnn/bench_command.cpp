@@ -63,17 +63,20 @@ int run_bench_gemm(const BenchGemmOptions& options) {
     std::vector<DataType> dtypes;
     for (const std::string& d : options.dtypes) dtypes.push_back(bench::parse_weight_dtype(d));
     if (dtypes.empty()) dtypes = bench::default_weight_dtypes();
+    bench::GemmSuiteOptions suite;
+    suite.cases = bench::gemm_cases(shapes, dtypes);
+    const int64_t stream_bytes = options.stream_mib > 0 ? options.stream_mib << 20
+                                                        : bench::default_stream_bytes(bench::read_cpu_info());
+    bench::require_fits(suite.cases, stream_bytes, bench::read_cpu_info().mem_available);
     check_writable(options.json_path);  // after the options: a rejected command line leaves no file
 
     Device device = open_device(0, {.num_workers = options.workers});
     device.enable_program_cache();
     bench::LimitsOptions limits_options;
-    limits_options.stream_bytes = options.stream_mib << 20;
+    limits_options.stream_bytes = stream_bytes;
     limits_options.progress = progress;
     const bench::MachineLimits limits = bench::measure_limits(device, limits_options);
 
-    bench::GemmSuiteOptions suite;
-    suite.cases = bench::gemm_cases(shapes, dtypes);
     suite.repeat = options.repeat;
     suite.progress = progress;
     const std::vector<bench::GemmResult> results = bench::run_gemm_suite(device, limits, suite);
@@ -181,7 +184,22 @@ nlohmann::json to_json(const bench::DecodeResult& r) {
             {"vs_bfloat16", r.vs_bfloat16 > 0 ? nlohmann::json(r.vs_bfloat16) : nlohmann::json(nullptr)}};
 }
 
-int run_bench_attention(const BenchAttentionOptions& options) {
+// Each value once, in the order first given: a value repeated on the command line would run its
+// cases twice (and pair a BFLOAT16 case with its own copy).
+template <class T>
+std::vector<T> each_once(const std::vector<T>& values) {
+    std::vector<T> out;
+    for (const T& v : values)
+        if (std::find(out.begin(), out.end(), v) == out.end()) out.push_back(v);
+    return out;
+}
+
+int run_bench_attention(const BenchAttentionOptions& given) {
+    BenchAttentionOptions options = given;
+    for (auto* values :
+         {&options.seqs, &options.head_dims, &options.users, &options.cache_lens, &options.windows})
+        *values = each_once(*values);
+    for (auto* names : {&options.kv_layouts, &options.math_fidelities}) *names = each_once(*names);
     bench::AttentionSuiteOptions suite;
     suite.repeat = options.repeat;
     suite.progress = progress;
@@ -201,6 +219,7 @@ int run_bench_attention(const BenchAttentionOptions& options) {
                 options.head_dims.empty() ? std::vector<int64_t>{64, 128} : options.head_dims;
             std::vector<DataType> dtypes;
             for (const std::string& name : options.dtypes) dtypes.push_back(bench::parse_weight_dtype(name));
+            dtypes = each_once(dtypes);
             if (dtypes.empty()) dtypes = {DataType::BFLOAT16};
             for (DataType dt : dtypes)
                 for (int64_t dh : head_dims)
@@ -236,12 +255,7 @@ int run_bench_attention(const BenchAttentionOptions& options) {
                 cases.push_back(c);
                 continue;
             }
-            std::vector<std::string> names = options.math_fidelities;  // each once, in the order given
-            for (std::size_t i = 0; i < names.size(); ++i)
-                if (std::find(names.begin(), names.begin() + std::ptrdiff_t(i), names[i]) !=
-                    names.begin() + std::ptrdiff_t(i))
-                    names.erase(names.begin() + std::ptrdiff_t(i--));
-            for (const std::string& name : names) {
+            for (const std::string& name : options.math_fidelities) {
                 bench::DecodeCase f = c;
                 f.math_fidelity = name == "hifi4" ? MathFidelity::HiFi4 : MathFidelity::HiFi2;
                 cases.push_back(f);
@@ -266,6 +280,8 @@ int run_bench_attention(const BenchAttentionOptions& options) {
         if (c.cache_len % c.block_size != 0)
             detail::fail(ErrorKind::InvalidArgument, "bench attention", "--cache-len ", c.cache_len,
                          " must be a multiple of the block size ", c.block_size);
+    suite.stream_bytes = options.stream_mib > 0 ? options.stream_mib << 20
+                                                : bench::default_stream_bytes(bench::read_cpu_info());
     bench::require_fits(suite, bench::available_memory_bytes());
     // Last of the checks: a rejected command line leaves no file behind.
     check_writable(options.json_path, "--json");
@@ -274,7 +290,7 @@ int run_bench_attention(const BenchAttentionOptions& options) {
     Device device = open_device(0, {.num_workers = options.workers});
     device.enable_program_cache();
     bench::LimitsOptions limits_options;
-    limits_options.stream_bytes = options.stream_mib << 20;
+    limits_options.stream_bytes = suite.stream_bytes;  // the buffer require_fits counted
     limits_options.progress = progress;
     const bench::MachineLimits limits = bench::measure_limits(device, limits_options);
     const auto prefill = bench::run_prefill(device, suite);
@@ -369,7 +385,7 @@ Command setup_bench(CLI::App& root) {
     add_workers_option(app, options->workers);
     app->add_option("--json", options->json_path, "Also write the results as JSON to this file");
     app->add_option("--shape", options->shapes,
-                    "MxNxK, repeatable (default: 2048x2048x2048 and 1024x6144x2048)");
+                    "MxNxK, repeatable (default: 2048x2048x2048, 1024x6144x2048 and 1x6144x4096)");
     app->add_option("--dtype", options->dtypes,
                     "Weight dtype, repeatable: float32, bfloat16, bfloat8_b, bfloat4_b "
                     "(default: float32 bfloat16 bfloat8_b)");
