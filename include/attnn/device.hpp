@@ -35,6 +35,8 @@ class Device {
     void disable_and_clear_program_cache();
     bool program_cache_enabled() const;
     std::size_t num_program_cache_entries() const;
+    // Lookups since the device opened: a disabled cache misses every time, and
+    // disable_and_clear_program_cache resets neither count (attnn's own; TT-NN has no such counters).
     std::size_t program_cache_hits() const;
     std::size_t program_cache_misses() const;
 

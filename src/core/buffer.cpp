@@ -1,5 +1,6 @@
 #include "core/buffer.hpp"
 
+#include <pthread.h>
 #include <sys/mman.h>
 
 #include <cstdlib>
@@ -25,9 +26,15 @@ struct StorageCache {
     std::size_t bytes = 0;
 };
 
-// Never destroyed: tensors that outlive other statics may still free into it at exit.
+// Never destroyed: tensors that outlive other statics may still free into it at exit. A fork
+// waits until no thread holds its lock (a child would inherit it held by a thread it lacks).
 StorageCache& cache() {
-    static StorageCache* c = new StorageCache;
+    static StorageCache* c = [] {
+        auto* made = new StorageCache;
+        pthread_atfork([] { cache().mutex.lock(); }, [] { cache().mutex.unlock(); },
+                       [] { cache().mutex.unlock(); });
+        return made;
+    }();
     return *c;
 }
 

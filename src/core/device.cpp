@@ -21,12 +21,20 @@ namespace {
 // getpid() is a system call; the id is read on every op, so it is kept here and renewed in a
 // forked child before anything else runs there.
 constinit std::atomic<int> current_pid{0};
+std::mutex registry_mutex;
+std::map<int, std::weak_ptr<DeviceImpl>> open_devices;
 }  // namespace
 
 int process_id() {
     static const bool tracked = [] {
         current_pid.store(int(::getpid()));
-        pthread_atfork(nullptr, nullptr, [] { current_pid.store(int(::getpid())); });
+        // A fork also waits until no thread is opening a device: the child would inherit the
+        // registry's lock held by a thread it lacks.
+        pthread_atfork([] { registry_mutex.lock(); }, [] { registry_mutex.unlock(); },
+                       [] {
+                           current_pid.store(int(::getpid()));
+                           registry_mutex.unlock();
+                       });
         return true;
     }();
     (void)tracked;
@@ -35,8 +43,8 @@ int process_id() {
 }  // namespace detail
 
 namespace {
-std::mutex registry_mutex;
-std::map<int, std::weak_ptr<detail::DeviceImpl>> open_devices;
+using detail::open_devices;
+using detail::registry_mutex;
 
 detail::DeviceImpl& handle(const std::shared_ptr<detail::DeviceImpl>& impl, const char* what) {
     if (!impl) detail::fail(ErrorKind::Runtime, what, "the Device handle is empty (use open_device)");
@@ -67,6 +75,7 @@ Device open_device(int device_id, const DeviceOptions& options) {
     if (options.num_workers < 0)
         detail::fail(ErrorKind::InvalidArgument, "open_device", "num_workers=", options.num_workers,
                      " must be >= 0 (0: one per CPU this process may run on)");
+    (void)detail::process_id();  // the fork handlers are in place before the registry is locked
     std::lock_guard registry_lock(registry_mutex);
     // A device its parent opened is no device of a forked child's: the child opens its own.
     if (auto existing = open_devices[device_id].lock(); existing && existing->usable())
@@ -81,15 +90,20 @@ Device open_device(int device_id, const DeviceOptions& options) {
 void close_device(Device& device) {
     auto impl = device.impl();
     detail::DeviceImpl& d = handle(impl, "close_device");
+    if (d.pid != detail::process_id()) {
+        // A forked child's copy of its parent's device: its workers are not here to join, and its
+        // op lock and program cache may be mid-use by a thread the child lacks. Nothing is touched.
+        if (!d.open.exchange(false))
+            detail::fail(ErrorKind::Runtime, "close_device", "device ", d.id, " is closed");
+        (void)d.pool.release();
+        return;
+    }
     std::lock_guard op_lock(d.op_mutex);  // after any op running on another thread
     if (!d.open) detail::fail(ErrorKind::Runtime, "close_device", "device ", d.id, " is closed");
     d.cache.clear();
     d.cache.enabled = false;
     d.open = false;
-    if (d.pid == detail::process_id())
-        d.pool.reset();
-    else
-        (void)d.pool.release();    // a forked child: the workers are its parent's threads, not here to join
+    d.pool.reset();
     detail::trim_storage_cache();  // recycled tensor storage goes back to the system with the device
 }
 

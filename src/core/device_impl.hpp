@@ -37,18 +37,23 @@ struct DeviceImpl {
 
     // Whether ops can run here: open, and in the process that opened it.
     bool usable() const { return open.load() && pid == process_id(); }
-    // Fails for `op` unless usable(). Checked under op_mutex, the device cannot close until the
-    // lock is released.
-    void require_usable(std::string_view op) const {
+    // Fails for `op` if the device belongs to the process this one forked from: checked before
+    // op_mutex, which a thread of that process may have held at the fork (held forever here).
+    void require_this_process(std::string_view op) const {
         if (pid != process_id())
             fail(ErrorKind::Runtime, op, "device ", id, " was opened by process ", pid,
                  "; this process is a fork of it, without its workers: open a device here");
+    }
+    // Fails for `op` unless open. Checked under op_mutex, the device cannot close until the lock
+    // is released.
+    void require_open(std::string_view op) const {
         if (!open.load()) fail(ErrorKind::Runtime, op, "device ", id, " is closed");
     }
     // The op lock, taken for `op` (which fails if the device closed while it waited).
     std::unique_lock<std::recursive_mutex> lock(std::string_view op) {
+        require_this_process(op);
         std::unique_lock held(op_mutex);
-        require_usable(op);
+        require_open(op);
         return held;
     }
 
@@ -94,11 +99,13 @@ class DeviceLocks {
             if (DeviceImpl* d = a ? a : b) first_ = d->lock(op);
             return;
         }
+        a->require_this_process(op);
+        b->require_this_process(op);
         std::lock(a->op_mutex, b->op_mutex);
         first_ = std::unique_lock(a->op_mutex, std::adopt_lock);
         second_ = std::unique_lock(b->op_mutex, std::adopt_lock);
-        a->require_usable(op);
-        b->require_usable(op);
+        a->require_open(op);
+        b->require_open(op);
     }
 
   private:

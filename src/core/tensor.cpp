@@ -317,6 +317,12 @@ void copy_host_to_device_tensor(const Tensor& host_tensor, Tensor& device_tensor
 }
 
 void deallocate(Tensor& tensor) {
+    // After an op running on another thread, which may be reading the storage (an op still to
+    // start re-checks its inputs under the lock, in matrix_view). No lock on a forked child's copy
+    // of its parent's device: no op runs there, and a thread it lacks may hold the lock.
+    const auto& device = tensor.device_impl();
+    std::unique_lock<std::recursive_mutex> lock;
+    if (device && device->pid == detail::process_id()) lock = std::unique_lock(device->op_mutex);
     if (tensor.buffer()) tensor.buffer()->release();
 }
 

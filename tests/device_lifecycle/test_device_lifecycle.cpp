@@ -12,6 +12,7 @@
 #include <exception>
 #include <fstream>
 #include <functional>
+#include <mutex>
 #include <thread>
 
 #include "attnn/attnn.hpp"
@@ -185,6 +186,45 @@ TEST(DeviceLifecycle, ClosingWhileAnOpWaitsFailsTheOp) {
     }
 }
 
+// deallocate waits for an op running on another thread (here: this thread holds the op lock, as
+// a running op would), and an op that was waiting finds its input deallocated: an error, where it
+// used to read freed storage.
+TEST(DeviceLifecycle, DeallocateWaitsForARunningOp) {
+    OpenDevice open;
+    Tensor t = small_tensor(open.device, Layout::TILE), copy = t;
+    std::unique_lock held(open.device.impl()->op_mutex);
+    std::atomic<bool> freed{false};
+    std::thread freer([&] {
+        deallocate(copy);
+        freed = true;
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_FALSE(freed) << "deallocate ran beside an op";
+    held.unlock();
+    freer.join();
+    EXPECT_TRUE(freed);
+
+    Tensor u = small_tensor(open.device, Layout::TILE), u_copy = u;
+    held.lock();
+    std::exception_ptr error;
+    std::atomic<bool> started{false};
+    std::thread runner([&] {
+        started = true;
+        try {
+            softmax(u);
+        } catch (...) {
+            error = std::current_exception();
+        }
+    });
+    while (!started) std::this_thread::yield();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // at the lock, or not yet there
+    deallocate(u_copy);
+    held.unlock();
+    runner.join();
+    ASSERT_TRUE(error) << "softmax read a deallocated tensor";
+    expect_error([&] { std::rethrow_exception(error); }, {"softmax", "deallocated"});
+}
+
 // A forked child has none of its parent's worker threads: the parent's device refuses ops there
 // (an error, where the first op used to wait forever for the missing workers) and the child
 // opens a device of its own; closing the parent's handle there joins nothing.
@@ -192,7 +232,22 @@ TEST(DeviceLifecycle, AForkedChildOpensItsOwnDevice) {
     OpenDevice open;
     Tensor t = small_tensor(open.device, Layout::TILE);
     softmax(t);
+    // Another thread holds the op lock at the fork, as a running op would: the child inherits it
+    // held by a thread it lacks, so nothing there may wait for it.
+    std::mutex gate;
+    std::unique_lock closed_gate(gate);
+    std::atomic<bool> holding{false};
+    std::thread op_thread([&] {
+        std::lock_guard op_lock(open.device.impl()->op_mutex);
+        holding = true;
+        std::lock_guard wait(gate);
+    });
+    while (!holding) std::this_thread::yield();
     const pid_t pid = fork();
+    if (pid != 0) {
+        closed_gate.unlock();
+        op_thread.join();
+    }
     ASSERT_GE(pid, 0);
     if (pid == 0) {
         alarm(30);  // a hang fails the test rather than the run
@@ -220,6 +275,47 @@ TEST(DeviceLifecycle, AForkedChildOpensItsOwnDevice) {
     EXPECT_EQ(WEXITSTATUS(status), 0);
     EXPECT_TRUE(open.device.is_open());
     EXPECT_NO_THROW(softmax(t));  // the parent's device is untouched
+}
+
+// A fork while another thread opens and closes devices: the child can open its own (it used to
+// inherit the device registry's lock held by a thread it lacks, and hang).
+TEST(DeviceLifecycle, AForkBesideOpenAndCloseDoesNotHangTheChild) {
+    std::atomic<bool> stop{false};
+    std::thread cycler([&] {
+        while (!stop) {
+            try {
+                Device d = open_device(0, {.num_workers = 2});
+                close_device(d);
+            } catch (const Error&) {  // the child's device, or none: only the timing matters here
+            }
+        }
+    });
+    int hung = 0, failed = 0;
+    for (int i = 0; i < 100; ++i) {
+        const pid_t pid = fork();
+        ASSERT_GE(pid, 0);
+        if (pid == 0) {
+            alarm(10);
+            int code = 0;
+            try {
+                Device own = open_device(0, {.num_workers = 2});
+                close_device(own);
+            } catch (...) {
+                code = 1;
+            }
+            _exit(code);
+        }
+        int status = 0;
+        waitpid(pid, &status, 0);
+        if (WIFSIGNALED(status))
+            ++hung;
+        else if (WEXITSTATUS(status) != 0)
+            ++failed;
+    }
+    stop = true;
+    cycler.join();
+    EXPECT_EQ(hung, 0) << "children killed by their 10 s alarm";
+    EXPECT_EQ(failed, 0);
 }
 
 // Resident-set high-water mark in bytes (resettable through /proc/self/clear_refs).

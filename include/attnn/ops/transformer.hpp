@@ -28,7 +28,8 @@ struct AttentionSoftmaxOptions {
     std::optional<MemoryConfig> memory_config;
 };
 
-// softmax(x * 1/sqrt(head_size) + attention_mask) over the last dim. x [b, h, sq, sk].
+// softmax(x * 1/sqrt(head_size) + attention_mask) over the last dim. x [b, h, sq, sk]. A row the
+// mask hides entirely (every value -inf) gives zeros, as softmax does; a NaN gives a NaN row.
 Tensor attention_softmax(const Tensor& x, const AttentionSoftmaxOptions& options = {});
 // The same, written into x's storage; returns x.
 Tensor attention_softmax_(Tensor& x, const AttentionSoftmaxOptions& options = {});
