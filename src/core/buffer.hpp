@@ -1,5 +1,6 @@
 // Tensor storage: one aligned allocation shared by every handle of a tensor.
 #pragma once
+#include <atomic>
 #include <cstddef>
 
 namespace attnn::detail {
@@ -21,12 +22,16 @@ struct Buffer {
     ~Buffer() { free_storage(data, capacity); }
     Buffer(const Buffer&) = delete;
     Buffer& operator=(const Buffer&) = delete;
+    // deallocate's, under the device's op lock: ops read data under that lock, and `released`
+    // (atomic) is what a check made before the lock reads.
     void release() {
         free_storage(data, capacity);
         data = nullptr;
         size = 0;
         capacity = 0;
+        released = true;
     }
+    std::atomic<bool> released{false};
     std::byte* data = nullptr;
     std::size_t size = 0;
     std::size_t capacity = 0;  // bytes allocated: size rounded up to the alignment

@@ -31,9 +31,7 @@ std::optional<Device> Tensor::device() const {
     return Device(device_);
 }
 
-bool Tensor::is_allocated() const {
-    return buffer_ && (buffer_->data || volume() == 0) && (!device_ || device_->open);
-}
+bool Tensor::is_allocated() const { return buffer_ && !buffer_->released && (!device_ || device_->open); }
 
 std::size_t Tensor::size_bytes() const { return buffer_ ? buffer_->size : 0; }
 

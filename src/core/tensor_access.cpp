@@ -289,8 +289,7 @@ MatrixView matrix_view(const Tensor& t, std::string_view op) {
 
 void require_allocated(const Tensor& t, std::string_view op, std::string_view arg) {
     if (!t.buffer()) fail(ErrorKind::InvalidArgument, op, arg, " is an empty tensor");
-    if (!t.buffer()->data && t.buffer()->size == 0 && t.volume() != 0)
-        fail(ErrorKind::Runtime, op, arg, " was deallocated");
+    if (t.buffer()->released && t.volume() != 0) fail(ErrorKind::Runtime, op, arg, " was deallocated");
     if (t.device_impl() && !t.device_impl()->open)
         fail(ErrorKind::Runtime, op, arg, " is on device ", t.device_impl()->id, ", which is closed");
 }
