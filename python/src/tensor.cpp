@@ -215,7 +215,7 @@ void bind_tensor(nb::module_& m) {
                  return reshape_py(t, shape, {});
              })
         .def(
-            "deallocate", [](Tensor& t, bool) { deallocate(t); }, nb::arg("force") = true)
+            "deallocate", [](Tensor& t, bool) { deallocate(t); }, nb::arg("force") = true, release_gil())
         .def("__repr__", &Tensor::to_string)
         .def("__str__", &Tensor::to_string)
         .def("to_numpy", [](nb::handle self) { return nb::module_::import_("attnn").attr("to_numpy")(self); })
@@ -283,7 +283,10 @@ void bind_tensor(nb::module_& m) {
     m.def("typecast", [](const Tensor& t, DataType d, std::optional<MemoryConfig> mc) { return typecast(t, d, mc); },
           nb::arg("input_tensor"), nb::arg("dtype"), nb::kw_only(), nb::arg("memory_config") = nb::none(), release_gil());
     m.def("clone", [](const Tensor& t) { return clone(t); }, nb::arg("input_tensor"), release_gil());
-    m.def("deallocate", [](Tensor& t, bool) { deallocate(t); }, nb::arg("tensor"), nb::arg("force") = true);
+    // Waits for an op on another thread (which may be reading the tensor): without the GIL.
+    m.def(
+        "deallocate", [](Tensor& t, bool) { deallocate(t); }, nb::arg("tensor"), nb::arg("force") = true,
+        release_gil());
 
     m.def("reshape", &reshape_py, nb::arg("input_tensor"), nb::arg("shape"), nb::kw_only(),
           nb::arg("memory_config") = nb::none());
