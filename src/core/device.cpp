@@ -99,7 +99,7 @@ void close_device(Device& device) {
         return;
     }
     std::lock_guard op_lock(d.op_mutex);  // after any op running on another thread
-    if (!d.open) detail::fail(ErrorKind::Runtime, "close_device", "device ", d.id, " is closed");
+    d.require_open("close_device");
     d.cache.clear();
     d.cache.enabled = false;
     d.open = false;
