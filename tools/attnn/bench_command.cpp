@@ -200,6 +200,22 @@ int run_bench_attention(const BenchAttentionOptions& given) {
          {&options.seqs, &options.head_dims, &options.users, &options.cache_lens, &options.windows})
         *values = each_once(*values);
     for (auto* names : {&options.kv_layouts, &options.math_fidelities}) *names = each_once(*names);
+    // An option of the part --only leaves out would be ignored without a word: refused instead.
+    auto refuse_unused = [&](bool given_option, const char* option, const char* part) {
+        if (given_option)
+            detail::fail(ErrorKind::InvalidArgument, "bench attention", option, " chooses ", part,
+                         " cases, which --only ", options.only, " leaves out");
+    };
+    if (options.only == "prefill") {
+        refuse_unused(!options.users.empty(), "--users", "decode");
+        refuse_unused(!options.cache_lens.empty(), "--cache-len", "decode");
+        refuse_unused(!options.kv_layouts.empty(), "--kv-layout", "decode");
+        refuse_unused(!options.math_fidelities.empty(), "--math-fidelity", "decode");
+    } else if (options.only == "decode") {
+        refuse_unused(!options.seqs.empty(), "--seq", "prefill");
+        refuse_unused(!options.head_dims.empty(), "--head-dim", "prefill");
+        refuse_unused(!options.dtypes.empty(), "--dtype", "prefill");
+    }
     bench::AttentionSuiteOptions suite;
     suite.repeat = options.repeat;
     suite.progress = progress;
