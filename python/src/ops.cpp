@@ -120,6 +120,18 @@ std::optional<CoreGrid> core_grid_arg(nb::handle grid) {
             .c_str());
 }
 
+// attention_softmax[_]'s keywords as the op's options: program_config checked, head_size in uint32.
+transformer::AttentionSoftmaxOptions attention_softmax_options(const char* op,
+                                                               std::optional<int64_t> head_size,
+                                                               std::optional<Tensor> mask,
+                                                               nb::handle program_config,
+                                                               std::optional<MemoryConfig> mc) {
+    softmax_program_config(op, program_config);
+    return {.head_size = uint32_arg(head_size, op, "head_size", "a size"),
+            .attention_mask = std::move(mask),
+            .memory_config = mc};
+}
+
 void bind_transformer(nb::module_& t) {
     nb::class_<transformer::SDPAProgramConfig>(t, "SDPAProgramConfig")
         .def(
@@ -177,11 +189,9 @@ void bind_transformer(nb::module_& t) {
         [](const Tensor& x, std::optional<int64_t> head_size, std::optional<Tensor> mask,
            nb::handle program_config, bool /*causal_mask: the mask broadcasts whatever its shape*/,
            std::optional<MemoryConfig> mc) {
-            softmax_program_config("attention_softmax", program_config);
             return transformer::attention_softmax(
-                x, {.head_size = uint32_arg(head_size, "attention_softmax", "head_size", "a size"),
-                    .attention_mask = std::move(mask),
-                    .memory_config = mc});
+                x, attention_softmax_options("attention_softmax", head_size, std::move(mask), program_config,
+                                             mc));
         },
         nb::arg("tensor"), nb::kw_only(), nb::arg("head_size") = nb::none(),
         nb::arg("attention_mask") = nb::none(), nb::arg("program_config").none() = nb::none(),
@@ -190,11 +200,9 @@ void bind_transformer(nb::module_& t) {
         "attention_softmax_",
         [](Tensor& x, std::optional<int64_t> head_size, std::optional<Tensor> mask, nb::handle program_config,
            bool /*causal_mask*/, std::optional<MemoryConfig> mc) {
-            softmax_program_config("attention_softmax_", program_config);
             return transformer::attention_softmax_(
-                x, {.head_size = uint32_arg(head_size, "attention_softmax_", "head_size", "a size"),
-                    .attention_mask = std::move(mask),
-                    .memory_config = mc});
+                x, attention_softmax_options("attention_softmax_", head_size, std::move(mask), program_config,
+                                             mc));
         },
         nb::arg("tensor"), nb::kw_only(), nb::arg("head_size") = nb::none(),
         nb::arg("attention_mask") = nb::none(), nb::arg("program_config").none() = nb::none(),

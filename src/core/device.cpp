@@ -90,7 +90,7 @@ Device open_device(int device_id, const DeviceOptions& options) {
 void close_device(Device& device) {
     auto impl = device.impl();
     detail::DeviceImpl& d = handle(impl, "close_device");
-    if (d.pid != detail::process_id()) {
+    if (d.forked()) {
         // A forked child's copy of its parent's device: its workers are not here to join, and its
         // op lock and program cache may be mid-use by a thread the child lacks. Nothing is touched.
         if (!d.open.exchange(false))

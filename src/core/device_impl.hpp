@@ -23,7 +23,7 @@ struct DeviceImpl {
     DeviceImpl(int id, int num_workers)
         : id(id), pid(process_id()), pool(std::make_unique<WorkerPool>(num_workers)) {}
     ~DeviceImpl() {
-        if (pid != process_id()) (void)pool.release();  // a forked child must not join its parent's threads
+        if (forked()) (void)pool.release();  // a forked child must not join its parent's threads
     }
     DeviceImpl(const DeviceImpl&) = delete;
     DeviceImpl& operator=(const DeviceImpl&) = delete;
@@ -35,12 +35,14 @@ struct DeviceImpl {
     ProgramCache cache;
     std::recursive_mutex op_mutex;  // one op at a time per device
 
+    // Whether this process is a fork of the one that opened the device (and runs its workers).
+    bool forked() const { return pid != process_id(); }
     // Whether ops can run here: open, and in the process that opened it.
-    bool usable() const { return open.load() && pid == process_id(); }
+    bool usable() const { return open.load() && !forked(); }
     // Fails for `op` if the device belongs to the process this one forked from: checked before
     // op_mutex, which a thread of that process may have held at the fork (held forever here).
     void require_this_process(std::string_view op) const {
-        if (pid != process_id())
+        if (forked())
             fail(ErrorKind::Runtime, op, "device ", id, " was opened by process ", pid,
                  "; this process is a fork of it, without its workers: open a device here");
     }

@@ -320,7 +320,7 @@ void deallocate(Tensor& tensor) {
     // of its parent's device: no op runs there, and a thread it lacks may hold the lock.
     const auto& device = tensor.device_impl();
     std::unique_lock<std::recursive_mutex> lock;
-    if (device && device->pid == detail::process_id()) lock = std::unique_lock(device->op_mutex);
+    if (device && !device->forked()) lock = std::unique_lock(device->op_mutex);
     if (tensor.buffer()) tensor.buffer()->release();
 }
 
